@@ -1,0 +1,1 @@
+"""Random-feature score models of (12), their exact gradient flows (9)-(10) and KL measurements."""

@@ -1,0 +1,131 @@
+"""One-dimensional target distributions p0 with their exact diffused densities p_t and scores.
+
+A Gaussian mixture stays a Gaussian mixture under the linear SDE (2): component (m_k, s_k^2)
+becomes (r m_k, r^2 s_k^2 + sigma_t^2). This covers the two-mode mixture of Theorem 2
+(THEORY §6), a single Gaussian (closed-form reference for every routine), and the empirical
+measure p̂0 (variances 0), whose diffusion p̂_t is the target of the empirical loss (THEORY §3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import integrate, special
+
+from .sde import LinearSDE, ou
+
+_LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
+
+
+@dataclass(frozen=True)
+class GaussianMixture1D:
+    """p0 = sum_k q_k N(m_k, s_k^2) in 1-D, diffused by ``sde``.
+
+    Parameters
+    ----------
+    means, variances, weights : 1-D arrays of equal length
+        Component means m_k, variances s_k^2 >= 0 (0 gives point masses) and weights q_k > 0
+        summing to 1.
+    sde : LinearSDE
+        Forward process; OU with T = 5 by default.
+    """
+
+    means: np.ndarray
+    variances: np.ndarray
+    weights: np.ndarray
+    sde: LinearSDE = field(default_factory=ou)
+    name: str = "mixture"
+
+    def __post_init__(self) -> None:
+        m = np.atleast_1d(np.asarray(self.means, dtype=float))
+        v = np.broadcast_to(np.asarray(self.variances, dtype=float), m.shape).copy()
+        q = np.broadcast_to(np.asarray(self.weights, dtype=float), m.shape).copy()
+        if not (np.all(np.isfinite(m)) and np.all(np.isfinite(v)) and np.all(np.isfinite(q))):
+            raise ValueError("means, variances and weights must be finite")
+        if np.any(v < 0):
+            raise ValueError("variances must be >= 0")
+        if np.any(q <= 0) or not np.isclose(q.sum(), 1.0, rtol=0, atol=1e-9):
+            raise ValueError(f"weights must be > 0 and sum to 1, got sum {q.sum()!r}")
+        object.__setattr__(self, "means", m)
+        object.__setattr__(self, "variances", v)
+        object.__setattr__(self, "weights", q / q.sum())
+
+    dim = 1
+
+    def components(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """Means and variances of the components of p_t."""
+        r = float(self.sde.r(t))
+        return r * self.means, r**2 * self.variances + float(self.sde.sigma2(t))
+
+    def _log_terms(self, t: float, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """log(q_k N(x; m_k, v_k)) with a trailing component axis, and (x - m_k) / v_k."""
+        mk, vk = self.components(t)
+        if np.any(vk <= 0):
+            raise ValueError("p_t has a point mass at t = 0 (variance 0): evaluate at t > 0")
+        dx = np.asarray(x, dtype=float)[..., None] - mk
+        logc = np.log(self.weights) - 0.5 * dx**2 / vk - 0.5 * np.log(vk) - _LOG_SQRT_2PI
+        return logc, dx / vk
+
+    def logpdf(self, t: float, x: np.ndarray) -> np.ndarray:
+        return special.logsumexp(self._log_terms(t, x)[0], axis=-1)
+
+    def pdf(self, t: float, x: np.ndarray) -> np.ndarray:
+        return np.exp(self.logpdf(t, x))
+
+    def score(self, t: float, x: np.ndarray) -> np.ndarray:
+        """Exact score d/dx log p_t(x) (responsibility-weighted component scores)."""
+        logc, z = self._log_terms(t, x)
+        resp = np.exp(logc - special.logsumexp(logc, axis=-1, keepdims=True))
+        return -np.sum(resp * z, axis=-1)
+
+    def cdf(self, t: float, x: np.ndarray) -> np.ndarray:
+        mk, vk = self.components(t)
+        x = np.asarray(x, dtype=float)[..., None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(vk > 0, (x - mk) / np.sqrt(np.where(vk > 0, vk, 1.0)), np.sign(x - mk) * np.inf)
+        return np.sum(self.weights * special.ndtr(z), axis=-1)
+
+    def sample(self, n: int, rng: np.random.Generator, t: float = 0.0) -> np.ndarray:
+        """n iid draws from p_t (default p0)."""
+        mk, vk = self.components(t)
+        k = rng.choice(len(self.weights), size=n, p=self.weights)
+        return mk[k] + np.sqrt(vk[k]) * rng.standard_normal(n)
+
+    def support(self, t: float = 0.0, tail: float = 12.0) -> tuple[float, float]:
+        """An interval holding all but a negligible tail (``tail`` standard deviations) of p_t."""
+        mk, vk = self.components(t)
+        s = np.sqrt(vk)
+        return float(np.min(mk - tail * s)), float(np.max(mk + tail * s))
+
+    def kl_to_prior(self, t: float | None = None) -> float:
+        """KL(p_t || N(0, 1)) by adaptive quadrature; t defaults to the horizon T."""
+        t = self.sde.T if t is None else t
+        lo, hi = self.support(t)
+
+        def integrand(x: float) -> float:
+            lp = float(self.logpdf(t, np.array(x)))
+            return np.exp(lp) * (lp + 0.5 * x * x + _LOG_SQRT_2PI)
+
+        pts = np.unique(np.clip(self.components(t)[0], lo, hi))
+        val, _ = integrate.quad(integrand, lo, hi, points=pts if len(pts) < 50 else None, limit=500,
+                                epsabs=1e-13, epsrel=1e-10)
+        return max(val, 0.0)
+
+
+def gaussian(mean: float = 0.0, var: float = 1.0, sde: LinearSDE | None = None) -> GaussianMixture1D:
+    """A single Gaussian N(mean, var): closed forms everywhere, the reference case for every routine."""
+    return GaussianMixture1D(np.array([mean]), np.array([var]), np.array([1.0]), sde or ou(), name="gaussian")
+
+
+def two_mode(mu: float, weights: tuple[float, float] = (0.5, 0.5), sde: LinearSDE | None = None) -> GaussianMixture1D:
+    """Theorem 2's target q1 N(-mu, 1) + q2 N(mu, 1); q1 weighs the mode at -mu (THEORY §6)."""
+    if not (np.isfinite(mu) and mu > 0):
+        raise ValueError(f"mu must be a finite number > 0, got {mu!r}")
+    return GaussianMixture1D(np.array([-mu, mu]), np.ones(2), np.asarray(weights, dtype=float), sde or ou(), name="gm")
+
+
+def empirical(x_train: np.ndarray, sde: LinearSDE | None = None) -> GaussianMixture1D:
+    """The empirical measure p̂0 = (1/n) sum_i delta_{x_i}; its p̂_t is an n-component mixture."""
+    x = np.asarray(x_train, dtype=float).ravel()
+    return GaussianMixture1D(x, np.zeros_like(x), np.full(x.shape, 1.0 / x.size), sde or ou(), name="empirical")
