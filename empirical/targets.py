@@ -79,12 +79,35 @@ class GaussianMixture1D:
         resp = np.exp(logc - special.logsumexp(logc, axis=-1, keepdims=True))
         return -np.sum(resp * z, axis=-1)
 
-    def cdf(self, t: float, x: np.ndarray) -> np.ndarray:
+    def score_dx(self, t: float, x: np.ndarray) -> np.ndarray:
+        """d/dx of the score: sum_k resp_k (z_k^2 - 1/v_k) - (sum_k resp_k z_k)^2, z_k = (x - m_k)/v_k."""
+        logc, z = self._log_terms(t, x)
+        resp = np.exp(logc - special.logsumexp(logc, axis=-1, keepdims=True))
+        vk = self.components(t)[1]
+        return np.sum(resp * (z**2 - 1.0 / vk), axis=-1) - np.sum(resp * z, axis=-1) ** 2
+
+    def partial_moments(self, t: float, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """F_k(z) = int_{-inf}^z x^k p_t(x) dx for k = 0, 1, 2, exactly (point masses allowed).
+
+        Per component N(m, s^2) with a = (z - m)/s: F0 = Phi(a), F1 = m Phi(a) - s phi(a),
+        F2 = (m^2 + s^2) Phi(a) - s (m + z) phi(a).
+        """
         mk, vk = self.components(t)
-        x = np.asarray(x, dtype=float)[..., None]
+        zc = np.asarray(z, dtype=float)[..., None]
+        sk = np.sqrt(vk)
+        pos = sk > 0
         with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(vk > 0, (x - mk) / np.sqrt(np.where(vk > 0, vk, 1.0)), np.sign(x - mk) * np.inf)
-        return np.sum(self.weights * special.ndtr(z), axis=-1)
+            a = np.where(pos, (zc - mk) / np.where(pos, sk, 1.0), np.where(zc >= mk, np.inf, -np.inf))
+        cdf = special.ndtr(a)
+        pdf = np.where(np.isfinite(a), np.exp(-0.5 * np.where(np.isfinite(a), a, 0.0) ** 2), 0.0) / np.sqrt(2 * np.pi)
+        q = self.weights
+        f0 = cdf @ q
+        f1 = (mk * cdf - sk * pdf) @ q
+        f2 = ((mk**2 + vk) * cdf - sk * (mk + zc) * pdf) @ q
+        return f0, f1, f2
+
+    def cdf(self, t: float, x: np.ndarray) -> np.ndarray:
+        return self.partial_moments(t, x)[0]
 
     def sample(self, n: int, rng: np.random.Generator, t: float = 0.0) -> np.ndarray:
         """n iid draws from p_t (default p0)."""
