@@ -185,7 +185,10 @@ class HeldOutCheck:
 
 @dataclass(frozen=True)
 class Calibration:
-    """Frozen constants of a bound with the provenance of the calibration that produced them."""
+    """Frozen constants of a bound with the provenance of the calibration that produced them.
+
+    ``commit`` ends in "-dirty" when the calibration ran from a checkout with uncommitted changes.
+    """
 
     constants: dict[str, float]
     term_names: tuple[str, ...]

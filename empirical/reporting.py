@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -92,6 +92,7 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 def git_state(directory: str | os.PathLike | None = None) -> tuple[str, bool | None]:
     """(commit, dirty) of the git checkout holding ``directory`` (default: this package).
 
+    ``dirty`` means tracked files differ from the commit (untracked files are ignored).
     ("unknown", None) outside a git checkout or without git.
     """
     where = Path(directory) if directory is not None else Path(__file__).resolve().parent
@@ -358,8 +359,11 @@ def curves_plot(x: Sequence[float], curves: Mapping[str, Sequence[float]],
 
 # ---------------------------------------------------------------- progress
 
-def progress(iterable: Iterable[_T], desc: str, enabled: bool = True, total: int | None = None) -> Iterator[_T]:
-    """Iterate with a tqdm progress bar on stderr (stdout stays clean); ``enabled=False`` is silent."""
+def progress(iterable: Iterable[_T], desc: str, enabled: bool = True, total: int | None = None) -> Iterable[_T]:
+    """Iterate with a tqdm progress bar on stderr (stdout stays clean); ``enabled=False`` is silent.
+
+    Returns the tqdm object, so callers may also use ``set_postfix``.
+    """
     from tqdm import tqdm
 
-    return iter(tqdm(iterable, desc=desc, total=total, disable=not enabled, file=sys.stderr, dynamic_ncols=True))
+    return tqdm(iterable, desc=desc, total=total, disable=not enabled, file=sys.stderr, dynamic_ncols=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import timeit
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -36,20 +38,39 @@ def test_point_estimate_matches_scipy_linregress():
     assert (fit.n_points, fit.n_groups) == (18, 3)
 
 
-def test_group_bootstrap_equals_explicit_resampling():
-    # Reference: resample seeds by hand with the same multinomial counts and refit with polyfit.
-    rng = np.random.default_rng(2)
-    seeds = np.repeat(np.arange(4), N_GRID.size)
-    x = np.tile(N_GRID, 4)
-    y = x**-0.5 * np.exp(rng.normal(0, 0.3, x.size))
-    fit = fit_power_law(x, y, groups=seeds, n_boot=300, seed=7)
-    counts = np.random.default_rng(7).multinomial(4, np.full(4, 0.25), size=300)
+def _explicit_bootstrap(x, y, seeds, n_boot, seed):
+    """Reference: resample seeds by hand with the same multinomial counts and refit with polyfit."""
+    labels = np.unique(seeds)
+    counts = np.random.default_rng(seed).multinomial(labels.size, np.full(labels.size, 1 / labels.size), size=n_boot)
     slopes = []
     for row in counts:
-        idx = np.concatenate([np.flatnonzero(seeds == g).repeat(c) for g, c in enumerate(row)])
+        idx = np.concatenate([np.flatnonzero(seeds == g).repeat(c) for g, c in zip(labels, row)])
         slopes.append(np.polyfit(np.log(x[idx]), np.log(y[idx]), 1)[0])
-    low, high = np.quantile(slopes, [0.025, 0.975])
+    return np.quantile(slopes, [0.025, 0.975])
+
+
+def _seeded_design(n_seeds: int = 4):
+    rng = np.random.default_rng(2)
+    seeds = np.repeat(np.arange(n_seeds), N_GRID.size)
+    x = np.tile(N_GRID, n_seeds)
+    return x, x**-0.5 * np.exp(rng.normal(0, 0.3, x.size)), seeds
+
+
+def test_group_bootstrap_equals_explicit_resampling():
+    x, y, seeds = _seeded_design()
+    fit = fit_power_law(x, y, groups=seeds, n_boot=300, seed=7)
+    low, high = _explicit_bootstrap(x, y, seeds, 300, 7)
     assert fit.ci_low == pytest.approx(low, abs=1e-10) and fit.ci_high == pytest.approx(high, abs=1e-10)
+
+
+@pytest.mark.benchmark(group="stats")
+def test_benchmark_vectorised_bootstrap_against_explicit_loop(benchmark):
+    # Baseline in the same run: the per-resample polyfit loop (2000 resamples).
+    x, y, seeds = _seeded_design()
+    baseline = min(timeit.repeat(lambda: _explicit_bootstrap(x, y, seeds, 2000, 0), number=1, repeat=3))
+    benchmark(fit_power_law, x, y, groups=seeds, n_boot=2000, seed=0)
+    if benchmark.stats is not None:  # None under --benchmark-disable
+        assert baseline / benchmark.stats.stats.min > 10
 
 
 def _coverage(seed_effect: float, noise: float, grid: np.ndarray, use_groups: bool, n_rep: int = 200) -> float:
