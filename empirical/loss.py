@@ -138,37 +138,47 @@ _WORKERS = 2
 count, so that the summation order, hence every bit of the result, is the same on every machine."""
 
 
-def _exact_block(target, features: RandomFeatures, grid: TimeGrid, lam_values: dict[str, np.ndarray],
-                 nodes: np.ndarray) -> dict[str, list]:
-    """Sums over ``nodes`` of: the masked rank-2 updates (unsymmetrised), B2, and the kernel K of the +∞ term."""
-    w = features.W[:, 0]
-    m, d_e = w.size, features.d_e
+def _exact_block(target, w: np.ndarray, U: np.ndarray, embed: Callable[[float], np.ndarray], grid: TimeGrid,
+                 lam_values: dict[str, np.ndarray], nodes: np.ndarray) -> dict[str, list]:
+    """Sums over ``nodes`` of: the masked rank-2 updates (unsymmetrised), B2, and the kernel K of the +∞ term.
+
+    Features come sorted, right-pointing (w > 0) first, so that "k_j lies in feature i's half-line" is
+    one comparison per row block. Buffers are reused: per node about five passes over an m×m array.
+    """
+    m, d_e = w.size, U.shape[1]
+    n_right = int(np.sum(w > 0))
     sgn = np.sign(w)
-    right = w > 0
     diag = np.arange(m)
+    H, tmp, inside = np.empty((m, m)), np.empty((m, m)), np.empty((m, m), dtype=bool)
     out = {k: [np.zeros((m, m)), np.zeros(m), np.zeros((1 + d_e, 1 + d_e))] for k in lam_values}
+    names = list(lam_values)
     for j in nodes:
         t = grid.t[j]
-        e = features.embed(t)
-        b = features.U @ e
+        e = embed(t)
+        b = U @ e
         kink = -b / w
         F0, F1, F2 = partial_moments(target, t, kink)
-        # H[i, j] = H_ij(k_j), with the sign -sign(w_j) folded in; inside[i, j]: k_j in feature i's half-line.
-        H = np.multiply.outer(w, -sgn * (w * F2 + b * F1))
-        H += np.multiply.outer(b, -sgn * (w * F1 + b * F0))
-        inside = np.multiply.outer(w, kink)
-        inside += b[:, None]
-        Y = np.where(inside > 0, H, 0.0)
+        coefs = [grid.w[j] * lam_values[k][j] for k in names]
+        # H[i, j] = coef · H_ij(k_j) with the sign -sign(w_j) folded in (module docstring).
+        scale = -sgn * coefs[0]
+        np.multiply(w[:, None], scale * (w * F2 + b * F1), out=H)
+        np.multiply(b[:, None], scale * (w * F1 + b * F0), out=tmp)
+        H += tmp
+        np.less(kink[:n_right, None], kink, out=inside[:n_right])
+        np.greater(kink[n_right:, None], kink, out=inside[n_right:])
         # A feature paired with itself: both "ends" are its own kink, each counted with weight 1/2.
-        Y[diag, diag] = 0.5 * H[diag, diag]
+        inside[diag, diag] = False
+        half_diag = 0.5 * H[diag, diag]
+        np.multiply(H, inside, out=H)
         mu0, mu1, mu2 = total_moments(target, t)
         # H_ij(+∞) = [w_i, u_i] K_t [w_j, u_j]ᵀ with K_t = [[μ2, μ1 eᵀ], [μ1 e, μ0 e eᵀ]] (b = U e).
         K = np.block([[np.array([[mu2]]), mu1 * e[None, :]], [mu1 * e[:, None], mu0 * np.outer(e, e)]])
-        p_active = np.where(right, 1.0 - F0, F0)
-        for k, lam in lam_values.items():
-            coef = grid.w[j] * lam[j]
+        p_active = np.where(w > 0, 1.0 - F0, F0)
+        for k, coef in zip(names, coefs):
             acc = out[k]
-            acc[0] += coef * Y
+            ratio = coef / coefs[0]
+            acc[0] += H if ratio == 1.0 else np.multiply(H, ratio, out=tmp)
+            acc[0][diag, diag] += ratio * half_diag
             acc[1] -= coef * w * p_active
             acc[2] += coef * K
     return out
@@ -180,14 +190,19 @@ def _exact_coefficients(
     """B1 (m, m) and B2 (m, 1) for each weighting, exact in x (module docstring), one pass over t."""
     w = _w1d(features)
     m = w.size
+    order = np.argsort(w <= 0, kind="stable")
+    back = np.argsort(order)
+    w, U = w[order], features.U[order]
     blocks = np.array_split(np.arange(grid.t.size), _WORKERS)
     with ThreadPoolExecutor(_WORKERS) as pool:
-        parts = list(pool.map(lambda nodes: _exact_block(target, features, grid, lam_values, nodes), blocks))
-    Z = np.concatenate([features.W, features.U], axis=1) * (w > 0)[:, None]
+        parts = list(pool.map(lambda nodes: _exact_block(target, w, U, features.embed, grid, lam_values, nodes),
+                              blocks))
+    Z = np.concatenate([w[:, None], U], axis=1) * (w > 0)[:, None]
     out = {}
     for k in lam_values:
         X, b2, K = (sum(p[k][i] for p in parts) for i in range(3))
-        out[k] = ((X + X.T + Z @ K @ Z.T) / m, b2[:, None] / np.sqrt(m))
+        B1 = (X + X.T + Z @ K @ Z.T) / m
+        out[k] = (B1[np.ix_(back, back)], b2[back, None] / np.sqrt(m))
     return out
 
 
