@@ -211,8 +211,8 @@ def _sample_coefficients(
     grid: TimeGrid,
     lam_values: dict[str, np.ndarray],
     draw: Callable[[int, float], tuple[np.ndarray, np.ndarray]],
-) -> dict[str, tuple[np.ndarray, np.ndarray, float]]:
-    """B1, B2, c as sample averages: ``draw(j, t)`` gives points x (N, d) and regression targets y (N, d)."""
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, float]]:
+    """(B1, B2) and c as sample averages: ``draw(j, t)`` gives points x (N, d) and regression targets y (N, d)."""
     m, d = features.m, features.d
     acc = {k: [np.zeros((m, m)), np.zeros((m, d)), 0.0] for k in lam_values}
     for j, t in enumerate(grid.t):
@@ -225,7 +225,11 @@ def _sample_coefficients(
             acc[k][0] += coef * G1
             acc[k][1] += coef * G2
             acc[k][2] += coef * g0
-    return {k: tuple(v) for k, v in acc.items()}
+    return {k: (v[0], v[1]) for k, v in acc.items()}, {k: v[2] for k, v in acc.items()}
+
+
+def _as_losses(coefs: dict, consts: dict, grid: TimeGrid, kind: str) -> dict[str, QuadraticLoss]:
+    return {k: QuadraticLoss(*coefs[k], consts[k], k, grid.T, grid.t0, kind) for k in coefs}
 
 
 def population_losses(
@@ -265,11 +269,9 @@ def population_losses(
             x = target.sample(int(samples), rngs[j], t)
             return x[:, None], target.score(t, x)[:, None]
 
-        full = _sample_coefficients(features, grid, lam_values, draw)
-        coefs = {k: v[:2] for k, v in full.items()}
-        consts = {k: v[2] for k, v in full.items()}
+        coefs, consts = _sample_coefficients(features, grid, lam_values, draw)
         kind = "population-mc"
-    return {k: QuadraticLoss(*coefs[k], consts[k], k, grid.T, grid.t0, kind) for k in lams}
+    return _as_losses(coefs, consts, grid, kind)
 
 
 def population_loss(target, features: RandomFeatures, lam: str = "std", **kwargs) -> QuadraticLoss:
@@ -323,11 +325,9 @@ def empirical_losses(
             eps = rng.standard_normal((x.shape[0] * noise_draws, d))
             return r[j] * np.repeat(x, noise_draws, axis=0) + s[j] * eps, -eps / s[j]
 
-        full = _sample_coefficients(features, grid, lam_values, draw)
-        coefs = {k: v[:2] for k, v in full.items()}
-        consts = {k: v[2] for k, v in full.items()}
+        coefs, consts = _sample_coefficients(features, grid, lam_values, draw)
         kind = "empirical-mc"
-    return {k: QuadraticLoss(*coefs[k], consts[k], k, grid.T, grid.t0, kind) for k in lams}
+    return _as_losses(coefs, consts, grid, kind)
 
 
 def empirical_loss(x_train: np.ndarray, features: RandomFeatures, sde: LinearSDE | None = None,
