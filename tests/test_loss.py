@@ -163,11 +163,11 @@ def test_losses_are_nonnegative_quadratics_with_the_right_gradient(seed, scale):
 def test_rich_model_approaches_the_true_linear_score_of_a_gaussian():
     # p0 = N(0, 1) is invariant under OU: ∇log p_t = -x, which ReLU features can only approximate.
     g = gaussian(0.0, 1.0)
-    best = [float(population_loss(g, draw_features(m, seed=0), n_t=16).value(
-        population_loss(g, draw_features(m, seed=0), n_t=16).minimizer())) for m in (8, 64, 512)]
+    losses = [population_loss(g, draw_features(m, seed=0), n_t=16) for m in (4, 16, 64)]
+    best = [float(L.value(L.minimizer())) for L in losses]
     c = population_loss(g, draw_features(2), n_t=16).c
     assert best[0] > best[1] > best[2]
-    assert best[2] < 1e-3 * c
+    assert best[2] < 1e-6 * c
 
 
 def test_nested_models_have_smaller_minima():
