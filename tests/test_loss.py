@@ -11,6 +11,7 @@ from scipy import integrate
 
 from empirical.bump import two_bumps
 from empirical.features import draw_features
+from empirical.flow import gradient_flow
 from empirical.loss import (
     empirical_loss,
     empirical_losses,
@@ -199,6 +200,16 @@ def test_mirror_symmetry():
     np.testing.assert_allclose(b.B1, a.B1, rtol=1e-11, atol=1e-15)
     np.testing.assert_allclose(b.B2, -a.B2, rtol=1e-11, atol=1e-15)
     assert b.c == pytest.approx(a.c, rel=1e-13)
+    # Features and their mirror images together: B1 = [[P, Q], [Q, P]], B2 = [b; -b], so the flow from 0
+    # keeps A = [a, -a] and the trained score is odd in x at every t and τ.
+    both = type(f)(np.vstack([f.W, -f.W]), np.vstack([f.U, f.U]), f.T, f.embedding)
+    L = population_loss(target, both, n_t=16)
+    A = gradient_flow(L, [3.0, 300.0])
+    x = np.linspace(0.1, 4.0, 9)
+    for t in (0.01, 1.0, 4.0):
+        s_pos, s_neg = both.score(A[1], t, x), both.score(A[1], t, -x)
+        np.testing.assert_allclose(s_neg, -s_pos, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(A[:, 0, 10:], -A[:, 0, :10], rtol=1e-9, atol=1e-12 * np.abs(A).max())
 
 
 def test_score_bound_kl_matches_the_half_integral_of_lemma_2():
