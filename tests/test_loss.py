@@ -13,6 +13,7 @@ from empirical.bump import two_bumps
 from empirical.features import draw_features
 from empirical.flow import gradient_flow
 from empirical.loss import (
+    QuadraticLoss,
     empirical_loss,
     empirical_losses,
     population_loss,
@@ -257,9 +258,13 @@ def test_doubling_the_default_t_nodes_changes_less_than_1e_6_at_the_defaults():
      (lambda f: empirical_loss(np.array([np.nan]), f), "x_train"),
      (lambda f: empirical_loss(np.zeros(3), f, noise_draws=0), "noise_draws"),
      (lambda f: empirical_loss(np.zeros(3), f, ou(4.0)), "features.T"),
+     (lambda f: population_loss(two_mode(3.0, sde=ou(4.0)), f), "features.T"),
+     (lambda f: population_loss(two_mode(3.0), f, samples=1), "samples"),
      (lambda f: population_loss(two_mode(3.0), draw_features(3, d=2)), "features.d"),
      (lambda f: score_bound_kl(population_loss(two_mode(3.0), f), np.zeros((1, 4)), 0.0), "loss_g2"),
-     (lambda f: population_loss(two_mode(3.0), f).value(np.zeros((1, 5))), "A must have shape")],
+     (lambda f: population_loss(two_mode(3.0), f).value(np.zeros((1, 5))), "A must have shape"),
+     (lambda f: QuadraticLoss(np.eye(3), np.ones((2, 1)), 0.0), "B2"),
+     (lambda f: QuadraticLoss(np.eye(3), np.ones((3, 1)), np.nan), "finite")],
 )
 def test_bad_input_raises_value_errors(call, word):
     with pytest.raises(ValueError, match=word):
