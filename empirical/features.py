@@ -1,0 +1,187 @@
+"""The random-feature score model (12) of the paper.
+
+s_{t,θ}(x) = (1/m) A σ(W x + U e(t)),  σ = ReLU,  θ := vec(A)/√m  (THEORY §2).
+Only A ∈ R^{d×m} is trained; W ∈ R^{m×d} and U ∈ R^{m×d_e} are drawn once from ρ0 = N(0, I) and
+rescaled row-wise so that ‖w_i‖₁ + ‖u_i‖₁ = 1 (the paper's normalisation, by ReLU homogeneity).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+Embedding = Callable[[np.ndarray, float], np.ndarray]
+
+
+def _one_t(t: np.ndarray, T: float) -> np.ndarray:
+    return np.stack([np.ones_like(t), t / T], axis=-1)
+
+
+def _one(t: np.ndarray, T: float) -> np.ndarray:
+    return np.ones_like(t)[..., None]
+
+
+def _one_sqrt_t(t: np.ndarray, T: float) -> np.ndarray:
+    return np.stack([np.ones_like(t), np.sqrt(t / T)], axis=-1)
+
+
+EMBEDDINGS: dict[str, tuple[int, Embedding]] = {
+    "1,t/T": (2, _one_t),
+    "1": (1, _one),
+    "1,sqrt(t/T)": (2, _one_sqrt_t),
+}
+"""Named time embeddings e(t): name -> (d_e, e(t, T)). All are bounded and hold the constant entry
+(the bias) that Theorem 1 assumes; "1,t/T" is the default of THEORY §2."""
+
+
+def _check_embedding(name: str) -> tuple[int, Embedding]:
+    if name not in EMBEDDINGS:
+        raise ValueError(f"embedding must be one of {sorted(EMBEDDINGS)}, got {name!r}")
+    return EMBEDDINGS[name]
+
+
+def _as_points(x: np.ndarray, d: int) -> np.ndarray:
+    """Points as an (N, d) array; in 1-D a flat (N,) array is accepted as well."""
+    x = np.asarray(x, dtype=float)
+    if d == 1 and x.ndim <= 1:
+        return x.reshape(-1, 1)
+    if x.ndim != 2 or x.shape[1] != d:
+        raise ValueError(f"x must have shape (N, {d}), got {x.shape}")
+    return x
+
+
+@dataclass(frozen=True, eq=False)
+class RandomFeatures:
+    """Frozen features (W, U) of the model (12) with their time embedding.
+
+    Attributes
+    ----------
+    W : (m, d) array, U : (m, d_e) array
+        Rows (w_i, u_i) with ‖w_i‖₁ + ‖u_i‖₁ = 1.
+    T : float
+        Horizon, used by the embedding e(t).
+    embedding : str
+        A key of :data:`EMBEDDINGS`.
+    """
+
+    W: np.ndarray
+    U: np.ndarray
+    T: float = 5.0
+    embedding: str = "1,t/T"
+
+    def __post_init__(self) -> None:
+        d_e, _ = _check_embedding(self.embedding)
+        W = np.atleast_2d(np.asarray(self.W, dtype=float))
+        U = np.atleast_2d(np.asarray(self.U, dtype=float))
+        if U.shape != (W.shape[0], d_e):
+            raise ValueError(f"U must have shape ({W.shape[0]}, {d_e}) for embedding {self.embedding!r}, got {U.shape}")
+        if not (np.all(np.isfinite(W)) and np.all(np.isfinite(U))):
+            raise ValueError("W and U must be finite")
+        if not (np.isfinite(self.T) and self.T > 0):
+            raise ValueError(f"T must be a finite number > 0, got {self.T!r}")
+        object.__setattr__(self, "W", W)
+        object.__setattr__(self, "U", U)
+
+    @property
+    def m(self) -> int:
+        return self.W.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.W.shape[1]
+
+    @property
+    def d_e(self) -> int:
+        return self.U.shape[1]
+
+    def embed(self, t: float | np.ndarray) -> np.ndarray:
+        """e(t), shape (..., d_e)."""
+        return EMBEDDINGS[self.embedding][1](np.asarray(t, dtype=float), self.T)
+
+    def bias(self, t: float | np.ndarray) -> np.ndarray:
+        """b_i(t) = u_iᵀ e(t), shape (..., m)."""
+        return self.embed(t) @ self.U.T
+
+    def preactivation(self, t: float, x: np.ndarray) -> np.ndarray:
+        """W x + U e(t) for N points: shape (N, m)."""
+        return _as_points(x, self.d) @ self.W.T + self.bias(t)
+
+    def phi(self, t: float, x: np.ndarray) -> np.ndarray:
+        """σ(W x + U e(t)) with σ = ReLU, shape (N, m)."""
+        return np.maximum(self.preactivation(t, x), 0.0)
+
+    def _check_A(self, A: np.ndarray) -> np.ndarray:
+        A = np.asarray(A, dtype=float)
+        if A.shape[-2:] != (self.d, self.m):
+            raise ValueError(f"A must have shape (..., {self.d}, {self.m}), got {A.shape}")
+        return A
+
+    def score(self, A: np.ndarray, t: float, x: np.ndarray) -> np.ndarray:
+        """s_{t,θ}(x) = (1/m) A σ(W x + U e(t)) of (12), shape (N, d)."""
+        return self.phi(t, x) @ self._check_A(A).T / self.m
+
+    def divergence(self, A: np.ndarray, t: float, x: np.ndarray) -> np.ndarray:
+        """∇·s = (1/m) Σ_i 1[w_iᵀx + u_iᵀe(t) > 0] a_iᵀw_i (THEORY §4, K3), shape (N,)."""
+        aw = np.einsum("ji,ij->i", self._check_A(A), self.W)
+        return (self.preactivation(t, x) > 0) @ aw / self.m
+
+
+def draw_features(
+    m: int, d: int = 1, seed: int = 0, d_e: int | None = None, embedding: str = "1,t/T", T: float = 5.0
+) -> RandomFeatures:
+    """Draw (w_i, u_i) iid from ρ0 = N(0, I_{d+d_e}) and rescale to ‖w_i‖₁ + ‖u_i‖₁ = 1 (THEORY §2).
+
+    Rows are generated in order from ``default_rng(seed)``, so the first m rows of a draw with
+    m' > m features equal the draw with m features: a larger model nests a smaller one (used by
+    the estimate of I3 in (15)).
+
+    Parameters
+    ----------
+    m, d : int
+        Number of features (>= 1) and data dimension (>= 1).
+    seed : int
+        Seed of ``numpy.random.default_rng``.
+    d_e : int, optional
+        Embedding dimension; must match ``embedding`` when given.
+    embedding : str
+        A key of :data:`EMBEDDINGS`.
+    T : float
+        Horizon of the embedding e(t).
+    """
+    if not (isinstance(m, (int, np.integer)) and m >= 1):
+        raise ValueError(f"m must be an integer >= 1, got {m!r}")
+    if not (isinstance(d, (int, np.integer)) and d >= 1):
+        raise ValueError(f"d must be an integer >= 1, got {d!r}")
+    dim_e, _ = _check_embedding(embedding)
+    if d_e is not None and d_e != dim_e:
+        raise ValueError(f"d_e must equal {dim_e} for embedding {embedding!r}, got {d_e!r}")
+    z = np.random.default_rng(seed).standard_normal((int(m), int(d) + dim_e))
+    z /= np.abs(z).sum(axis=1, keepdims=True)
+    return RandomFeatures(W=z[:, :d], U=z[:, d:], T=float(T), embedding=embedding)
+
+
+@dataclass(frozen=True, eq=False)
+class RFScore:
+    """A 1-D score callable s(t, x) for the KL side, built from trained coefficients A (1, m)."""
+
+    features: RandomFeatures
+    A: np.ndarray
+
+    def __call__(self, t: float, x: np.ndarray) -> np.ndarray:
+        return self.features.score(self.A, t, x)[:, 0]
+
+    def dx(self, t: float, x: np.ndarray) -> np.ndarray:
+        """∂s/∂x, which in 1-D is the analytic divergence of (12)."""
+        return self.features.divergence(self.A, t, x)
+
+
+def rf_score(features: RandomFeatures, A: np.ndarray) -> RFScore:
+    """Wrap (features, A) as a 1-D score callable with ``__call__(t, x)`` and ``dx(t, x)``."""
+    if features.d != 1:
+        raise ValueError(f"rf_score is 1-D only: features.d must be 1, got {features.d}")
+    A = np.asarray(A, dtype=float)
+    if A.shape != (1, features.m):
+        raise ValueError(f"A must have shape (1, {features.m}), got {A.shape}")
+    return RFScore(features, A)
