@@ -68,6 +68,17 @@ class QuadraticLoss:
     t0: float = 0.0
     kind: str = "population"
 
+    def __post_init__(self) -> None:
+        B1, B2 = np.asarray(self.B1, dtype=float), np.asarray(self.B2, dtype=float)
+        if B1.ndim != 2 or B1.shape[0] != B1.shape[1] or B2.ndim != 2 or B2.shape[0] != B1.shape[0]:
+            raise ValueError(f"B1 must be (m, m) and B2 (m, d), got {B1.shape} and {B2.shape}")
+        if not (np.all(np.isfinite(B1)) and np.all(np.isfinite(B2)) and np.isfinite(self.c)):
+            raise ValueError("B1, B2 and c must be finite")
+        if self.lam not in WEIGHTINGS:
+            raise ValueError(f"lam must be one of {WEIGHTINGS}, got {self.lam!r}")
+        object.__setattr__(self, "B1", B1)
+        object.__setattr__(self, "B2", B2)
+
     @property
     def m(self) -> int:
         return self.B1.shape[0]
@@ -122,6 +133,11 @@ def _check_lams(lams: Iterable[str]) -> tuple[str, ...]:
     if bad or not lams:
         raise ValueError(f"lams must be a non-empty sequence of {WEIGHTINGS}, got {lams!r}")
     return lams
+
+
+def _check_horizon(features: RandomFeatures, sde: LinearSDE) -> None:
+    if not np.isclose(sde.T, features.T, rtol=1e-12, atol=0):
+        raise ValueError(f"features.T must equal the SDE horizon T = {sde.T}, got {features.T}")
 
 
 def _w1d(features: RandomFeatures) -> np.ndarray:
@@ -254,6 +270,7 @@ def population_losses(
         from ``default_rng(seed)``, regression target the exact score.
     """
     lams = _check_lams(lams)
+    _check_horizon(features, target.sde)
     grid = time_grid(target.sde.T, n_t, t0)
     lam_values = {k: weighting(k, target.sde, grid.t) for k in lams}
     if samples is None:
@@ -263,6 +280,8 @@ def population_losses(
         kind = "population"
     else:
         _w1d(features)
+        if not (isinstance(samples, (int, np.integer)) and samples >= 2):
+            raise ValueError(f"samples must be an integer >= 2, got {samples!r}")
         rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(grid.t.size)]
 
         def draw(j: int, t: float) -> tuple[np.ndarray, np.ndarray]:
@@ -297,8 +316,7 @@ def empirical_losses(
     ``default_rng(seed)``, DSM regression target -ε/σ_t, all three coefficients as sample averages.
     """
     sde = sde or ou(features.T)
-    if not np.isclose(sde.T, features.T, rtol=1e-12, atol=0):
-        raise ValueError(f"features.T must equal sde.T = {sde.T}, got {features.T}")
+    _check_horizon(features, sde)
     lams = _check_lams(lams)
     x = np.asarray(x_train, dtype=float)
     x = x.reshape(-1, 1) if x.ndim == 1 else x

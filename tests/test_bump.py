@@ -26,7 +26,7 @@ def _pdf_by_convolution(b: Bump1D, t: float, x: float) -> float:
     for c, h in zip(b.centers, b.scales):
         peak = [x / r] if abs(x / r - c) < h else None
         f = lambda x0: b.pdf(0.0, np.array([x0]))[0] * stats.norm.pdf(x, r * x0, s)  # noqa: E731
-        total += integrate.quad(f, c - h, c + h, points=peak, epsabs=0, epsrel=1e-13, limit=500)[0]
+        total += integrate.quad(f, c - h, c + h, points=peak, epsabs=0, epsrel=1e-11, limit=500)[0]
     return total
 
 

@@ -116,3 +116,13 @@ def test_decomposition_identities_and_signs():
     assert at_zero.I1[0] == 0.0
     with pytest.raises(ValueError, match="population_large"):
         decomposition(emp, pop, pop, taus)
+
+
+def test_flow_solves_its_ode_in_two_dimensions():
+    x = np.random.default_rng(0).standard_normal((40, 2))
+    L = empirical_loss(x, draw_features(12, d=2, seed=1), noise_draws=4, seed=2, n_t=6)
+    A0 = np.random.default_rng(3).standard_normal((2, 12))
+    tau, h = 2.0, 1e-4
+    Am, A, Ap = gradient_flow(L, [tau - h, tau, tau + h], A0)
+    # dA/dτ = -m ∇_A L̃ by a central difference (error O(h²))
+    np.testing.assert_allclose((Ap - Am) / (2 * h), -12 * L.grad(A), rtol=1e-6, atol=1e-8)

@@ -11,7 +11,9 @@ from scipy import integrate
 
 from empirical.bump import two_bumps
 from empirical.features import draw_features
+from empirical.flow import gradient_flow
 from empirical.loss import (
+    QuadraticLoss,
     empirical_loss,
     empirical_losses,
     population_loss,
@@ -199,6 +201,16 @@ def test_mirror_symmetry():
     np.testing.assert_allclose(b.B1, a.B1, rtol=1e-11, atol=1e-15)
     np.testing.assert_allclose(b.B2, -a.B2, rtol=1e-11, atol=1e-15)
     assert b.c == pytest.approx(a.c, rel=1e-13)
+    # Features and their mirror images together: B1 = [[P, Q], [Q, P]], B2 = [b; -b], so the flow from 0
+    # keeps A = [a, -a] and the trained score is odd in x at every t and τ.
+    both = type(f)(np.vstack([f.W, -f.W]), np.vstack([f.U, f.U]), f.T, f.embedding)
+    L = population_loss(target, both, n_t=16)
+    A = gradient_flow(L, [3.0, 300.0])
+    x = np.linspace(0.1, 4.0, 9)
+    for t in (0.01, 1.0, 4.0):
+        s_pos, s_neg = both.score(A[1], t, x), both.score(A[1], t, -x)
+        np.testing.assert_allclose(s_neg, -s_pos, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(A[:, 0, 10:], -A[:, 0, :10], rtol=1e-9, atol=1e-12 * np.abs(A).max())
 
 
 def test_score_bound_kl_matches_the_half_integral_of_lemma_2():
@@ -246,9 +258,13 @@ def test_doubling_the_default_t_nodes_changes_less_than_1e_6_at_the_defaults():
      (lambda f: empirical_loss(np.array([np.nan]), f), "x_train"),
      (lambda f: empirical_loss(np.zeros(3), f, noise_draws=0), "noise_draws"),
      (lambda f: empirical_loss(np.zeros(3), f, ou(4.0)), "features.T"),
+     (lambda f: population_loss(two_mode(3.0, sde=ou(4.0)), f), "features.T"),
+     (lambda f: population_loss(two_mode(3.0), f, samples=1), "samples"),
      (lambda f: population_loss(two_mode(3.0), draw_features(3, d=2)), "features.d"),
      (lambda f: score_bound_kl(population_loss(two_mode(3.0), f), np.zeros((1, 4)), 0.0), "loss_g2"),
-     (lambda f: population_loss(two_mode(3.0), f).value(np.zeros((1, 5))), "A must have shape")],
+     (lambda f: population_loss(two_mode(3.0), f).value(np.zeros((1, 5))), "A must have shape"),
+     (lambda f: QuadraticLoss(np.eye(3), np.ones((2, 1)), 0.0), "B2"),
+     (lambda f: QuadraticLoss(np.eye(3), np.ones((3, 1)), np.nan), "finite")],
 )
 def test_bad_input_raises_value_errors(call, word):
     with pytest.raises(ValueError, match=word):
