@@ -41,7 +41,7 @@ def _compatible(a: QuadraticLoss, b: QuadraticLoss, name: str) -> None:
 def decomposition(
     empirical: QuadraticLoss,
     population: QuadraticLoss,
-    population_large: QuadraticLoss,
+    population_large: QuadraticLoss | None,
     taus: np.ndarray,
     A0: np.ndarray | None = None,
 ) -> Decomposition:
@@ -51,18 +51,21 @@ def decomposition(
     ----------
     empirical, population : losses of the same features and weighting (flows (9) and (10)).
     population_large : population loss of a nested model with more features (``draw_features`` with
-        the same seed and a larger m, e.g. 8m); its minimum estimates L̃(θ̄*).
+        the same seed and a larger m, e.g. 4m); its minimum estimates L̃(θ̄*). None skips I3 (NaN).
     taus : training times; A0 : common start (default 0).
     """
     _compatible(population, empirical, "empirical")
-    _compatible(population, population_large, "population_large")
-    if empirical.B1.shape != population.B1.shape or population_large.m <= population.m:
+    if population_large is not None:
+        _compatible(population, population_large, "population_large")
+    large_m = population.m + 1 if population_large is None else population_large.m
+    if empirical.B1.shape != population.B1.shape or large_m <= population.m:
         raise ValueError(f"empirical must have m = {population.m} and population_large m > {population.m}, "
-                         f"got {empirical.m} and {population_large.m}")
+                         f"got {empirical.m} and {large_m}")
     taus = np.atleast_1d(np.asarray(taus, dtype=float))
     loss_hat = population.value(gradient_flow(empirical, taus, A0))
     loss_pop = population.value(gradient_flow(population, taus, A0))
     star = float(population.value(population.minimizer()))
-    star_large = float(population_large.value(population_large.minimizer()))
+    star_large = (float("nan") if population_large is None
+                  else float(population_large.value(population_large.minimizer())))
     return Decomposition(taus, loss_hat - loss_pop, loss_pop - star, star - star_large,
                          loss_hat, loss_pop, star, star_large)

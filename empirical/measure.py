@@ -1,0 +1,241 @@
+"""One measurement: train the random-feature score model (12) by the exact flows (9)-(10) and
+measure KL(p0 ‖ p_θ) four ways (THEORY §4) and the decomposition (15) at every training time τ.
+
+This is the pipeline behind ``diffgen measure`` and every experiment of the scaling report.
+Seeds: ``seed`` spawns two independent streams (``numpy.random.SeedSequence``), one for the
+training data and one for the frozen features, so the same seed gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .bump import two_bumps
+from .decomposition import decomposition
+from .features import RandomFeatures, draw_features, rf_score
+from .flow import gradient_flow
+from .kl import kl_integrated, kl_ode, kl_sde
+from .loss import QuadraticLoss, empirical_losses, population_losses, score_bound_kl
+from .sde import ou
+from .targets import two_mode
+
+TARGETS = ("gm", "bump")
+LAMBDAS = ("std", "var", "g2")
+KL_NAMES = ("K1", "K2", "K3", "K4")
+DEFAULT_TAUS = tuple(float(t) for t in np.logspace(0, 8, 17))
+DEFAULT_MU = {"gm": 3.0, "bump": 1.5}
+LEMMA_RTOL = 1e-9
+"""Relative slack on the exact lemma checks: floating-point rounding of the loss values only."""
+
+
+@dataclass(frozen=True)
+class MeasureConfig:
+    """Everything that determines a measurement (its cache key).
+
+    Parameters
+    ----------
+    target : 'gm' (Theorem 2: q1 N(-mu, 1) + q2 N(mu, 1)) or 'bump' (Theorem 1: two C¹ bumps
+        (1 - y²)^2 of half-width 1 centred at ±mu, compact support).
+    mu, weights : mode position and mixture weights (q1 weighs the mode at -mu).
+    n, m : training-set size and number of random features.
+    taus : training times τ of the flows.
+    seed : master seed.
+    lam : training weighting λ of (6): 'std' (default), 'var' or 'g2'.
+    T : horizon of the OU forward process.
+    kl : which of K1..K4 to compute (K2-K4 cost seconds per τ; K1 is exact and cheap).
+    m_ref_factor : the nested model with m·m_ref_factor features estimates L̃(θ̄*) for I3 of (15);
+        0 skips I3 (reported as NaN), which saves the largest eigendecomposition.
+    t0 : the samplers stop, and K1's integral starts, at t0 (0: the paper's setting).
+    """
+
+    target: str = "gm"
+    mu: float | None = None
+    weights: tuple[float, float] = (0.5, 0.5)
+    n: int = 256
+    m: int = 256
+    taus: tuple[float, ...] = DEFAULT_TAUS
+    seed: int = 0
+    lam: str = "std"
+    T: float = 5.0
+    kl: tuple[str, ...] = KL_NAMES
+    m_ref_factor: int = 4
+    t0: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "taus", tuple(float(t) for t in np.atleast_1d(self.taus)))
+        object.__setattr__(self, "weights", tuple(float(q) for q in self.weights))
+        object.__setattr__(self, "kl", tuple(self.kl))
+        if self.mu is None:
+            object.__setattr__(self, "mu", DEFAULT_MU.get(self.target, 3.0))
+        _check(self)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _check(c: MeasureConfig) -> None:
+    if c.target not in TARGETS:
+        raise ValueError(f"target must be one of {TARGETS}, got {c.target!r}")
+    if c.lam not in LAMBDAS:
+        raise ValueError(f"lambda must be one of {LAMBDAS}, got {c.lam!r}")
+    for name, value in (("n", c.n), ("m", c.m)):
+        if not (isinstance(value, (int, np.integer)) and value >= 1):
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    if not (isinstance(c.m_ref_factor, (int, np.integer)) and (c.m_ref_factor == 0 or c.m_ref_factor >= 2)):
+        raise ValueError(f"m_ref_factor must be 0 (skip I3) or an integer >= 2, got {c.m_ref_factor!r}")
+    if not (isinstance(c.seed, (int, np.integer)) and c.seed >= 0):
+        raise ValueError(f"seed must be an integer >= 0, got {c.seed!r}")
+    if not (np.isfinite(c.mu) and c.mu > 0):
+        raise ValueError(f"mu must be a finite number > 0, got {c.mu!r}")
+    if len(c.weights) != 2 or not all(np.isfinite(q) and 0 < q < 1 for q in c.weights) \
+            or not np.isclose(sum(c.weights), 1.0, rtol=0, atol=1e-9):
+        raise ValueError(f"weights must be two numbers in (0, 1) summing to 1, got {c.weights!r}")
+    taus = np.asarray(c.taus)
+    if taus.size == 0 or not np.all(np.isfinite(taus)) or np.any(taus <= 0):
+        raise ValueError(f"tau must be a non-empty list of finite numbers > 0, got {list(c.taus)!r}")
+    if not (np.isfinite(c.T) and c.T > 0):
+        raise ValueError(f"T must be a finite number > 0, got {c.T!r}")
+    if not (np.isfinite(c.t0) and 0 <= c.t0 < c.T):
+        raise ValueError(f"t0 must be in [0, T) = [0, {c.T}), got {c.t0!r}")
+    if c.lam == "g2" and c.t0 <= 0:
+        raise ValueError("t0 must be > 0 with lambda 'g2': the empirical loss's constant E 2/σ_t² diverges at t = 0")
+    unknown = set(c.kl) - set(KL_NAMES)
+    if unknown or "K1" not in c.kl:
+        raise ValueError(f"kl must be a subset of {KL_NAMES} containing K1, got {c.kl!r}")
+
+
+def make_target(c: MeasureConfig):
+    """The target p0 of the configuration, diffused by OU with horizon ``c.T``."""
+    sde = ou(c.T)
+    if c.target == "gm":
+        return two_mode(c.mu, c.weights, sde)
+    return two_bumps(c.mu, 1.0, c.weights, 2, sde)
+
+
+def seeds(seed: int) -> tuple[np.random.Generator, int]:
+    """(data generator, feature seed): independent streams spawned from the master seed."""
+    data, feats = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(data), int(feats.generate_state(1)[0])
+
+
+@dataclass(frozen=True, eq=False)
+class Measurement:
+    """Results at each τ of ``config.taus`` (arrays aligned with it) and the trained models."""
+
+    config: MeasureConfig
+    K: dict[str, np.ndarray]
+    I1: np.ndarray
+    I2: np.ndarray
+    I3: float
+    lemmas: dict[str, dict]
+    quantities: dict[str, float]
+    timings: dict[str, float]
+    features: RandomFeatures = field(repr=False)
+    A: np.ndarray = field(repr=False)
+    x_train: np.ndarray = field(repr=False)
+
+    def to_json(self) -> dict:
+        """The ``diffgen measure --json`` object: tau, K1..K4, I1..I3 aligned with tau, inputs, timings."""
+        out = {"tau": list(self.config.taus)}
+        nan = [None] * len(self.config.taus)
+        for name in KL_NAMES:
+            out[name] = [float(v) for v in self.K[name]] if name in self.K else nan
+        out["I1"] = [float(v) for v in self.I1]
+        out["I2"] = [float(v) for v in self.I2]
+        out["I3"] = [float(self.I3) if np.isfinite(self.I3) else None] * len(self.config.taus)
+        out["inputs"] = self.config.to_dict()
+        out["quantities"] = self.quantities
+        out["lemmas"] = self.lemmas
+        out["timings"] = self.timings
+        return out
+
+    def save_model(self, path: str) -> None:
+        """``.npz`` with W (m×d), U (m×d_e), A (len(tau)×d×m, the (1/m) A convention), x_train (n×d),
+        tau, T and embedding."""
+        np.savez(path, W=self.features.W, U=self.features.U, A=self.A, x_train=self.x_train.reshape(-1, 1),
+                 tau=np.asarray(self.config.taus), T=self.config.T, embedding=self.features.embedding)
+
+
+def _theta_dist(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """‖θ_A - θ_B‖ with θ = vec(A)/√m, over the leading axes."""
+    m = A.shape[-1]
+    return np.sqrt(np.sum((A - B) ** 2, axis=(-2, -1)) / m)
+
+
+def lemma_checks(loss: QuadraticLoss, A: np.ndarray, taus: np.ndarray) -> dict:
+    """Lemmas 4 and 5 (THEORY §7) on a flow started at 0, exactly (rounding slack ``LEMMA_RTOL``).
+
+    Lemma 4 with the comparator θ̃ = the minimum-norm minimiser θ*:
+    L(θ(τ)) - L(θ*) <= ‖θ0 - θ*‖²/(2τ). Lemma 5: ‖θ(τ) - θ0‖ <= √(τ (L(θ0) - L(θ(τ)))) <= √(τ L(θ0)).
+    Returns the worst ratio lhs/rhs of each (<= 1 holds) and whether all hold.
+    """
+    zero = np.zeros_like(A[0])
+    L = loss.value(A)
+    L0 = float(loss.value(zero))
+    scale = max(abs(L0), 1.0)
+    star = loss.minimizer()
+    lhs = L - float(loss.value(star))
+    rhs = float(_theta_dist(zero, star)) ** 2 / (2 * taus)
+    ok = bool(np.all(lhs <= rhs + LEMMA_RTOL * scale))
+    ratios = {"lemma4": float(np.max(lhs / rhs))}
+    dist = _theta_dist(A, zero[None])
+    drop = np.maximum(L0 - L, 0.0)
+    mid = np.sqrt(taus * drop)
+    ok &= bool(np.all(dist <= mid * (1 + LEMMA_RTOL) + np.sqrt(taus * LEMMA_RTOL * scale)))
+    ok &= bool(np.all(mid <= np.sqrt(taus * L0) * (1 + LEMMA_RTOL)))
+    ratios["lemma5"] = float(np.max(dist / np.maximum(mid, np.finfo(float).tiny)))
+    ratios["lemma5_outer"] = float(np.max(mid / np.sqrt(taus * max(L0, np.finfo(float).tiny))))
+    return {"holds": ok, "worst_ratio": ratios}
+
+
+def measure(config: MeasureConfig) -> Measurement:
+    """Train by the exact flows and measure K1..K4 and I1..I3 at every τ of ``config``."""
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = now - clock
+        clock = now
+
+    target = make_target(config)
+    data_rng, feature_seed = seeds(config.seed)
+    x_train = target.sample(config.n, data_rng)
+    features = draw_features(config.m, 1, feature_seed, T=config.T)
+    lams = tuple(dict.fromkeys((config.lam, "g2")))
+    pop = population_losses(target, features, lams, t0=config.t0)
+    pop_big = None
+    if config.m_ref_factor:
+        big = draw_features(config.m * config.m_ref_factor, 1, feature_seed, T=config.T)
+        pop_big = population_losses(target, big, (config.lam,), t0=config.t0)[config.lam]
+    emp = empirical_losses(x_train, features, target.sde, (config.lam,), t0=config.t0)[config.lam]
+    lap("losses")
+    taus = np.asarray(config.taus)
+    A = gradient_flow(emp, taus)
+    dec = decomposition(emp, pop[config.lam], pop_big, taus)
+    lap("flows")
+    kl_prior = target.kl_to_prior()
+    K = {"K1": score_bound_kl(pop["g2"], A, kl_prior)}
+    lap("K1")
+    measures = {"K2": kl_sde, "K3": kl_ode, "K4": kl_integrated}
+    for name in config.kl:
+        if name == "K1":
+            continue
+        K[name] = np.array([measures[name](target, rf_score(features, a), config.t0) for a in A])
+        lap(name)
+    lemmas = {"empirical_flow": lemma_checks(emp, A, taus),
+              "population_flow": lemma_checks(pop[config.lam], gradient_flow(pop[config.lam], taus), taus)}
+    lap("lemmas")
+    theta_star = pop[config.lam].minimizer()
+    quantities = {
+        "kl_prior": float(kl_prior),
+        "loss_star": float(dec.loss_star),
+        "loss_star_ref": float(dec.loss_star_large),
+        "theta_star_norm2": float(_theta_dist(theta_star, np.zeros_like(theta_star)) ** 2),
+        "m_ref": int(config.m * config.m_ref_factor),
+    }
+    return Measurement(config, K, dec.I1, dec.I2, float(dec.I3), lemmas, quantities, timings, features, A, x_train)
