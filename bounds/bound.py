@@ -12,6 +12,12 @@ import sympy as sp
 from bounds import symbols as S
 from bounds.validation import Range, as_float_arrays, check
 
+@functools.lru_cache(maxsize=256)
+def _lambdify(parameters: tuple[sp.Symbol, ...], expr: sp.Expr) -> object:
+    # Shared by every Bound with the same expression (e.g. after with_constants): lambdify once.
+    return sp.lambdify(parameters, expr, modules="numpy")
+
+
 LHS_LATEX = r"\mathrm{KL}(p_0 \,\|\, p_{0,\hat{\theta}_n(\tau)}) \lesssim "
 
 
@@ -104,14 +110,14 @@ class Bound:
 
     @functools.cached_property
     def _functions(self) -> tuple[object, dict[str, object]]:
-        # Lambdified once per bound; numpy broadcasting does the vectorisation.
-        whole = sp.lambdify(self.parameters, self.expr, modules="numpy")
-        parts = {k: sp.lambdify(self.parameters, e, modules="numpy") for k, e in self.term_items}
+        # Lambdified once per expression; numpy broadcasting does the vectorisation.
+        whole = _lambdify(self.parameters, self.expr)
+        parts = {k: _lambdify(self.parameters, e) for k, e in self.term_items}
         return whole, parts
 
     @functools.cached_property
     def _dtau(self) -> object:
-        return sp.lambdify(self.parameters, sp.diff(self.expr, S.tau), modules="numpy")
+        return _lambdify(self.parameters, sp.diff(self.expr, S.tau))
 
     def _call(self, fn: object, arrays: Mapping[str, np.ndarray]) -> float | np.ndarray:
         shape = np.broadcast_shapes(*(a.shape for a in arrays.values()))
