@@ -16,6 +16,8 @@ import sympy as sp
 
 from bounds import symbols as S
 from bounds.bound import Bound
+from bounds.theorem1 import theorem1
+from bounds.theorem2 import theorem2
 
 GROWTH = (S.n, S.m, S.tau, S.mu)
 a_sym = sp.Symbol("a", positive=True)
@@ -132,15 +134,18 @@ def parse_exponent(value: object, name: str = "m_exponent") -> sp.Rational:
     return r
 
 
-def rates(bound: Bound, m_exponent: object = 1, **values: float) -> Rates:
+def rates(bound: Bound | int, m_exponent: object = 1, **values: float) -> Rates:
     """Exponents of n in τ_es and in the early-stopped bound for m = c·n^a, a = ``m_exponent``.
 
+    ``bound`` is a Bound, or 1 / 2 for the simplified Theorem 1 / Theorem 2 (k = 6).
     Also, for bounds with µ: exponents of µ in τ_es and in the bound's dominant (in n) terms, within
     the same balance (Theorem 2: τ_es ∝ µ^{-k/5}, bound ∝ µ^{k/5} where τ⁴/(mn) balances 1/τ).
     Terms independent of n, m and τ (approximation errors, KL(p_T‖π)) do not decay and are listed
     in ``floor_terms``. ``values`` fix the other inputs (see :func:`monomials`).
     """
     a = parse_exponent(m_exponent)
+    if not isinstance(bound, Bound):
+        bound = {1: theorem1, 2: theorem2}[bound]() if bound in (1, 2) else _bad_theorem(bound)
     monos = monomials(bound, **values)
     moving = [p for p in monos if p.tau_exp != 0]
     gamma = minimax([(p.alpha(a), p.tau_exp) for p in moving], lower=sp.Integer(0))
@@ -155,9 +160,13 @@ def rates(bound: Bound, m_exponent: object = 1, **values: float) -> Rates:
     tau_mu = bound_mu = None
     if any(p.mu_exp != 0 for p in monos):
         eta = sp.Integer(0) if gamma == 0 else minimax([(p.mu_exp, p.tau_exp) for p in active])
-        bound_mu = max((p.mu_exp + p.tau_exp * eta for p, e in decaying.items() if e == top), key=_ordered)
         tau_mu = sp.simplify(eta)
-    return Rates(a, gamma, top, term_exponents, balance, floor, tau_mu, sp.simplify(bound_mu) if bound_mu is not None else None)
+        bound_mu = sp.simplify(max((p.mu_exp + p.tau_exp * eta for p, e in decaying.items() if e == top), key=_ordered))
+    return Rates(a, gamma, top, term_exponents, balance, floor, tau_mu, bound_mu)
+
+
+def _bad_theorem(theorem: object) -> Bound:
+    raise ValueError(f"theorem must be 1, 2 or a Bound, got {theorem!r}")
 
 
 def _names(monos: dict[Monomial, sp.Expr]) -> list[str]:

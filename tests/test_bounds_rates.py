@@ -16,6 +16,7 @@ R = sp.Rational
 def test_corollary_16():
     """a = 1: balance τ⁴/n² = 1/τ gives τ = n^{2/5}; then τ³/m² = n^{6/5 - 2} = m^{-4/5}; 1/m = n^{-1}."""
     r = rates(theorem1(), m_exponent=1)
+    assert r == rates(1)
     assert r.tau_es_exponent == R(2, 5) and r.bound_exponent == R(-2, 5)
     assert r.term_exponents == {"gen_mn": R(-2, 5), "gen_m2": R(-4, 5), "opt": R(-2, 5), "rf": -1}
     assert r.balance == ("gen_mn", "opt")
@@ -89,3 +90,5 @@ def test_minimax_exact_and_errors():
         minimax([(R(0), R(-1))], lower=0)
     with pytest.raises(ValueError, match="m_exponent must be a positive rational"):
         rates(theorem1(), m_exponent="0")
+    with pytest.raises(ValueError, match="theorem must be 1, 2 or a Bound"):
+        rates(3)
