@@ -1,9 +1,123 @@
-"""``diffgen bound | early-stop | rates``: the bound calculator's subcommands."""
+"""``diffgen bound | early-stop | rates``: the bound calculator's subcommands.
+
+Invalid input raises ``ValueError`` (the dispatcher turns it into exit status 2 and one line on
+stderr naming the parameter); argparse usage errors also exit with status 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+
+from bounds.bound import Bound
+from bounds.early_stopping import early_stopping_time
+from bounds.rates import rates
+from bounds.theorem1 import theorem1
+from bounds.theorem2 import DEFAULT_POLY_DEGREE, theorem2
+
+VARIABLES = ("n", "m", "tau", "mu", "delta", "d")
+
+
+def _theorem_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--theorem", type=int, choices=(1, 2), required=True, help="Theorem 1 or Theorem 2 of the paper")
+    p.add_argument("--form", choices=("simplified", "full"), default="simplified", help="default: simplified")
+    p.add_argument("--k", type=float, default=DEFAULT_POLY_DEGREE, help="Theorem 2: degree of Poly(mu) (default 6)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _value_options(p: argparse.ArgumentParser, with_tau: bool) -> None:
+    p.add_argument("--n", type=float, required=True, help="number of training samples (>= 1)")
+    p.add_argument("--m", type=float, required=True, help="number of random features (>= 1)")
+    if with_tau:
+        p.add_argument("--tau", type=float, required=True, help="training time (>= 1)")
+    p.add_argument("--mu", type=float, help="Theorem 2: mode position (> sqrt(log(1/delta^2)))")
+    p.add_argument("--delta", type=float, help="confidence, in (0, 1) (default 0.05)")
+    p.add_argument("--d", type=float, help="Theorem 1: data dimension (>= 1, default 1)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this module's subcommands to the ``diffgen`` parser."""
+    p = sub.add_parser("bound", help="evaluate Theorem 1 or 2 and each of its terms")
+    _theorem_options(p)
+    _value_options(p, with_tau=True)
+    p.add_argument("--latex", action="store_true", help="also print the bound in LaTeX")
+    p.set_defaults(handler=_cmd_bound)
+
+    p = sub.add_parser("early-stop", help="early-stopping time tau_es >= 1 and the bound there")
+    _theorem_options(p)
+    _value_options(p, with_tau=False)
+    p.set_defaults(handler=_cmd_early_stop)
+
+    p = sub.add_parser("rates", help="exponents of n in tau_es and in the early-stopped bound for m ~ n^a")
+    _theorem_options(p)
+    p.add_argument("--m-exponent", default="1", help="a in m = c n^a, a positive rational like 1 or 3/2 (default 1)")
+    p.set_defaults(handler=_cmd_rates)
+
+
+def _bound(args: argparse.Namespace) -> Bound:
+    if args.theorem == 1:
+        return theorem1(form=args.form)
+    return theorem2(k=args.k, form=args.form)
+
+
+def _values(args: argparse.Namespace) -> dict[str, float]:
+    return {k: getattr(args, k) for k in VARIABLES if getattr(args, k, None) is not None}
+
+
+def _inputs(bound: Bound, args: argparse.Namespace, resolved: dict) -> dict[str, object]:
+    shown = {k: float(resolved[k]) for k in (*VARIABLES, "T") if k in resolved}
+    extra = {"k": args.k} if args.theorem == 2 else {}
+    return {"theorem": args.theorem, "form": args.form, **extra, **shown}
+
+
+def _cmd_bound(args: argparse.Namespace) -> int:
+    bound = _bound(args)
+    values = _values(args)
+    resolved = bound.resolve(**values)
+    total, terms = bound.evaluate(**values), bound.evaluate_terms(**values)
+    if args.json:
+        out = {"bound": total, "terms": terms, "inputs": _inputs(bound, args, resolved)}
+        if args.latex:
+            out["latex"] = bound.latex()
+        print(json.dumps(out))
+        return 0
+    print(f"{bound.name}: bound = {total:.6g}")
+    width = max(len(k) for k in terms)
+    for name, value in terms.items():
+        print(f"  {name:<{width}}  {value:.6g}")
+    if args.latex:
+        print(bound.latex())
+    return 0
+
+
+def _cmd_early_stop(args: argparse.Namespace) -> int:
+    bound = _bound(args)
+    values = _values(args)
+    result = early_stopping_time(bound, **values)
+    resolved = bound.resolve(tau=result.tau_es, **values)
+    if args.json:
+        out = {
+            "tau_es": result.tau_es,
+            "bound_at_tau_es": result.bound_at_tau_es,
+            "clamped": result.clamped,
+            "inputs": {k: v for k, v in _inputs(bound, args, resolved).items() if k != "tau"},
+        }
+        print(json.dumps(out))
+        return 0
+    note = " (clamped to tau >= 1)" if result.clamped else ""
+    print(f"{bound.name}: tau_es = {result.tau_es:.6g}{note}, bound at tau_es = {result.bound_at_tau_es:.6g}")
+    return 0
+
+
+def _cmd_rates(args: argparse.Namespace) -> int:
+    result = rates(_bound(args), m_exponent=args.m_exponent).as_json()
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"m ~ n^{result['m_exponent']}: tau_es ~ n^{result['tau_es_exponent']}, bound ~ n^{result['bound_exponent']}")
+    print(f"  balance: {' vs '.join(result['balance'] or ['clamped at tau = 1'])}")
+    for name, exponent in result["term_exponents"].items():
+        print(f"  {name}: n^{exponent}")
+    if result["tau_es_mu_exponent"] is not None:
+        print(f"  mu: tau_es ~ mu^{result['tau_es_mu_exponent']}, bound ~ mu^{result['bound_mu_exponent']}")
+    return 0
