@@ -1,0 +1,94 @@
+"""K1..K4 against closed forms, Lemma 2 (K2 <= K1) as a property, and input validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import integrate
+
+from empirical.kl import kl_integrated, kl_score_bound, kl_sde, measure_all, score_error
+from empirical.score_models import LinearScore, exact_score
+from empirical.sde import ou
+from empirical.targets import gaussian, two_mode
+from kl_models import bump_perturbed, fitted_relu, kl_normal
+
+A = lambda t: -1.3 + 0.1 * t  # noqa: E731
+B = lambda t: 0.4 - 0.05 * t  # noqa: E731
+GAUSS = gaussian(0.5, 0.7, sde=ou(2.0))
+
+
+def _gauss_moments(t: float) -> tuple[float, float]:
+    r = np.exp(-t)
+    return 0.5 * r, 0.7 * r**2 + 1.0 - r**2
+
+
+def test_score_error_matches_closed_form() -> None:
+    for t in (0.0, 0.3, 1.5):
+        mu, var = _gauss_moments(t)
+        da, db = A(t) + 1.0 / var, B(t) - mu / var  # model minus true score coefficients
+        exact = da**2 * (var + mu**2) + 2 * da * db * mu + db**2
+        assert score_error(GAUSS, LinearScore(A, B), t) == pytest.approx(exact, rel=1e-10)
+
+
+def test_k1_matches_closed_form_for_linear_score() -> None:
+    def integrand(t: float) -> float:
+        mu, var = _gauss_moments(t)
+        da, db = A(t) + 1.0 / var, B(t) - mu / var
+        return 2.0 * (da**2 * (var + mu**2) + 2 * da * db * mu + db**2)  # g^2 = 2
+
+    mu_T, var_T = _gauss_moments(2.0)
+    ref = 0.5 * integrate.quad(integrand, 0.0, 2.0, epsabs=1e-13, epsrel=1e-12)[0] + kl_normal(mu_T, var_T, 0, 1)
+    assert kl_score_bound(GAUSS, LinearScore(A, B)) == pytest.approx(ref, rel=1e-10)
+
+
+def test_exact_score_k1_is_the_prior_kl_and_k4_vanishes() -> None:
+    target = two_mode(3.0, sde=ou(1.0))
+    assert kl_score_bound(target, exact_score(target)) == pytest.approx(target.kl_to_prior(), rel=1e-12)
+    assert abs(kl_integrated(target, exact_score(target))) < 1e-12
+
+
+def test_k4_matches_closed_form_for_linear_score() -> None:
+    # p_{0,θ} ∝ exp(a x²/2 + b x) = N(-b/a, -1/a) at t0 = 0 (the grid truncation is ~e^{-50})
+    ref = kl_normal(0.5, 0.7, -B(0.0) / A(0.0), -1.0 / A(0.0))
+    assert kl_integrated(GAUSS, LinearScore(A, B)) == pytest.approx(ref, abs=1e-10)
+
+
+@settings(max_examples=6)
+@given(eps=st.floats(-1.5, 1.5), centre=st.floats(-4.0, 4.0), mu=st.floats(1.0, 4.0))
+def test_lemma2_k2_below_k1_perturbed(eps: float, centre: float, mu: float) -> None:
+    target = two_mode(mu, sde=ou(2.0))
+    score = bump_perturbed(target, eps, centre)
+    # K2's discretisation error at n_cells = 600 is below 1e-5 (see the convergence tests)
+    assert kl_sde(target, score, n_cells=600, n_steps=100) <= kl_score_bound(target, score) + 1e-5
+
+
+@settings(max_examples=4)
+@given(seed=st.integers(0, 10_000), noise=st.floats(0.0, 30.0), ridge=st.sampled_from([1e-4, 1e-2, 1.0]))
+def test_lemma2_k2_below_k1_random_relu(seed: int, noise: float, ridge: float) -> None:
+    target = two_mode(3.0)
+    score = fitted_relu(target, 64, seed, ridge=ridge, noise=noise)
+    assert kl_sde(target, score, n_cells=600, n_steps=100) <= kl_score_bound(target, score) + 1e-5
+
+
+def test_measure_all_reports_every_measurement_and_time() -> None:
+    out = measure_all(GAUSS, LinearScore(A, B))
+    assert set(out) == {"K1", "K2", "K3", "K4", "time_K1", "time_K2", "time_K3", "time_K4"}
+    assert out["K2"] <= out["K1"] and all(out[f"time_K{i}"] > 0 for i in range(1, 5))
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: kl_score_bound(GAUSS, exact_score(GAUSS), n_x=2), "n_x"),
+        (lambda: kl_score_bound(GAUSS, exact_score(GAUSS), t0=-1.0), "t0"),
+        (lambda: kl_integrated(GAUSS, exact_score(GAUSS), t0=2.0), "t0"),
+        (lambda: kl_integrated(GAUSS, exact_score(GAUSS), n_x=1), "n_x"),
+        (lambda: kl_sde(GAUSS, exact_score(GAUSS), n_cells=1), "n_cells"),
+        (lambda: kl_sde(GAUSS, exact_score(GAUSS), n_steps=0), "n_steps"),
+    ],
+)
+def test_bad_input_names_the_parameter(call, name: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        call()
