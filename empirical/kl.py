@@ -65,7 +65,7 @@ def kl_score_bound(target: GaussianMixture1D, score: ScoreModel, t0: float = 0.0
 
 
 def sde_law(target: GaussianMixture1D, score: ScoreModel, t0: float = 0.0, n_cells: int = 1200,
-            n_steps: int = 200, power: float = 2.0, scheme: str = "trbdf2",
+            n_steps: int = 128, power: float = 2.0, scheme: str = "trbdf2",
             start_pdf: Callable[[np.ndarray], np.ndarray] | None = None, tail: float = 10.0,
             prior_tail: float = 10.0) -> FPSolution:
     """The law at t0 of the reverse SDE (3) driven by ``score``, started at T from ``start_pdf``.

@@ -9,14 +9,11 @@ from hypothesis import strategies as st
 from scipy import integrate
 
 from empirical.kl import kl_integrated, kl_score_bound, kl_sde, measure_all, score_error
-from empirical.score_models import LinearScore, exact_score
+from empirical.score_models import exact_score
 from empirical.sde import ou
-from empirical.targets import gaussian, two_mode
-from kl_models import bump_perturbed, fitted_relu, kl_normal
+from empirical.targets import two_mode
+from kl_models import GAUSS, LINEAR, bump_perturbed, fitted_relu, kl_normal, linear_a, linear_b
 
-A = lambda t: -1.3 + 0.1 * t  # noqa: E731
-B = lambda t: 0.4 - 0.05 * t  # noqa: E731
-GAUSS = gaussian(0.5, 0.7, sde=ou(2.0))
 
 
 def _gauss_moments(t: float) -> tuple[float, float]:
@@ -27,20 +24,20 @@ def _gauss_moments(t: float) -> tuple[float, float]:
 def test_score_error_matches_closed_form() -> None:
     for t in (0.0, 0.3, 1.5):
         mu, var = _gauss_moments(t)
-        da, db = A(t) + 1.0 / var, B(t) - mu / var  # model minus true score coefficients
+        da, db = linear_a(t) + 1.0 / var, linear_b(t) - mu / var  # model minus true score coefficients
         exact = da**2 * (var + mu**2) + 2 * da * db * mu + db**2
-        assert score_error(GAUSS, LinearScore(A, B), t) == pytest.approx(exact, rel=1e-10)
+        assert score_error(GAUSS, LINEAR, t) == pytest.approx(exact, rel=1e-10)
 
 
 def test_k1_matches_closed_form_for_linear_score() -> None:
     def integrand(t: float) -> float:
         mu, var = _gauss_moments(t)
-        da, db = A(t) + 1.0 / var, B(t) - mu / var
+        da, db = linear_a(t) + 1.0 / var, linear_b(t) - mu / var
         return 2.0 * (da**2 * (var + mu**2) + 2 * da * db * mu + db**2)  # g^2 = 2
 
     mu_T, var_T = _gauss_moments(2.0)
     ref = 0.5 * integrate.quad(integrand, 0.0, 2.0, epsabs=1e-13, epsrel=1e-12)[0] + kl_normal(mu_T, var_T, 0, 1)
-    assert kl_score_bound(GAUSS, LinearScore(A, B)) == pytest.approx(ref, rel=1e-10)
+    assert kl_score_bound(GAUSS, LINEAR) == pytest.approx(ref, rel=1e-10)
 
 
 def test_exact_score_k1_is_the_prior_kl_and_k4_vanishes() -> None:
@@ -51,8 +48,8 @@ def test_exact_score_k1_is_the_prior_kl_and_k4_vanishes() -> None:
 
 def test_k4_matches_closed_form_for_linear_score() -> None:
     # p_{0,θ} ∝ exp(a x²/2 + b x) = N(-b/a, -1/a) at t0 = 0 (the grid truncation is ~e^{-50})
-    ref = kl_normal(0.5, 0.7, -B(0.0) / A(0.0), -1.0 / A(0.0))
-    assert kl_integrated(GAUSS, LinearScore(A, B)) == pytest.approx(ref, abs=1e-10)
+    ref = kl_normal(0.5, 0.7, -linear_b(0.0) / linear_a(0.0), -1.0 / linear_a(0.0))
+    assert kl_integrated(GAUSS, LINEAR) == pytest.approx(ref, abs=1e-10)
 
 
 @settings(max_examples=6)
@@ -73,7 +70,7 @@ def test_lemma2_k2_below_k1_random_relu(seed: int, noise: float, ridge: float) -
 
 
 def test_measure_all_reports_every_measurement_and_time() -> None:
-    out = measure_all(GAUSS, LinearScore(A, B))
+    out = measure_all(GAUSS, LINEAR)
     assert set(out) == {"K1", "K2", "K3", "K4", "time_K1", "time_K2", "time_K3", "time_K4"}
     assert out["K2"] <= out["K1"] and all(out[f"time_K{i}"] > 0 for i in range(1, 5))
 

@@ -8,14 +8,10 @@ import pytest
 from empirical.grids import time_grid
 from empirical.kl import sde_law
 from empirical.sampling import bin_masses, binned_kl, quantile_edges, reverse_sde_samples, sample_kl
-from empirical.score_models import LinearScore
 from empirical.sde import ou
-from empirical.targets import gaussian, two_mode
-from kl_models import bump_perturbed, linear_score_laws
+from empirical.targets import two_mode
+from kl_models import GAUSS, LINEAR, bump_perturbed, linear_a, linear_b, linear_score_laws
 
-A = lambda t: -1.3 + 0.1 * t  # noqa: E731
-B = lambda t: 0.4 - 0.05 * t  # noqa: E731
-GAUSS = gaussian(0.5, 0.7, sde=ou(2.0))
 
 
 def test_binned_kl_by_hand() -> None:
@@ -31,8 +27,8 @@ def test_quantile_edges_split_the_mass_equally() -> None:
 
 
 def test_euler_maruyama_moments_match_the_moment_odes() -> None:
-    (m, v), _ = linear_score_laws(GAUSS.sde, A, B, 0.0)
-    x = reverse_sde_samples(GAUSS.sde, LinearScore(A, B), 100_000, time_grid(0.0, 2.0, 500), np.random.default_rng(7))
+    (m, v), _ = linear_score_laws(GAUSS.sde, linear_a, linear_b, 0.0)
+    x = reverse_sde_samples(GAUSS.sde, LINEAR, 100_000, time_grid(0.0, 2.0, 500), np.random.default_rng(7))
     se_m, se_v = np.sqrt(v / x.size), v * np.sqrt(2.0 / x.size)
     assert abs(x.mean() - m) < 4 * se_m + 2e-3 and abs(x.var() - v) < 4 * se_v + 2e-3  # + O(dt) EM bias
 
@@ -45,8 +41,8 @@ def _fp_binned(target, score, n_bins: int) -> float:
 
 
 def test_sample_estimate_brackets_fokker_planck_linear_score() -> None:
-    est, (lo, hi) = sample_kl(GAUSS, LinearScore(A, B), n_samples=100_000, n_steps=400, n_bins=20, seed=1)
-    assert lo <= _fp_binned(GAUSS, LinearScore(A, B), 20) <= hi and lo <= est <= hi
+    est, (lo, hi) = sample_kl(GAUSS, LINEAR, n_samples=100_000, n_steps=400, n_bins=20, seed=1)
+    assert lo <= _fp_binned(GAUSS, LINEAR, 20) <= hi and lo <= est <= hi
 
 
 @pytest.mark.slow
@@ -59,12 +55,12 @@ def test_sample_estimate_brackets_fokker_planck_two_mode() -> None:
 
 def test_seeded_and_reproducible() -> None:
     kw = dict(n_samples=5_000, n_steps=50, n_bins=10, n_boot=50)
-    assert sample_kl(GAUSS, LinearScore(A, B), seed=3, **kw) == sample_kl(GAUSS, LinearScore(A, B), seed=3, **kw)
-    assert sample_kl(GAUSS, LinearScore(A, B), seed=3, **kw) != sample_kl(GAUSS, LinearScore(A, B), seed=4, **kw)
+    assert sample_kl(GAUSS, LINEAR, seed=3, **kw) == sample_kl(GAUSS, LINEAR, seed=3, **kw)
+    assert sample_kl(GAUSS, LINEAR, seed=3, **kw) != sample_kl(GAUSS, LINEAR, seed=4, **kw)
 
 
 @pytest.mark.parametrize("kw, name", [({"level": 1.0}, "level"), ({"n_bins": 1}, "n_bins"),
                                       ({"n_boot": 0}, "n_boot"), ({"n_samples": 0}, "n")])
 def test_bad_input_names_the_parameter(kw: dict, name: str) -> None:
     with pytest.raises(ValueError, match=name):
-        sample_kl(GAUSS, LinearScore(A, B), **kw)
+        sample_kl(GAUSS, LINEAR, **kw)
