@@ -8,6 +8,8 @@ holds the mass of p_{t0} and of the prior π = N(0, 1) the reverse flow starts f
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from .targets import GaussianMixture1D
@@ -68,7 +70,7 @@ def space_edges(target: GaussianMixture1D, t0: float, n_cells: int, tail: float 
     return np.linspace(min(lo, -prior_tail), max(hi, prior_tail), n_cells + 1)
 
 
-def cell_average(pdf, edges: np.ndarray) -> np.ndarray:
+def cell_average(pdf: Callable[[np.ndarray], np.ndarray], edges: np.ndarray) -> np.ndarray:
     """Cell averages of a density by Simpson's rule on each cell (4th order in the cell width)."""
     mid = 0.5 * (edges[:-1] + edges[1:])
     at_edges = pdf(edges)

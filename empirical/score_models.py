@@ -15,6 +15,8 @@ import numpy as np
 
 from .targets import GaussianMixture1D
 
+_BLOCK = 256
+
 
 class ScoreModel(Protocol):
     """s(t, x) and its x-derivative; ``t`` a float, ``x`` a 1-D array (THEORY §4)."""
@@ -83,6 +85,7 @@ class ReluScore:
     u: np.ndarray
     a: np.ndarray
     T: float
+    _a: np.ndarray = field(init=False, repr=False)
     _aw: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -92,17 +95,26 @@ class ReluScore:
         object.__setattr__(self, "w", w)
         object.__setattr__(self, "u", u)
         object.__setattr__(self, "a", a)
+        object.__setattr__(self, "_a", a / w.size)
         object.__setattr__(self, "_aw", a * w / w.size)
 
-    def _pre(self, t: float, x: np.ndarray) -> np.ndarray:
+    def _apply(self, t: float, x: np.ndarray, reduce) -> np.ndarray:
+        """reduce(pre-activations, out) over blocks of 256 points: an N x m temporary would not
+        stay in cache, and blocking makes an evaluation about 4x faster at m = 1024."""
+        x = np.asarray(x, dtype=float)
         bias = self.u[:, 0] + self.u[:, 1] * (t / self.T)
-        return np.asarray(x, dtype=float)[:, None] * self.w + bias
+        out = np.empty(x.shape)
+        for i in range(0, x.size, _BLOCK):
+            z = np.multiply.outer(x[i:i + _BLOCK], self.w)
+            z += bias
+            out[i:i + _BLOCK] = reduce(z)
+        return out
 
     def __call__(self, t: float, x: np.ndarray) -> np.ndarray:
-        return np.maximum(self._pre(t, x), 0.0) @ (self.a / self.w.size)
+        return self._apply(t, x, lambda z: np.maximum(z, 0.0, out=z) @ self._a)
 
     def dx(self, t: float, x: np.ndarray) -> np.ndarray:
-        return (self._pre(t, x) > 0.0) @ self._aw
+        return self._apply(t, x, lambda z: (z > 0.0) @ self._aw)
 
 
 def random_relu_features(m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -4,8 +4,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from empirical.score_models import PerturbedScore, ReluScore, exact_score, random_relu_features
-from empirical.targets import GaussianMixture1D
+from empirical.score_models import LinearScore, PerturbedScore, ReluScore, exact_score, random_relu_features
+from empirical.sde import ou
+from empirical.targets import GaussianMixture1D, gaussian
+
+# The closed-form reference case: p0 = N(0.5, 0.7) under OU with T = 2, and a linear model score
+# s = a(t) x + b(t) that is not the exact one (exact: a = -1/V_t, b = mean_t/V_t).
+GAUSS = gaussian(0.5, 0.7, sde=ou(2.0))
+
+
+def linear_a(t: float) -> float:
+    return -1.3 + 0.1 * t
+
+
+def linear_b(t: float) -> float:
+    return 0.4 - 0.05 * t
+
+
+LINEAR = LinearScore(linear_a, linear_b)
 
 
 def fitted_relu(target: GaussianMixture1D, m: int, seed: int, ridge: float = 1e-6, noise: float = 0.0) -> ReluScore:

@@ -8,10 +8,10 @@ import pytest
 from empirical.flow_ode import probability_flow
 from empirical.grids import time_grid
 from empirical.kl import kl_ode
-from empirical.score_models import LinearScore, exact_score
+from empirical.score_models import exact_score
 from empirical.sde import ou
-from empirical.targets import gaussian, two_mode
-from kl_models import bump_perturbed, fitted_relu, kl_normal, linear_score_laws
+from empirical.targets import two_mode
+from kl_models import GAUSS, LINEAR, bump_perturbed, fitted_relu, kl_normal, linear_a, linear_b, linear_score_laws
 
 SHORT = two_mode(3.0, sde=ou(1.0))  # KL(p_T || pi) = 0.227: the flow map has real work to do
 
@@ -33,10 +33,8 @@ def test_exact_score_cell_form_converges_to_prior_kl_at_second_order() -> None:
 
 @pytest.mark.parametrize("form, tol", [("divergence", 1e-9), ("cells", 1e-5)])
 def test_linear_score_matches_closed_form(form: str, tol: float) -> None:
-    a, b = (lambda t: -1.3 + 0.1 * t), (lambda t: 0.4 - 0.05 * t)
-    target = gaussian(0.5, 0.7, sde=ou(2.0))
-    _, (m, v) = linear_score_laws(target.sde, a, b, 0.0)
-    assert kl_ode(target, LinearScore(a, b), form=form) == pytest.approx(kl_normal(0.5, 0.7, m, v), abs=tol)
+    _, (m, v) = linear_score_laws(GAUSS.sde, linear_a, linear_b, 0.0)
+    assert kl_ode(GAUSS, LINEAR, form=form) == pytest.approx(kl_normal(0.5, 0.7, m, v), abs=tol)
 
 
 def test_log_jacobian_is_the_derivative_of_the_flow_map() -> None:

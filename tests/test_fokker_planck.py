@@ -8,13 +8,11 @@ import pytest
 from empirical.fokker_planck import reverse_fokker_planck, start_cells
 from empirical.grids import cell_average, space_edges, time_grid
 from empirical.kl import kl_cells, kl_sde, sde_law
-from empirical.score_models import LinearScore, ReluScore, exact_score, random_relu_features
+from empirical.score_models import ReluScore, exact_score, random_relu_features
 from empirical.sde import ou
-from empirical.targets import gaussian, two_mode
-from kl_models import kl_normal, linear_score_laws
+from empirical.targets import two_mode
+from kl_models import GAUSS, LINEAR, kl_normal, linear_a, linear_b, linear_score_laws
 
-A = lambda t: -1.3 + 0.1 * t  # noqa: E731  (a linear model score, not the exact one)
-B = lambda t: 0.4 - 0.05 * t  # noqa: E731
 
 
 @pytest.mark.parametrize("scheme", ["trbdf2", "euler"])
@@ -51,18 +49,18 @@ def test_exact_score_from_p_T_converges_at_the_scheme_order(scheme: str, order: 
 
 
 def test_linear_score_matches_gaussian_moment_odes() -> None:
-    target = gaussian(0.5, 0.7, sde=ou(2.0))
-    (m, v), _ = linear_score_laws(target.sde, A, B, 0.0)
+    target = GAUSS
+    (m, v), _ = linear_score_laws(target.sde, linear_a, linear_b, 0.0)
     errs = []
     for n_cells in (600, 1200):
-        law = sde_law(target, LinearScore(A, B), n_cells=n_cells, n_steps=200)
+        law = sde_law(target, LINEAR, n_cells=n_cells, n_steps=200)
         x = 0.5 * (law.edges[:-1] + law.edges[1:])
         mean = np.sum(x * law.q) * law.h
         var = np.sum((x - mean) ** 2 * law.q) * law.h - law.h**2 / 12  # cell-average second-moment bias
         errs.append((abs(mean - m), abs(var - v)))
     assert errs[1][1] < 3e-5 and errs[0][1] / errs[1][1] > 3.0  # second order in the cell width
     assert errs[1][0] < 1e-5
-    assert kl_sde(target, LinearScore(A, B)) == pytest.approx(kl_normal(0.5, 0.7, m, v), abs=5e-6)
+    assert kl_sde(target, LINEAR) == pytest.approx(kl_normal(0.5, 0.7, m, v), abs=5e-6)
 
 
 def test_exact_score_from_prior_obeys_data_processing_and_converges() -> None:
