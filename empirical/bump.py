@@ -89,6 +89,8 @@ class Bump1D:
         object.__setattr__(self, "scales", s)
         object.__setattr__(self, "weights", q / q.sum())
         object.__setattr__(self, "_poly", _bump_polynomials(int(self.k)))
+        # Every loss of every feature draw needs the same Fisher information at the same t nodes.
+        object.__setattr__(self, "_fisher", {})
 
     def _params(self, t: float) -> tuple[np.ndarray, np.ndarray, float]:
         if not (np.isfinite(t) and 0.0 <= t <= self.sde.T):
@@ -203,12 +205,14 @@ class Bump1D:
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def fisher_information(self, t: float) -> float:
-        """E_{p_t}|∇log p_t|² = ∫ p_t'²/p_t (finite also at t = 0 since k >= 2)."""
-        x, w = self.x_grid(t)
-        _, J = self._derivs(t, x, 1)
-        s = self._derivs(t, x, 0)[0]
-        keep = J[0] > 0
-        return float(np.sum(w[keep] * np.exp(s[keep]) * J[1][keep] ** 2 / J[0][keep]))
+        """E_{p_t}|∇log p_t|² = ∫ p_t'²/p_t (finite also at t = 0 since k >= 2); memoised per t."""
+        t = float(t)
+        if t not in self._fisher:
+            x, w = self.x_grid(t)
+            s, J = self._derivs(t, x, 1)
+            keep = J[0] > 0
+            self._fisher[t] = float(np.sum(w[keep] * np.exp(s[keep]) * J[1][keep] ** 2 / J[0][keep]))
+        return self._fisher[t]
 
     def kl_to_prior(self, t: float | None = None) -> float:
         """KL(p_t ‖ N(0, 1)) on :meth:`x_grid`; t defaults to the horizon T."""

@@ -8,6 +8,7 @@ training data and one for the frozen features, so the same seed gives the same n
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -108,11 +109,17 @@ def _check(c: MeasureConfig) -> None:
 
 
 def make_target(c: MeasureConfig):
-    """The target p0 of the configuration, diffused by OU with horizon ``c.T``."""
-    sde = ou(c.T)
-    if c.target == "gm":
-        return two_mode(c.mu, c.weights, sde)
-    return two_bumps(c.mu, 1.0, c.weights, 2, sde)
+    """The target p0 of the configuration, diffused by OU with horizon ``c.T`` (memoised, so that
+    sweeps share the target's own cached quadratures)."""
+    return _target(c.target, c.mu, c.weights, c.T)
+
+
+@functools.lru_cache(maxsize=32)
+def _target(name: str, mu: float, weights: tuple[float, float], T: float):
+    sde = ou(T)
+    if name == "gm":
+        return two_mode(mu, weights, sde)
+    return two_bumps(mu, 1.0, weights, 2, sde)
 
 
 def seeds(seed: int) -> tuple[np.random.Generator, int]:

@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import integrate
 
-from empirical.kl import kl_integrated, kl_ode, kl_score_bound, kl_sde, measure_all, score_error
+from empirical.kl import kl_integrated, kl_ode, kl_score_bound, kl_sde, measure_all, score_error, sde_law
 from empirical.score_models import exact_score
 from empirical.sde import ou
 from empirical.targets import empirical, two_mode
@@ -115,3 +115,18 @@ def test_k2_warns_when_the_grid_does_not_resolve_the_target() -> None:
     with pytest.warns(RuntimeWarning, match="K2"):
         assert kl_sde(target, exact_score(target), t0=0.01, n_cells=600) == np.inf
     assert kl_sde(target, exact_score(target), t0=0.01, n_cells=4800, n_steps=512) <= target.kl_to_prior()
+
+
+def test_k2_falls_back_to_positive_backward_euler_when_trbdf2_loses_positivity():
+    # A strongly overfitted model (n = 64, m = 64, tau = 1e10, seed 0) once gave q = -1e-90 in
+    # far-tail cells with TR-BDF2, so K2 = inf; backward Euler keeps q > 0 and K2 <= K1 (Lemma 2).
+    from empirical.features import rf_score
+    from empirical.measure import MeasureConfig, make_target, measure
+
+    config = MeasureConfig(n=64, m=64, taus=(1e10,), kl=("K1",), seed=0, m_ref_factor=0)
+    result = measure(config)
+    target = make_target(config)
+    score = rf_score(result.features, result.A[0])
+    assert not np.all(sde_law(target, score).q > 0)
+    k2 = kl_sde(target, score)
+    assert np.isfinite(k2) and 0 <= k2 <= result.K["K1"][0]
