@@ -33,6 +33,8 @@ def _value_options(p: argparse.ArgumentParser, with_tau: bool) -> None:
     p.add_argument("--mu", type=float, help="Theorem 2: mode position (> sqrt(log(1/delta^2)))")
     p.add_argument("--delta", type=float, help="confidence, in (0, 1) (default 0.05)")
     p.add_argument("--d", type=float, help="Theorem 1: data dimension (>= 1, default 1)")
+    p.add_argument("--outside-hypotheses", dest="check_hypotheses", action="store_false",
+                   help="evaluate even outside the theorem's hypotheses (tau < 1, mu too small, ...), with a warning")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,8 +75,9 @@ def _inputs(bound: Bound, args: argparse.Namespace, resolved: dict) -> dict[str,
 def _cmd_bound(args: argparse.Namespace) -> int:
     bound = _bound(args)
     values = _values(args)
-    resolved = bound.resolve(**values)
-    total, terms = bound.evaluate(**values), bound.evaluate_terms(**values)
+    check = args.check_hypotheses
+    resolved = bound.resolve(check, **values)
+    total, terms = bound.evaluate(check, **values), bound.evaluate_terms(check, **values)
     if args.json:
         out = {"bound": total, "terms": terms, "inputs": _inputs(bound, args, resolved)}
         if args.latex:
@@ -93,8 +96,8 @@ def _cmd_bound(args: argparse.Namespace) -> int:
 def _cmd_early_stop(args: argparse.Namespace) -> int:
     bound = _bound(args)
     values = _values(args)
-    result = early_stopping_time(bound, **values)
-    resolved = bound.resolve(tau=result.tau_es, **values)
+    result = early_stopping_time(bound, check_hypotheses=args.check_hypotheses, **values)
+    resolved = bound.resolve(args.check_hypotheses, tau=result.tau_es, **values)
     if args.json:
         out = {
             "tau_es": result.tau_es,

@@ -110,7 +110,7 @@ def check(
             f"{cond.param} in {cond.describe(values, index)} ({cond.source} of {context})"
         )
         if cond.is_domain or check_hypotheses:
-            hint = "" if cond.is_domain else "; pass check_hypotheses=False to evaluate anyway"
+            hint = "" if cond.is_domain else "; pass check_hypotheses=False (CLI: --outside-hypotheses) to evaluate anyway"
             raise ValueError(message + hint)
         warnings.warn(message + "; evaluated anyway (check_hypotheses=False)", HypothesisWarning, stacklevel=3)
 

@@ -90,3 +90,13 @@ def test_cli_matches_api(capsys):
     rc, out, _ = run(capsys, "bound", "--theorem", "1", "--n", "30", "--m", "40", "--tau", "5", "--d", "3",
                      "--form", "full", "--json")
     assert json.loads(out)["bound"] == pytest.approx(theorem1("full").evaluate(n=30, m=40, tau=5, d=3), rel=1e-14)
+
+
+def test_outside_hypotheses_flag_evaluates_with_a_warning(capsys):
+    argv = ["bound", "--theorem", "1", "--n", "10", "--m", "10", "--tau", "0.5", "--json"]
+    assert main(argv) == 2
+    assert "--outside-hypotheses" in capsys.readouterr().err
+    with pytest.warns(UserWarning, match="tau"):
+        assert main(argv + ["--outside-hypotheses"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["terms"]["opt"] == pytest.approx(1 / 0.5)
