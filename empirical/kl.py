@@ -99,6 +99,8 @@ def kl_sde(target: GaussianMixture1D, score: ScoreModel, t0: float = 0.0, **kwar
     p = cell_average(lambda x: target.pdf(t0, x), law.edges)
     out = kl_cells(p, law.q, law.h)
     if np.isinf(out) and kwargs.get("scheme", "trbdf2") == "trbdf2":
+        warnings.warn("K2: TR-BDF2 left q <= 0 where p_t0 has mass (an overfitted score, or cells that do not "
+                      "resolve p_t0); recomputed with backward Euler on 4x the steps", RuntimeWarning, stacklevel=2)
         steps = 4 * kwargs.get("n_steps", _SDE_STEPS)
         law = sde_law(target, score, t0, **{**kwargs, "scheme": "euler", "n_steps": steps})
         out = kl_cells(p, law.q, law.h)

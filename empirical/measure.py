@@ -91,6 +91,8 @@ def _check(c: MeasureConfig) -> None:
         raise ValueError(f"seed must be an integer >= 0, got {c.seed!r}")
     if not (np.isfinite(c.mu) and c.mu > 0):
         raise ValueError(f"mu must be a finite number > 0, got {c.mu!r}")
+    if c.target == "bump" and c.mu <= 1.0:
+        raise ValueError(f"mu must be > 1 for target 'bump' (bumps of half-width 1 centred at ±mu), got {c.mu!r}")
     if len(c.weights) != 2 or not all(np.isfinite(q) and 0 < q < 1 for q in c.weights) \
             or not np.isclose(sum(c.weights), 1.0, rtol=0, atol=1e-9):
         raise ValueError(f"weights must be two numbers in (0, 1) summing to 1, got {c.weights!r}")

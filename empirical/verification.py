@@ -7,7 +7,8 @@ L̃(θ*) (``loss_star``), L̃(θ̄*) (estimated by the nested model with more fe
 and the optimisation term's RKHS norm ‖θ0 - θ*‖² = ‖θ*‖² (A(0) = 0), so the 1/τ column is ‖θ*‖²/τ,
 the form of Lemma 4. KL(p_T‖π) enters with constant exactly 1 (Lemma 2), so it is the offset.
 The calibration design and the held-out draws are disjoint by construction: different seeds
-(< 1000 against >= 10000) and different (n, m) sets (powers of two against non-powers of two).
+(< 1000 against >= 10000) and different (n, m) sets (powers of two against non-powers of two);
+the design spans the held-out ranges (n, m in [8, 512] against [12, 400]; the same µ ranges).
 """
 
 from __future__ import annotations
@@ -71,12 +72,20 @@ def measured_max(result: dict) -> np.ndarray:
 
 
 def calibration_design(theorem: int) -> list[MeasureConfig]:
-    """The calibration design: (n, m) powers of two, seeds in ``CALIBRATION_SEEDS``, K1 and K2."""
-    taus = tuple(float(t) for t in np.logspace(0, 10, 11))
-    base = MeasureConfig(target="gm" if theorem == 2 else "bump", taus=taus, kl=("K1", "K2"))
-    mus = (3.0, 5.0) if theorem == 2 else (base.mu,)
-    return [replace(base, n=n, m=m, mu=mu, seed=s) for n in (16, 64, 256) for m in (32, 128, 512)
-            for mu in mus for s in CALIBRATION_SEEDS]
+    """The calibration design: n, m powers of two spanning the held-out ranges, seeds in
+    ``CALIBRATION_SEEDS``; K1 on a dense τ grid and K2 at three τ (K2 <= K1 is checked everywhere
+    else, so K2 adds a check of Lemma 2 here, not a binding constraint)."""
+    base = MeasureConfig(target="gm" if theorem == 2 else "bump", taus=tuple(float(t) for t in np.logspace(0, 10, 21)),
+                         kl=("K1",))
+    mus = (2.5, 4.0, 6.0) if theorem == 2 else (1.1, 1.8, 2.5)
+    configs = []
+    for n in (8, 32, 128, 512):
+        for m in (8, 32, 128, 512):
+            for i, mu in enumerate(mus):
+                seed = CALIBRATION_SEEDS[(n + m + i) % len(CALIBRATION_SEEDS)]
+                configs.append(replace(base, n=n, m=m, mu=mu, seed=seed))
+                configs.append(replace(base, n=n, m=m, mu=mu, seed=seed, taus=(1.0, 1e5, 1e10), kl=("K1", "K2")))
+    return configs
 
 
 def heldout_design(theorem: int, count: int, seed: int = 0) -> list[MeasureConfig]:
@@ -92,10 +101,10 @@ def heldout_design(theorem: int, count: int, seed: int = 0) -> list[MeasureConfi
     out = []
     for i in range(count):
         q1 = float(rng.uniform(0.3, 0.7))
-        mu = float(rng.uniform(2.6, 6.0)) if theorem == 2 else float(rng.uniform(1.0, 2.5))
+        mu = float(rng.uniform(2.6, 6.0)) if theorem == 2 else float(rng.uniform(1.1, 2.5))
         taus = tuple(sorted(float(t) for t in 10 ** rng.uniform(0, 10, size=3)))
         out.append(MeasureConfig(target="gm" if theorem == 2 else "bump", mu=mu, weights=(q1, 1 - q1),
-                                 n=not_power_of_two(12, 400), m=not_power_of_two(24, 400), taus=taus,
+                                 n=not_power_of_two(12, 400), m=not_power_of_two(12, 400), taus=taus,
                                  seed=HELDOUT_SEED0 + i, kl=("K1", "K2")))
     return out
 

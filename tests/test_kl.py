@@ -113,7 +113,7 @@ def test_k2_warns_when_the_grid_does_not_resolve_the_target() -> None:
     rng = np.random.default_rng(0)
     target = empirical(two_mode(3.0).sample(50, rng))  # p_t0 at t0 = 0.01: 50 bumps of std 0.14
     with pytest.warns(RuntimeWarning, match="K2"):
-        assert kl_sde(target, exact_score(target), t0=0.01, n_cells=600) == np.inf
+        kl_sde(target, exact_score(target), t0=0.01, n_cells=600)
     assert kl_sde(target, exact_score(target), t0=0.01, n_cells=4800, n_steps=512) <= target.kl_to_prior()
 
 
@@ -128,5 +128,6 @@ def test_k2_falls_back_to_positive_backward_euler_when_trbdf2_loses_positivity()
     target = make_target(config)
     score = rf_score(result.features, result.A[0])
     assert not np.all(sde_law(target, score).q > 0)
-    k2 = kl_sde(target, score)
+    with pytest.warns(RuntimeWarning, match="backward Euler"):
+        k2 = kl_sde(target, score)
     assert np.isfinite(k2) and 0 <= k2 <= result.K["K1"][0]

@@ -99,7 +99,7 @@ def test_saved_model_reproduces_the_score(tmp_path):
 
 @pytest.mark.parametrize("args,name", [
     (["--n", "0"], "n"), (["--m", "-3"], "m"), (["--tau", "0"], "tau"), (["--tau", "1,nan"], "tau"),
-    (["--mu", "-1"], "mu"), (["--weights", "0.5,0.6"], "weights"), (["--T", "0"], "T"),
+    (["--mu", "-1"], "mu"), (["--target", "bump", "--mu", "0.8"], "mu"), (["--weights", "0.5,0.6"], "weights"), (["--T", "0"], "T"),
     (["--lambda", "g2"], "t0"), (["--kl", "K2"], "kl"), (["--seed", "-1"], "seed"),
 ])
 def test_cli_bad_input_exits_2_naming_the_parameter(capsys, args, name):
