@@ -30,6 +30,7 @@ from .targets import GaussianMixture1D
 
 
 _P_FLOOR = 1e-30
+_UNDERFLOW_MASS = 1e-15
 _SDE_STEPS = 128
 
 
@@ -39,11 +40,16 @@ def kl_cells(p: np.ndarray, q: np.ndarray, h: float) -> float:
     By the data-processing inequality it is at most the KL of the densities; the gap is O(h²).
     Cells with p_i < 1e-30 max(p) are left out: for any q_i above the smallest double their
     terms add up to less than 1e-26 (p_i log(p_i/q_i) < 745 p_i), while there q_i is below the
-    solvers' round-off and may come out <= 0. A kept cell with q_i <= 0 makes the KL +inf.
+    solvers' round-off and may come out <= 0. Kept cells whose q_i underflowed to <= 0 while
+    holding less than ``_UNDERFLOW_MASS`` of p in total are evaluated at q_i = the smallest normal
+    double (their terms then add at most 709 x that mass); more mass there makes the KL +inf.
     """
     mask = p >= _P_FLOOR * np.max(p)
-    if np.any(q[mask] <= 0):
-        return float("inf")
+    under = mask & (q <= 0)
+    if np.any(under):
+        if h * np.sum(p[under]) >= _UNDERFLOW_MASS:
+            return float("inf")
+        q = np.where(under, np.finfo(float).tiny, q)
     return float(h * np.sum(p[mask] * np.log(p[mask] / q[mask])))
 
 

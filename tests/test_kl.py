@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import integrate
 
-from empirical.kl import kl_integrated, kl_ode, kl_score_bound, kl_sde, measure_all, score_error, sde_law
+from empirical.kl import kl_cells, kl_integrated, kl_ode, kl_score_bound, kl_sde, measure_all, score_error, sde_law
 from empirical.score_models import exact_score
 from empirical.sde import ou
 from empirical.targets import empirical, two_mode
@@ -117,9 +117,9 @@ def test_k2_warns_when_the_grid_does_not_resolve_the_target() -> None:
     assert kl_sde(target, exact_score(target), t0=0.01, n_cells=4800, n_steps=512) <= target.kl_to_prior()
 
 
-def test_k2_falls_back_to_positive_backward_euler_when_trbdf2_loses_positivity():
-    # A strongly overfitted model (n = 64, m = 64, tau = 1e10, seed 0) once gave q = -1e-90 in
-    # far-tail cells with TR-BDF2, so K2 = inf; backward Euler keeps q > 0 and K2 <= K1 (Lemma 2).
+def test_k2_finite_when_an_overfitted_law_underflows_in_far_tails():
+    # A strongly overfitted model (n = 64, m = 64, tau = 1e10, seed 0) leaves q <= 0 (round-off,
+    # -1e-90) in far-tail cells where p0 ~ 1e-19 still counts; K2 stays finite and <= K1 (Lemma 2).
     from empirical.features import rf_score
     from empirical.measure import MeasureConfig, make_target, measure
 
@@ -128,6 +128,16 @@ def test_k2_falls_back_to_positive_backward_euler_when_trbdf2_loses_positivity()
     target = make_target(config)
     score = rf_score(result.features, result.A[0])
     assert not np.all(sde_law(target, score).q > 0)
-    with pytest.warns(RuntimeWarning, match="backward Euler"):
-        k2 = kl_sde(target, score)
+    k2 = kl_sde(target, score)
     assert np.isfinite(k2) and 0 <= k2 <= result.K["K1"][0]
+
+
+def test_kl_cells_underflow_rule():
+    h = 0.1
+    p = np.array([1e-20, 4.0, 6.0, 1e-20])
+    q = np.array([0.0, 5.0, 5.0, -1e-90])
+    expected = h * (2 * 1e-20 * np.log(1e-20 / np.finfo(float).tiny) + 4 * np.log(4 / 5) + 6 * np.log(6 / 5))
+    assert kl_cells(p, q, h) == pytest.approx(expected, rel=1e-12)
+    assert kl_cells(np.array([1e-3, 4.0, 6.0]), np.array([0.0, 5.0, 5.0]), h) == np.inf
+    assert kl_cells(np.array([1e-40, 4.0, 6.0]), np.array([0.0, 5.0, 5.0]), h) == pytest.approx(
+        h * (4 * np.log(4 / 5) + 6 * np.log(6 / 5)), rel=1e-12)
