@@ -144,8 +144,6 @@ class Report:
             + markdown_table(rows, list(rows[0])), *paths]))
 
     def _tau_curve_plot(self, r1: dict, r2: dict, n: int, tau_es: float, k_es: float) -> Path:
-        import matplotlib
-        matplotlib.use("Agg")
         from matplotlib.figure import Figure
 
         fig = Figure(figsize=(6, 4))

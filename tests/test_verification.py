@@ -39,17 +39,13 @@ def _check_draw(theorem: int, config: MeasureConfig) -> None:
     assert check["dominated"], f"calibrated bound {check['bound']} below measured {check['measured']} at tau {result['tau']}"
 
 
+@pytest.mark.parametrize("theorem,target,mu_low,mu_high", [(2, "gm", 2.6, 6.0), (1, "bump", 1.1, 2.5)])
 @settings(max_examples=5, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-@given(n=not_power_of_two, m=not_power_of_two, log_tau=st.floats(0, 10), mu=st.floats(2.6, 6.0),
-       q1=st.floats(0.3, 0.7), seed=st.integers(10_000, 2**31))
-def test_theorem2_heldout_draws(n, m, log_tau, mu, q1, seed):
-    _check_draw(2, MeasureConfig(target="gm", mu=mu, weights=(q1, 1 - q1), n=n, m=m, taus=(10**log_tau,),
-                                 seed=seed, kl=("K1", "K2")))
-
-
-@settings(max_examples=5, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-@given(n=not_power_of_two, m=not_power_of_two, log_tau=st.floats(0, 10), mu=st.floats(1.1, 2.5),
-       q1=st.floats(0.3, 0.7), seed=st.integers(10_000, 2**31))
-def test_theorem1_heldout_draws(n, m, log_tau, mu, q1, seed):
-    _check_draw(1, MeasureConfig(target="bump", mu=mu, weights=(q1, 1 - q1), n=n, m=m, taus=(10**log_tau,),
-                                 seed=seed, kl=("K1", "K2")))
+@given(data=st.data())
+def test_heldout_draws(theorem, target, mu_low, mu_high, data):
+    q1 = data.draw(st.floats(0.3, 0.7), label="q1")
+    _check_draw(theorem, MeasureConfig(
+        target=target, mu=data.draw(st.floats(mu_low, mu_high), label="mu"), weights=(q1, 1 - q1),
+        n=data.draw(not_power_of_two, label="n"), m=data.draw(not_power_of_two, label="m"),
+        taus=(10 ** data.draw(st.floats(0, 10), label="log_tau"),),
+        seed=data.draw(st.integers(10_000, 2**31), label="seed"), kl=("K1", "K2")))
