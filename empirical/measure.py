@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from bounds.lemmas import lemma4_bound, lemma5_bound
+
 from .bump import two_bumps
 from .decomposition import decomposition
 from .features import RandomFeatures, draw_features, rf_score
@@ -187,16 +189,16 @@ def lemma_checks(loss: QuadraticLoss, A: np.ndarray, taus: np.ndarray) -> dict:
     scale = max(abs(L0), 1.0)
     star = loss.minimizer()
     lhs = L - float(loss.value(star))
-    rhs = float(_theta_dist(zero, star)) ** 2 / (2 * taus)
+    rhs = lemma4_bound(float(_theta_dist(zero, star)) ** 2, taus)
     ok = bool(np.all(lhs <= rhs + LEMMA_RTOL * scale))
     ratios = {"lemma4": float(np.max(lhs / rhs))}
     dist = _theta_dist(A, zero[None])
-    drop = np.maximum(L0 - L, 0.0)
-    mid = np.sqrt(taus * drop)
-    ok &= bool(np.all(dist <= mid * (1 + LEMMA_RTOL) + np.sqrt(taus * LEMMA_RTOL * scale)))
-    ok &= bool(np.all(mid <= np.sqrt(taus * L0) * (1 + LEMMA_RTOL)))
+    mid = lemma5_bound(taus, np.maximum(L0 - L, 0.0))
+    outer = lemma5_bound(taus, max(L0, np.finfo(float).tiny))
+    ok &= bool(np.all(dist <= mid * (1 + LEMMA_RTOL) + lemma5_bound(taus, LEMMA_RTOL * scale)))
+    ok &= bool(np.all(mid <= outer * (1 + LEMMA_RTOL)))
     ratios["lemma5"] = float(np.max(dist / np.maximum(mid, np.finfo(float).tiny)))
-    ratios["lemma5_outer"] = float(np.max(mid / np.sqrt(taus * max(L0, np.finfo(float).tiny))))
+    ratios["lemma5_outer"] = float(np.max(mid / outer))
     return {"holds": ok, "worst_ratio": ratios}
 
 

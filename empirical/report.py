@@ -28,6 +28,8 @@ from .measure import KL_NAMES, MeasureConfig, make_target, measure
 from .sampling import sample_kl
 from .reporting import (
     Check,
+    _figure,
+    _save,
     curves_plot,
     loglog_fit_plot,
     markdown_table,
@@ -144,22 +146,12 @@ class Report:
             + markdown_table(rows, list(rows[0])), *paths]))
 
     def _tau_curve_plot(self, r1: dict, r2: dict, n: int, tau_es: float, k_es: float) -> Path:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(6, 4))
-        ax = fig.add_subplot()
-        ax.loglog(r1["tau"], r1["K1"], "-", label="K1 (score bound)")
+        fig, ax = _figure("training time tau", "KL(p0 || p_theta)", f"n = {n}", logx=True, logy=True)
+        ax.plot(r1["tau"], r1["K1"], "-", label="K1 (score bound)")
         for name, style in zip(KL_NAMES[1:], ("o-", "s--", "^:")):
-            ax.loglog(r2["tau"], r2[name], style, label=name, markersize=4)
+            ax.plot(r2["tau"], r2[name], style, label=name, markersize=4)
         ax.plot([tau_es], [k_es], "k*", markersize=12, label=f"tau_es = {tau_es:.3g}")
-        ax.set_xlabel("training time tau")
-        ax.set_ylabel("KL(p0 || p_theta)")
-        ax.set_title(f"n = {n}")
-        ax.legend(fontsize=8)
-        path = self.figure(f"tau_curves_n{n}.png")
-        fig.tight_layout()
-        fig.savefig(path, dpi=100)
-        return path
+        return _save(fig, ax, self.figure(f"tau_curves_n{n}.png"))
 
     def n_rate(self) -> None:
         s = self.scale
@@ -374,19 +366,12 @@ class Report:
                 {"all_dominated": True}, "pass" if ok else "fail"))
             rows.extend({"theorem": theorem, "term": k, "constant": v} for k, v in cal.constants.items())
         if ratios_all:
-            from matplotlib.figure import Figure
-
-            fig = Figure(figsize=(6, 4))
-            ax = fig.add_subplot()
+            fig, ax = _figure("log10(calibrated bound / measured) on held-out draws", "points", None,
+                              logx=False, logy=False)
             for theorem, ratio in ratios_all.items():
                 ax.hist(np.log10(ratio), bins=20, alpha=0.6, label=f"Theorem {theorem}")
             ax.axvline(0.0, color="k")
-            ax.set_xlabel("log10(calibrated bound / measured) on held-out draws")
-            ax.legend()
-            path = self.figure("tightness.png")
-            fig.tight_layout()
-            fig.savefig(path, dpi=100)
-            paths.append(path)
+            paths.append(_save(fig, ax, self.figure("tightness.png")))
         self.sections.append(("Calibrated bounds on held-out draws (THEORY §8.3)", [
             "Constants fitted by linear program on the calibration design (seeds 100-101, n, m powers of two), "
             "frozen in empirical/data/; held-out draws use seeds >= 10000 and n, m not powers of two.\n\n"

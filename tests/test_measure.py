@@ -109,3 +109,17 @@ def test_cli_bad_input_exits_2_naming_the_parameter(capsys, args, name):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and name in err[0]
+
+
+def test_lemma_checks_reject_a_trajectory_that_is_not_the_flow(small):
+    # Lemma 5 bounds the distance travelled by the loss drop: a path that overshoots three times as
+    # far cannot satisfy it, so the check must report a violation.
+    from empirical.flow import gradient_flow
+    from empirical.loss import empirical_losses
+    from empirical.measure import lemma_checks
+
+    emp = empirical_losses(small.x_train, small.features, make_target(small.config).sde, ("std",))["std"]
+    taus = np.asarray(small.config.taus)
+    A = gradient_flow(emp, taus)
+    assert lemma_checks(emp, A, taus)["holds"]
+    assert not lemma_checks(emp, 3.0 * A, taus)["holds"]
