@@ -1,29 +1,17 @@
-"""The ``diffgen`` command line: one parser, subcommands registered by the modules that own them."""
+"""``diffgen measure``: the measurement engine's subcommand (one measurement, printed as a table or JSON).
+
+Invalid input raises ``ValueError``; the ``diffgen`` dispatcher (:mod:`verification.cli`) turns it
+into exit status 2 and one line on stderr naming the parameter.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-from collections.abc import Sequence
 
-from bounds import cli as bounds_cli
-
-from . import report
+from .formats import markdown_table, to_jsonable
 from .measure import LAMBDAS, TARGETS, MeasureConfig, measure
-from .reporting import markdown_table, to_jsonable
 
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="diffgen",
-        description="Bounds and measurements for 'On the Generalization Properties of Diffusion Models'.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    bounds_cli.register(sub)
-    _register_measure(sub)
-    report.register(sub)
-    return parser
 
 def _floats(name: str):
     def parse(text: str) -> tuple[float, ...]:
@@ -34,7 +22,8 @@ def _floats(name: str):
     return parse
 
 
-def _register_measure(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``measure`` to the ``diffgen`` parser."""
     p = sub.add_parser("measure", help="train the random-feature score model and measure K1..K4, I1..I3",
                        description="Train the random-feature score model (12) by the exact gradient flows "
                                    "(9)-(10) and measure KL(p0 || p_theta) four ways at each training time tau.")
@@ -73,18 +62,3 @@ def _measure(args: argparse.Namespace) -> int:
           f"{all(v['holds'] for v in result.lemmas.values())}; timings (s): "
           + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()))
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point. Invalid input exits with status 2 and one line on stderr naming the parameter."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.handler(args) or 0)
-    except ValueError as err:
-        print(f"diffgen: error: {err}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,6 +8,7 @@ rescaled row-wise so that ‖w_i‖₁ + ‖u_i‖₁ = 1 (the paper's normalisa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Callable
 
 import numpy as np
@@ -164,24 +165,70 @@ def draw_features(
 
 @dataclass(frozen=True, eq=False)
 class RFScore:
-    """A 1-D score callable s(t, x) for the KL side, built from trained coefficients A (1, m)."""
+    """The score s_{t,θ}(x) = (1/m) A σ(W x + U e(t)) of the model (12) in 1-D, as a score callable.
+
+    ``A`` of shape (1, m) is one model. A stack of shape (k, 1, m), e.g. the coefficients of the flow at
+    k training times, is k models: iterate over it for one model at a time; the score bound
+    :func:`empirical.kl.kl_score_bound` takes the whole stack in one vectorised evaluation.
+    """
 
     features: RandomFeatures
     A: np.ndarray
 
+    @property
+    def stacked(self) -> bool:
+        """Whether this is a stack of models (``A`` of shape (k, 1, m))."""
+        return self.A.ndim == 3
+
+    def __iter__(self) -> Iterator[RFScore]:
+        """The models of a stack, in order (a single model yields itself)."""
+        if not self.stacked:
+            yield self
+            return
+        for a in self.A:
+            yield RFScore(self.features, a)
+
     def __call__(self, t: float, x: np.ndarray) -> np.ndarray:
-        return self.features.score(self.A, t, x)[:, 0]
+        return self.features.score(self._single(), t, x)[:, 0]
 
     def dx(self, t: float, x: np.ndarray) -> np.ndarray:
         """∂s/∂x, which in 1-D is the analytic divergence of (12)."""
-        return self.features.divergence(self.A, t, x)
+        return self.features.divergence(self._single(), t, x)
+
+    def _single(self) -> np.ndarray:
+        if self.stacked:
+            raise ValueError(f"A holds a stack of {self.A.shape[0]} models: evaluate them one at a time "
+                             "(iterate over the RFScore)")
+        return self.A
 
 
 def rf_score(features: RandomFeatures, A: np.ndarray) -> RFScore:
-    """Wrap (features, A) as a 1-D score callable with ``__call__(t, x)`` and ``dx(t, x)``."""
+    """Wrap (features, A) as a 1-D score callable with ``__call__(t, x)`` and ``dx(t, x)``.
+
+    Parameters
+    ----------
+    features : RandomFeatures
+        Frozen features with d = 1.
+    A : array of shape (1, m), or (k, 1, m) for a stack of k models
+        Trained coefficients in the (1/m) A convention of (12).
+
+    Returns
+    -------
+    RFScore
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from empirical.features import draw_features, rf_score
+    >>> f = draw_features(4, seed=0)
+    >>> s = rf_score(f, np.ones((1, 4)))
+    >>> x = np.array([-1.0, 2.0])
+    >>> bool(np.allclose(s(0.5, x), np.maximum(f.preactivation(0.5, x), 0).mean(axis=1)))
+    True
+    """
     if features.d != 1:
         raise ValueError(f"rf_score is 1-D only: features.d must be 1, got {features.d}")
     A = np.asarray(A, dtype=float)
-    if A.shape != (1, features.m):
-        raise ValueError(f"A must have shape (1, {features.m}), got {A.shape}")
+    if A.ndim not in (2, 3) or A.shape[-2:] != (1, features.m):
+        raise ValueError(f"A must have shape (1, {features.m}) or (k, 1, {features.m}), got {A.shape}")
     return RFScore(features, A)

@@ -1,47 +1,47 @@
-"""The quadratic loss of Lemma 3 for the random-feature model (12), exact in x in 1-D.
+"""The quadratic losses of Lemma 3 for the random-feature model (12): population (7) and empirical (5).
 
-With Θ := A/√m, h1 = √λ σ(Wx + Ue(t))/√m and h2 = √λ ∇log p_t(x):
+With Θ := A/√m the explicit score-matching loss (7) is a quadratic form,
 
     L̃(Θ) = E_{t~U(t0,T)} λ(t) E_{p_t} ‖s_{t,θ} - ∇log p_t‖² = tr(Θ B1 Θᵀ) - 2 tr(Θ B2) + c,
 
-B1 = E[h1 h1ᵀ] (m×m), B2 = E[h1 h2ᵀ] (m×d), c = E λ ‖∇log p_t‖²  (explicit score matching (7)).
+with c = E λ ‖∇log p_t‖² and B1, B2 from :mod:`empirical.coefficients` (exact in x in 1-D). The
+empirical loss L̂_n (DSM (5) on p̂0, exact noise expectation) has the same form with p_t replaced by
+the diffused empirical measure p̂_t and the DSM constant ĉ = E_t λ d/σ_t². Option: K seeded noise
+draws per training point (any d), the Monte-Carlo reference. The weighting λ(t) is that of (6).
 
-1-D, exact in x (no x-grid):
-- B2 by Stein's identity, E_{p_t}[φ_i ∇log p_t] = -w_i P_{p_t}(w_i x + b_i(t) > 0): a CDF at the kink.
-- B1 from the partial moments F_k(z) = ∫_{-∞}^z x^k p_t: a pair of ReLUs is jointly active on an
-  interval whose ends are kinks k_j = -b_j/w_j or ±∞, and ∫_lo^hi (w_i x + b_i)(w_j x + b_j) p_t
-  = H_ij(hi) - H_ij(lo), H_ij(z) = w_i w_j F2 + (w_i b_j + w_j b_i) F1 + b_i b_j F0. H_ij(k_j) enters
-  with sign -sign(w_j) exactly when k_j lies inside the active half-line of feature i, and
-  H_ij(+∞) exactly when both features point right; so per t node one needs F at the m kinks and
-  one m×m masked rank-2 update.
-The empirical loss L̂_n (DSM (5) on p̂0, exact noise expectation) has the same B̂1, B̂2 with p_t
-replaced by the n-component mixture p̂_t (Stein's lemma on each Gaussian kernel), and the DSM
-constant ĉ = E_t λ d/σ_t². Option: K seeded noise draws per training point (any d), the
-Monte-Carlo reference.
+References
+----------
+arXiv:2311.01797, eqs. (5)-(7) and Lemma 3; docs/theory.md §3.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable, Iterable
+from typing import Iterable
 
 import numpy as np
 
+from .coefficients import exact_coefficients, sample_coefficients, w1d
 from .features import RandomFeatures
-from .quadrature import (
-    N_T_DEFAULT,
-    WEIGHTINGS,
-    TimeGrid,
-    fisher_information,
-    partial_moments,
-    time_grid,
-    total_moments,
-    weighting,
-)
+from .quadrature import N_T_DEFAULT, TimeGrid, time_grid
 from .sde import LinearSDE, ou
+from .targets import Target1D
 from .targets import empirical as empirical_target
+
+WEIGHTINGS = ("std", "var", "g2")
+
+
+def weighting(name: str, sde: LinearSDE, t: np.ndarray, d: int = 1) -> np.ndarray:
+    """λ(t) of (6): 'std' = σ_t/√d ((6) as printed), 'var' = σ_t², 'g2' = g(t)² (likelihood weighting)."""
+    t = np.asarray(t, dtype=float)
+    if name == "std":
+        return np.sqrt(sde.sigma2(t) / d)
+    if name == "var":
+        return np.asarray(sde.sigma2(t), dtype=float)
+    if name == "g2":
+        return sde.g2(t)
+    raise ValueError(f"lam must be one of {WEIGHTINGS}, got {name!r}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,116 +140,12 @@ def _check_horizon(features: RandomFeatures, sde: LinearSDE) -> None:
         raise ValueError(f"features.T must equal the SDE horizon T = {sde.T}, got {features.T}")
 
 
-def _w1d(features: RandomFeatures) -> np.ndarray:
-    if features.d != 1:
-        raise ValueError(f"the exact-in-x loss is 1-D: features.d must be 1, got {features.d} (use noise_draws / samples)")
-    w = features.W[:, 0]
-    if np.any(w == 0):
-        raise ValueError("W must have no zero entry in 1-D (a feature without a kink); redraw the features")
-    return w
-
-
-_WORKERS = 2
-"""Threads over blocks of t nodes (numpy and scipy.special release the GIL). A constant, not the CPU
-count, so that the summation order, hence every bit of the result, is the same on every machine."""
-
-
-def _exact_block(target, w: np.ndarray, U: np.ndarray, embed: Callable[[float], np.ndarray], grid: TimeGrid,
-                 lam_values: dict[str, np.ndarray], nodes: np.ndarray) -> dict[str, list]:
-    """Sums over ``nodes`` of: the masked rank-2 updates (unsymmetrised), B2, and the kernel K of the +∞ term.
-
-    Features come sorted, right-pointing (w > 0) first, so that "k_j lies in feature i's half-line" is
-    one comparison per row block. Buffers are reused: per node about five passes over an m×m array.
-    """
-    m, d_e = w.size, U.shape[1]
-    n_right = int(np.sum(w > 0))
-    sgn = np.sign(w)
-    diag = np.arange(m)
-    H, tmp, inside = np.empty((m, m)), np.empty((m, m)), np.empty((m, m), dtype=bool)
-    out = {k: [np.zeros((m, m)), np.zeros(m), np.zeros((1 + d_e, 1 + d_e))] for k in lam_values}
-    names = list(lam_values)
-    for j in nodes:
-        t = grid.t[j]
-        e = embed(t)
-        b = U @ e
-        kink = -b / w
-        F0, F1, F2 = partial_moments(target, t, kink)
-        coefs = [grid.w[j] * lam_values[k][j] for k in names]
-        # H[i, j] = coef · H_ij(k_j) with the sign -sign(w_j) folded in (module docstring).
-        scale = -sgn * coefs[0]
-        np.multiply(w[:, None], scale * (w * F2 + b * F1), out=H)
-        np.multiply(b[:, None], scale * (w * F1 + b * F0), out=tmp)
-        H += tmp
-        np.less(kink[:n_right, None], kink, out=inside[:n_right])
-        np.greater(kink[n_right:, None], kink, out=inside[n_right:])
-        # A feature paired with itself: both "ends" are its own kink, each counted with weight 1/2.
-        inside[diag, diag] = False
-        half_diag = 0.5 * H[diag, diag]
-        np.multiply(H, inside, out=H)
-        mu0, mu1, mu2 = total_moments(target, t)
-        # H_ij(+∞) = [w_i, u_i] K_t [w_j, u_j]ᵀ with K_t = [[μ2, μ1 eᵀ], [μ1 e, μ0 e eᵀ]] (b = U e).
-        K = np.block([[np.array([[mu2]]), mu1 * e[None, :]], [mu1 * e[:, None], mu0 * np.outer(e, e)]])
-        p_active = np.where(w > 0, 1.0 - F0, F0)
-        for k, coef in zip(names, coefs):
-            acc = out[k]
-            ratio = coef / coefs[0]
-            acc[0] += H if ratio == 1.0 else np.multiply(H, ratio, out=tmp)
-            acc[0][diag, diag] += ratio * half_diag
-            acc[1] -= coef * w * p_active
-            acc[2] += coef * K
-    return out
-
-
-def _exact_coefficients(
-    target, features: RandomFeatures, grid: TimeGrid, lam_values: dict[str, np.ndarray]
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """B1 (m, m) and B2 (m, 1) for each weighting, exact in x (module docstring), one pass over t."""
-    w = _w1d(features)
-    m = w.size
-    order = np.argsort(w <= 0, kind="stable")
-    back = np.argsort(order)
-    w, U = w[order], features.U[order]
-    blocks = np.array_split(np.arange(grid.t.size), _WORKERS)
-    with ThreadPoolExecutor(_WORKERS) as pool:
-        parts = list(pool.map(lambda nodes: _exact_block(target, w, U, features.embed, grid, lam_values, nodes),
-                              blocks))
-    Z = np.concatenate([w[:, None], U], axis=1) * (w > 0)[:, None]
-    out = {}
-    for k in lam_values:
-        X, b2, K = (sum(p[k][i] for p in parts) for i in range(3))
-        B1 = (X + X.T + Z @ K @ Z.T) / m
-        out[k] = (B1[np.ix_(back, back)], b2[back, None] / np.sqrt(m))
-    return out
-
-
-def _sample_coefficients(
-    features: RandomFeatures,
-    grid: TimeGrid,
-    lam_values: dict[str, np.ndarray],
-    draw: Callable[[int, float], tuple[np.ndarray, np.ndarray]],
-) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, float]]:
-    """(B1, B2) and c as sample averages: ``draw(j, t)`` gives points x (N, d) and regression targets y (N, d)."""
-    m, d = features.m, features.d
-    acc = {k: [np.zeros((m, m)), np.zeros((m, d)), 0.0] for k in lam_values}
-    for j, t in enumerate(grid.t):
-        x, y = draw(j, t)
-        phi = features.phi(t, x)
-        n = x.shape[0]
-        G1, G2, g0 = phi.T @ phi / (n * m), phi.T @ y / (n * np.sqrt(m)), float(np.sum(y * y)) / n
-        for k, lam in lam_values.items():
-            coef = grid.w[j] * lam[j]
-            acc[k][0] += coef * G1
-            acc[k][1] += coef * G2
-            acc[k][2] += coef * g0
-    return {k: (v[0], v[1]) for k, v in acc.items()}, {k: v[2] for k, v in acc.items()}
-
-
 def _as_losses(coefs: dict, consts: dict, grid: TimeGrid, kind: str) -> dict[str, QuadraticLoss]:
     return {k: QuadraticLoss(*coefs[k], consts[k], k, grid.T, grid.t0, kind) for k in coefs}
 
 
 def population_losses(
-    target,
+    target: Target1D,
     features: RandomFeatures,
     lams: Iterable[str] = ("std",),
     n_t: int = N_T_DEFAULT,
@@ -261,25 +157,44 @@ def population_losses(
 
     Parameters
     ----------
-    target : GaussianMixture1D, Bump1D or any 1-D target with ``partial_moments``, ``score``,
-        ``support``, ``sde`` (and ``fisher_information`` unless it is a Gaussian mixture).
-    features : RandomFeatures with d = 1.
-    lams : weightings, e.g. ("std", "g2"): the training weighting and the K1 weighting.
-    n_t, t0 : t-grid (see ``quadrature.time_grid``).
-    samples, seed : if given, a Monte-Carlo reference instead: ``samples`` draws of p_t per t node
-        from ``default_rng(seed)``, regression target the exact score.
+    target : Target1D
+        The target p0 and its forward SDE (a :class:`~empirical.targets.Target1D`).
+    features : RandomFeatures
+        Frozen features of the model (12), d = 1.
+    lams : sequence of {"std", "var", "g2"}
+        Weightings λ of (6), e.g. ("std", "g2"): the training weighting and the K1 weighting.
+    n_t, t0 : int, float
+        The t-grid (:func:`empirical.quadrature.time_grid`).
+    samples, seed : int, optional
+        If given, a Monte-Carlo reference instead: ``samples`` draws of p_t per t node from
+        ``default_rng(seed)``, regression target the exact score.
+
+    Returns
+    -------
+    dict of weighting name -> QuadraticLoss
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from empirical.features import draw_features
+    >>> from empirical.loss import population_losses
+    >>> from empirical.targets import two_mode
+    >>> L = population_losses(two_mode(3.0), draw_features(32, seed=0), ("std", "g2"), n_t=16)
+    >>> A = L["std"].minimizer()
+    >>> bool(L["std"].value(A) <= L["std"].value(np.zeros_like(A)))  # the minimiser beats A = 0
+    True
     """
     lams = _check_lams(lams)
     _check_horizon(features, target.sde)
     grid = time_grid(target.sde.T, n_t, t0)
     lam_values = {k: weighting(k, target.sde, grid.t) for k in lams}
     if samples is None:
-        coefs = _exact_coefficients(target, features, grid, lam_values)
-        fisher = np.array([fisher_information(target, t) for t in grid.t])
+        coefs = exact_coefficients(target, features, grid, lam_values)
+        fisher = np.array([target.fisher_information(t) for t in grid.t])
         consts = {k: float(np.sum(grid.w * lam_values[k] * fisher)) for k in lams}
         kind = "population"
     else:
-        _w1d(features)
+        w1d(features)
         if not (isinstance(samples, (int, np.integer)) and samples >= 2):
             raise ValueError(f"samples must be an integer >= 2, got {samples!r}")
         rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(grid.t.size)]
@@ -288,12 +203,12 @@ def population_losses(
             x = target.sample(int(samples), rngs[j], t)
             return x[:, None], target.score(t, x)[:, None]
 
-        coefs, consts = _sample_coefficients(features, grid, lam_values, draw)
+        coefs, consts = sample_coefficients(features, grid, lam_values, draw)
         kind = "population-mc"
     return _as_losses(coefs, consts, grid, kind)
 
 
-def population_loss(target, features: RandomFeatures, lam: str = "std", **kwargs) -> QuadraticLoss:
+def population_loss(target: Target1D, features: RandomFeatures, lam: str = "std", **kwargs) -> QuadraticLoss:
     """The population loss L̃ (7) for one weighting; see :func:`population_losses`."""
     return population_losses(target, features, (lam,), **kwargs)[lam]
 
@@ -329,8 +244,8 @@ def empirical_losses(
     lam_values = {k: weighting(k, sde, grid.t, d) for k in lams}
     sigma2 = sde.sigma2(grid.t)
     if noise_draws is None:
-        target = empirical_target(x[:, 0], sde)
-        coefs = _exact_coefficients(target, features, grid, lam_values)
+        target = empirical_target(x[:, 0], sde=sde)
+        coefs = exact_coefficients(target, features, grid, lam_values)
         consts = {k: float(np.sum(grid.w * lam_values[k] * d / sigma2)) for k in lams}
         kind = "empirical"
     else:
@@ -343,7 +258,7 @@ def empirical_losses(
             eps = rng.standard_normal((x.shape[0] * noise_draws, d))
             return r[j] * np.repeat(x, noise_draws, axis=0) + s[j] * eps, -eps / s[j]
 
-        coefs, consts = _sample_coefficients(features, grid, lam_values, draw)
+        coefs, consts = sample_coefficients(features, grid, lam_values, draw)
         kind = "empirical-mc"
     return _as_losses(coefs, consts, grid, kind)
 
@@ -352,15 +267,3 @@ def empirical_loss(x_train: np.ndarray, features: RandomFeatures, sde: LinearSDE
                    lam: str = "std", **kwargs) -> QuadraticLoss:
     """The empirical DSM loss L̂_n for one weighting; see :func:`empirical_losses`."""
     return empirical_losses(x_train, features, sde, (lam,), **kwargs)[lam]
-
-
-def score_bound_kl(loss_g2: QuadraticLoss, A: np.ndarray, kl_prior: float) -> np.ndarray:
-    """K1 of Lemma 2: ½ ∫_{t0}^T g² E_{p_t}‖∇log p_t - s_θ‖² dt + KL(p_T‖π) = (T - t0)/2 · L̃_g2(A) + KL.
-
-    ``loss_g2`` must be a population loss with the 'g2' weighting; A of shape (..., d, m).
-    """
-    if loss_g2.lam != "g2" or not loss_g2.kind.startswith("population"):
-        raise ValueError(f"loss_g2 must be a population loss with lam 'g2', got kind {loss_g2.kind!r}, lam {loss_g2.lam!r}")
-    if not (np.isfinite(kl_prior) and kl_prior >= 0):
-        raise ValueError(f"kl_prior must be a finite number >= 0, got {kl_prior!r}")
-    return 0.5 * loss_g2.horizon * loss_g2.value(A) + kl_prior

@@ -1,0 +1,41 @@
+"""The discrete KL divergences behind every measurement: between cell averages, and between
+log-densities on nodes."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import integrate
+
+_P_FLOOR = 1e-30
+_UNDERFLOW_MASS = 1e-15
+
+
+def kl_cells(p: np.ndarray, q: np.ndarray, h: float) -> float:
+    """Σ_i h p_i log(p_i / q_i) for cell averages: the KL of the two coarse-grained laws.
+
+    By the data-processing inequality it is at most the KL of the densities; the gap is O(h²).
+    Cells with p_i < 1e-30 max(p) are left out: for any q_i above the smallest double their
+    terms add up to less than 1e-26 (p_i log(p_i/q_i) < 745 p_i), while there q_i is below the
+    solvers' round-off and may come out <= 0. Kept cells whose q_i underflowed to <= 0 while
+    holding less than ``_UNDERFLOW_MASS`` of p in total are evaluated at q_i = the smallest normal
+    double (their terms then add at most 709 x that mass); more mass there makes the KL +inf.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from empirical.kl import kl_cells
+    >>> kl_cells(np.array([0.5, 0.5]), np.array([0.25, 0.75]), 1.0) == 0.5 * np.log(2) + 0.5 * np.log(2 / 3)
+    True
+    """
+    mask = p >= _P_FLOOR * np.max(p)
+    under = mask & (q <= 0)
+    if np.any(under):
+        if h * np.sum(p[under]) >= _UNDERFLOW_MASS:
+            return float("inf")
+        q = np.where(under, np.finfo(float).tiny, q)
+    return float(h * np.sum(p[mask] * np.log(p[mask] / q[mask])))
+
+
+def kl_nodes(logp: np.ndarray, logq: np.ndarray, x: np.ndarray) -> float:
+    """∫ p (log p - log q) dx by the trapezoid rule on nodes (spectral for smooth, Gaussian-tailed p)."""
+    return float(integrate.trapezoid(np.exp(logp) * (logp - logq), x))

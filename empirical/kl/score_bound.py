@@ -1,0 +1,117 @@
+"""K1, the score bound of Lemma 2: the one place the engine computes it.
+
+    K1 = ½ ∫_{t0}^T g(t)² E_{p_t}(∇log p_t - s_θ)² dt + KL(p_T ‖ π)  ≥  KL(p_{t0} ‖ q_θ^SDE)
+
+(Song, Durkan, Murray, Ermon 2021, Thm 1; the paper drops the ½ and writes E_{t~U(0,T)}, the
+constants going into ≲). Two evaluations of the same quantity:
+
+- the random-feature model (12) (:class:`~empirical.features.RFScore`): exactly in x, by Lemma 3,
+  K1 = ½ (T - t0) L̃_g2(A) + KL(p_T‖π) with L̃_g2 the population loss under the weighting λ = g²;
+- any other score callable: by quadrature, Gauss-Legendre in u after t = t0 + (T - t0) u²
+  (:func:`empirical.quadrature.time_grid`) and the trapezoid rule in x (:func:`score_error`).
+
+``method="quadrature"`` forces the second for a random-feature score: a second method that checks
+the first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import integrate
+
+from ..checks import check_int, check_t0
+from ..features import RFScore
+from ..loss import QuadraticLoss, population_loss
+from ..quadrature import time_grid
+from ..scores import ScoreModel
+from ..targets import Target1D
+
+METHODS = ("auto", "quadratic", "quadrature")
+
+
+def score_error(target: Target1D, score: ScoreModel, t: float, n_x: int = 801, tail: float = 10.0) -> float:
+    """E_{p_t}(∇log p_t - s_θ(t, ·))² by the trapezoid rule on ``n_x`` nodes over support(p_t)."""
+    x = np.linspace(*target.support(t, tail=tail), n_x)
+    return float(integrate.trapezoid(target.pdf(t, x) * (target.score(t, x) - score(t, x)) ** 2, x))
+
+
+def _quadratic(target: Target1D, score: RFScore, t0: float, loss: QuadraticLoss | None) -> np.ndarray:
+    features = score.features
+    if loss is None:
+        loss = population_loss(target, features, "g2", t0=t0)
+    if loss.lam != "g2" or not loss.kind.startswith("population") or loss.t0 != t0 or loss.m != features.m:
+        raise ValueError(f"loss must be the population 'g2' loss of these features (m = {features.m}) with "
+                         f"t0 = {t0}, got kind {loss.kind!r}, lam {loss.lam!r}, t0 {loss.t0}, m {loss.m}")
+    return 0.5 * loss.horizon * loss.value(score.A) + target.kl_to_prior()
+
+
+def kl_score_bound(target: Target1D, score: ScoreModel, t0: float = 0.0, *,
+                   method: str = "auto", loss: QuadraticLoss | None = None, n_panels: int = 8, order: int = 8,
+                   n_x: int = 801, tail: float = 10.0) -> float | np.ndarray:
+    """K1 = ½ ∫_{t0}^T g(t)² E_{p_t}(∇log p_t - s_θ)² dt + KL(p_T ‖ π) (Lemma 2).
+
+    Parameters
+    ----------
+    target : Target1D
+        p0 and its forward SDE; KL(p_T ‖ π) is ``target.kl_to_prior()``.
+    score : ScoreModel
+        The model score. A stack of random-feature models (:class:`~empirical.features.RFScore` with
+        A of shape (k, 1, m), e.g. one per training time τ) is evaluated in one call and gives an array.
+    t0 : float
+        The t-integral starts at t0 ∈ [0, T).
+    method : {"auto", "quadratic", "quadrature"}
+        "auto": the exact quadratic form (Lemma 3) for random-feature scores, quadrature otherwise.
+    loss : QuadraticLoss, optional
+        For the quadratic form: the population loss of the same features with λ = g² and the same
+        t0, reused when given (it is the expensive part), built otherwise.
+    n_panels, order, n_x, tail : quadrature only
+        ``n_panels`` × ``order`` Gauss-Legendre nodes in u, t = t0 + (T - t0) u²; ``n_x`` trapezoid
+        nodes in x over support(p_t, tail).
+
+    Returns
+    -------
+    float, or an array of k values for a stack of k random-feature models
+
+    References
+    ----------
+    arXiv:2311.01797, Lemma 2 and eq. (5); Y. Song, C. Durkan, I. Murray, S. Ermon, "Maximum
+    likelihood training of score-based diffusion models", NeurIPS 2021, Thm 1; docs/theory.md §4.
+
+    Examples
+    --------
+    The exact score leaves only KL(p_T ‖ π):
+
+    >>> from empirical.kl import kl_score_bound
+    >>> from empirical.scores import exact_score
+    >>> from empirical.targets import two_mode
+    >>> p = two_mode(3.0)
+    >>> abs(kl_score_bound(p, exact_score(p)) - p.kl_to_prior()) < 1e-15
+    True
+
+    A trained random-feature model, exactly and by quadrature:
+
+    >>> from empirical.features import draw_features, rf_score
+    >>> from empirical.loss import population_loss
+    >>> f = draw_features(16, seed=1)
+    >>> s = rf_score(f, population_loss(p, f, "g2", n_t=16).minimizer())
+    >>> exact, quad = kl_score_bound(p, s), kl_score_bound(p, s, method="quadrature")
+    >>> bool(abs(exact / quad - 1) < 1e-3)
+    True
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    sde = target.sde
+    t0 = check_t0(t0, sde.T)
+    is_rf = isinstance(score, RFScore)
+    if method == "quadratic" and not is_rf:
+        raise ValueError("method 'quadratic' needs a random-feature score (RFScore)")
+    if is_rf and method != "quadrature":
+        out = _quadratic(target, score, t0, loss)
+        return out if score.stacked else float(out)
+    n_x = check_int("n_x", n_x, 3)
+    grid = time_grid(sde.T, order, t0, n_panels)
+    values = []
+    for s in score if is_rf else [score]:
+        err = np.array([float(sde.g2(t)) * score_error(target, s, t, n_x, tail) for t in grid.t])
+        values.append(0.5 * grid.horizon * float(grid.w @ err) + target.kl_to_prior())
+    return np.array(values) if is_rf and score.stacked else values[0]

@@ -1,0 +1,14 @@
+"""Target distributions p0 with exact diffused densities p_t and scores (docs/theory.md §5-§6).
+
+- :func:`two_mode`: Theorem 2's mixture q1 N(-µ, 1) + q2 N(µ, 1); :func:`gaussian`: one Gaussian
+  (closed forms everywhere); :func:`empirical`: the empirical measure p̂0 of a training set.
+- :func:`two_bumps`, :func:`bump`: compactly supported C¹ targets for Theorem 1.
+- :class:`Target` / :class:`Target1D`: the protocol every target implements.
+"""
+
+from .bump import Bump1D, bump, two_bumps
+from .mixture import GaussianMixture1D, empirical, gaussian, two_mode
+from .protocol import Target, Target1D
+
+__all__ = ["Bump1D", "GaussianMixture1D", "Target", "Target1D", "bump", "empirical", "gaussian", "two_bumps",
+           "two_mode"]

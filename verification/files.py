@@ -1,0 +1,60 @@
+"""Files the claims layer writes: atomically (a crash leaves the old file or the new one), and
+results.json, the machine-readable report."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from empirical.formats import to_jsonable
+
+from .verdicts import VERDICTS, Check
+
+RESULTS_SCHEMA = 1
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``.
+
+    A crash at any moment leaves either the old file or the new one, never a partial file.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def write_results_json(path: str | os.PathLike, checks: Sequence[Check], provenance: Mapping[str, Any],
+                       extra: Mapping[str, Any] | None = None) -> Path:
+    """Write results.json: ``checks`` (a list), a ``summary`` of verdict counts, ``provenance``
+    and any ``extra`` sections. Numbers are plain floats; NaN/±inf become "nan"/"inf"/"-inf".
+    """
+    reserved = {"schema", "checks", "summary", "provenance"}
+    extra = dict(extra or {})
+    clash = reserved & set(extra)
+    if clash:
+        raise ValueError(f"extra must not use the reserved keys {sorted(reserved)}, got {sorted(clash)}")
+    for c in checks:
+        if not isinstance(c, Check):
+            raise ValueError(f"checks must be Check instances, got {type(c).__name__}")
+    doc = {
+        "schema": RESULTS_SCHEMA,
+        "checks": to_jsonable(list(checks)),
+        "summary": {v: sum(c.verdict == v for c in checks) for v in VERDICTS},
+        "provenance": to_jsonable(dict(provenance)),
+        **to_jsonable(extra),
+    }
+    return atomic_write_text(path, json.dumps(doc, indent=2, allow_nan=False) + "\n")

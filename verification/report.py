@@ -1,0 +1,69 @@
+"""``diffgen report``: the scaling report (docs/theory.md §8, §9) as report.md, PNG figures and results.json.
+
+Each section of :mod:`verification.sections` runs its sweep through one :class:`Context` and returns
+a typed :class:`~verification.sections.Section` (checks, markdown, figures, data); this module puts
+them together and writes the files. Exact checks (Lemmas 4-5 on every flow, K2 <= K1 of Lemma 2)
+failing are bugs: :func:`build` raises :class:`ExactCheckFailed` after writing the report, and the
+command exits 1. A claim of the paper that the measurements contradict is a finding, verdict "fail",
+reported prominently; it does not fail the command.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from empirical.formats import markdown_table
+
+from .cache import ResultCache
+from .files import write_results_json
+from .markdown import write_report_md
+from .provenance import provenance
+from .runner import Runner
+from .sections import ORDER, Context, Section, exact
+from .sweeps import Scale
+from .verdicts import Check
+
+EXACT_CHECKS = ("lemmas-4-5-exact", "K2<=K1-lemma2")
+
+
+class ExactCheckFailed(RuntimeError):
+    """An exact check (a lemma of docs/theory.md §7, or K2 <= K1) failed: a bug in the code or the paper."""
+
+
+def build(scale: Scale, out: Path, show_progress: bool = True) -> dict:
+    """Run every section, write DIR/report.md, figures and DIR/results.json; return the checks.
+
+    Results are cached under DIR/.cache by configuration, so an interrupted build resumes.
+
+    Returns
+    -------
+    dict with "checks" (list of :class:`~verification.verdicts.Check`) and "provenance"
+
+    Raises
+    ------
+    ExactCheckFailed
+        After writing the files, when Lemmas 4-5 or K2 <= K1 fail somewhere.
+    """
+    started = time.time()
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = Context(scale, out, Runner(ResultCache(out / ".cache"), show_progress))
+    measured = [section(ctx) for section in ORDER]
+    sections: list[Section] = [exact(ctx.runner.history), *measured]
+    checks: list[Check] = [c for s in sections for c in s.checks]
+    prov = provenance({"scale": scale.name, **{k: v for k, v in vars(scale).items() if k != "name"}}, started)
+    summary = [{"check": c.name, "verdict": c.verdict, "claim": c.claim} for c in checks]
+    findings = [c for c in checks if c.verdict == "fail"]
+    head = ("**Findings (claims the measurements contradict):** " + ", ".join(c.name for c in findings)
+            if findings else "All checks pass.")
+    body = [(s.title, s.content) for s in sections]
+    write_report_md(out / "report.md", [
+        ("Verdicts", head + "\n\n" + markdown_table(summary, ["check", "verdict", "claim"])), *body,
+        ("Provenance", markdown_table([{"key": k, "value": str(v)} for k, v in prov.items() if k != "params"],
+                                      ["key", "value"]))], title=f"Scaling report ({scale.name})")
+    data = {k: v for s in sections for k, v in s.data.items()}
+    write_results_json(out / "results.json", checks, prov, extra={"data": data})
+    failed = [c.name for c in checks if c.name in EXACT_CHECKS and c.verdict == "fail"]
+    if failed:
+        raise ExactCheckFailed(f"exact checks failed: {failed}; see {out / 'report.md'}")
+    return {"checks": checks, "provenance": prov}

@@ -1,0 +1,22 @@
+"""The report's sections, one module each: each runs its sweep in a :class:`Context`, judges its claims
+(:mod:`verification.claims`) and returns a typed :class:`Section`.
+
+``ORDER`` is the order in which :func:`verification.report.build` runs them; :func:`exact` runs last,
+on every measurement the others made, and is shown first.
+"""
+
+from .base import Context, Section
+from .calibrated import calibrated
+from .capacity import capacity
+from .exact import exact
+from .gap import gap
+from .modes_shift import modes_shift
+from .n_rate import n_rate
+from .sample_based import sample_based
+from .tau_curves import tau_curves
+from .theorem1 import theorem1
+
+ORDER = (tau_curves, n_rate, capacity, modes_shift, gap, theorem1, calibrated, sample_based)
+
+__all__ = ["ORDER", "Context", "Section", "calibrated", "capacity", "exact", "gap", "modes_shift", "n_rate",
+           "sample_based", "tau_curves", "theorem1"]

@@ -1,0 +1,69 @@
+"""What every report section shares: the :class:`Context` it runs in, the typed :class:`Section` it
+returns, and the small statistics helpers the sections have in common."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from empirical.measure import MeasureConfig, Measurement
+
+from ..runner import Runner
+from ..stats import PowerLawFit, fit_power_law
+from ..sweeps import Scale
+from ..verdicts import Check
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the report: its title, markdown text and figure paths, its checks, and the
+    entries it adds under "data" in results.json."""
+
+    title: str
+    content: tuple[str | Path, ...]
+    checks: tuple[Check, ...] = ()
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Context:
+    """The sizes (:class:`~verification.sweeps.Scale`), the output folder and the runner of one build."""
+
+    scale: Scale
+    out: Path
+    runner: Runner
+
+    def run(self, configs: Sequence[MeasureConfig], desc: str) -> list[Measurement]:
+        """Run a sweep (cached, with a progress bar); its results join the exact checks."""
+        return self.runner.run_all(configs, desc)
+
+    def figure(self, name: str) -> Path:
+        """Where the figure ``name`` goes."""
+        return self.out / name
+
+
+def fit(x: Any, y: Any, groups: Any) -> PowerLawFit:
+    """Power law by least squares in log-log with a bootstrap over ``groups`` (seeds), seed 0."""
+    return fit_power_law(np.asarray(x, float), np.asarray(y, float), groups=np.asarray(groups), seed=0)
+
+
+def fmt_fit(f: PowerLawFit) -> str:
+    """"slope [low, high]" with three decimals."""
+    return f"{f.slope:.3f} [{f.ci_low:.3f}, {f.ci_high:.3f}]"
+
+
+def seed_mean(results: Sequence[Measurement], key: str, values: Callable[[Measurement], Any]) -> np.ndarray:
+    """Mean over seeds of ``values(result)``, grouped by the configuration field ``key``, sorted by it."""
+    groups: dict = {}
+    for r in results:
+        groups.setdefault(getattr(r.config, key), []).append(values(r))
+    return np.array([np.mean(groups[k], axis=0) for k in sorted(groups)])
+
+
+def seeds_of(results: Sequence[Measurement]) -> list[int]:
+    """The seed of each result, in order (the bootstrap groups of a fit)."""
+    return [r.config.seed for r in results]

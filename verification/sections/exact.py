@@ -1,0 +1,39 @@
+"""The exact checks (docs/theory.md §7) on every flow the report computed: Lemmas 4-5 and K2 <= K1."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from empirical.formats import markdown_table
+from empirical.measure import Measurement
+
+from ..claims import CLAIMS
+from ..verdicts import Check
+from .base import Section
+
+
+def exact(results: Sequence[Measurement]) -> Section:
+    """Lemmas 4 and 5 on both flows of every measurement, and K2 <= K1 (Lemma 2) wherever K2 was measured.
+
+    A failure is a bug in the code or in the paper: :func:`verification.report.build` raises then.
+    """
+    lemma_ok = all(r.lemmas[f]["holds"] for r in results for f in r.lemmas)
+    worst: dict[str, float] = {}
+    for r in results:
+        for flow, v in r.lemmas.items():
+            for k, ratio in v["worst_ratio"].items():
+                worst[f"{flow}:{k}"] = max(worst.get(f"{flow}:{k}", -np.inf), ratio)
+    claim = CLAIMS["lemmas-4-5-exact"]
+    checks = [Check(claim.id, claim.text(), {"flows": 2 * len(results), "worst_ratio_lhs_over_rhs": worst},
+                    claim.predicted, "pass" if lemma_ok else "fail")]
+    pairs = [(a, b) for r in results if "K2" in r.K for a, b in zip(r.K["K1"], r.K["K2"])]
+    k1, k2 = np.array(pairs).T if pairs else (np.zeros(0), np.zeros(0))
+    claim = CLAIMS["K2<=K1-lemma2"]
+    checks.append(Check(claim.id, claim.text(),
+                        {"points": int(k1.size), "max_K2_over_K1": float(np.max(k2 / k1)) if k1.size else None},
+                        claim.predicted, "pass" if bool(np.all(k2 <= k1)) else "fail"))
+    rows = [{"check": k, "worst lhs/rhs": v} for k, v in sorted(worst.items())]
+    return Section("Exact lemmas (docs/theory.md §7) on every flow of this report",
+                   (markdown_table(rows, ["check", "worst lhs/rhs"]),), tuple(checks))

@@ -1,0 +1,54 @@
+"""KL against training time at several n (Fig. 3 analogue): the early-stopping claims."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from empirical.formats import markdown_table
+from empirical.measure import KL_NAMES, MeasureConfig
+
+from ..claims import CLAIMS
+from ..figures import tau_curves_plot
+from ..stats import interior_minimum
+from ..sweeps import early_stopped, k1_configs
+from ..verdicts import Check
+from .base import Context, Section
+
+
+def tau_curves(ctx: Context) -> Section:
+    """K1 on the dense τ grid for every n and seed; K2..K4 on the thin grid (first seed), and K2 at the
+    smallest n for every seed; checks an interior minimum of K1 and of K2 at the smallest n."""
+    s = ctx.scale
+    base = MeasureConfig(m_ref_factor=0)
+    k1 = ctx.run(k1_configs(base, s, n=s.curve_ns, m=(s.curve_m,)), "tau curves (K1)")
+    small = min(s.curve_ns)
+    kl = ctx.run([replace(base, n=n, m=s.curve_m, taus=s.kl_taus, seed=seed, kl=KL_NAMES)
+                  for n in s.curve_ns for seed in s.seeds[:1]]
+                 + [replace(base, n=small, m=s.curve_m, taus=s.kl_taus, seed=seed, kl=("K1", "K2"))
+                    for seed in s.seeds[1:]], "tau curves (K1..K4)")
+    rows, paths = [], []
+    for n in s.curve_ns:
+        r1 = next(r for r in k1 if r.config.n == n and r.config.seed == s.seeds[0])
+        r2 = next(r for r in kl if r.config.n == n and r.config.seed == s.seeds[0])
+        tau_es, k_es = early_stopped(r1)
+        paths.append(tau_curves_plot(ctx.figure(f"tau_curves_n{n}.png"), n, r1.taus, r1.K["K1"], r2.taus,
+                                     {k: r2.K[k] for k in KL_NAMES[1:]}, tau_es, k_es))
+        row = {"n": n, "tau_es (K1)": tau_es, "K1 at tau_es": k_es}
+        for name in KL_NAMES[1:]:
+            row[f"min {name}"] = float(np.min(r2.K[name]))
+        rows.append(row)
+    checks = []
+    for name, res in (("K1", [r for r in k1 if r.config.n == small]), ("K2", [r for r in kl if r.config.n == small])):
+        claim = CLAIMS[f"early-stopping-{name}"]
+        minima = [interior_minimum(r.taus, r.K[name]) for r in res]
+        ok = all(mm.has_minimum == claim.predicted["interior_minimum"] for mm in minima)
+        checks.append(Check(claim.id, claim.text(n=small),
+                            {"argmin_tau": [mm.argmin for mm in minima], "seeds": len(res),
+                             "with_interior_minimum": sum(mm.has_minimum for mm in minima)},
+                            claim.predicted, "pass" if ok else "fail"))
+    return Section("KL against training time (Fig. 3 analogue)", (
+        f"Two-mode mixture mu = 3, m = {s.curve_m} random features, seed {s.seeds[0]}; K1 on the dense "
+        f"grid, K2-K4 on the thin grid; star: early-stopping time of K1.\n\n" + markdown_table(rows, list(rows[0])),
+        *paths), tuple(checks), {"tau_curves": rows})

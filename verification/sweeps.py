@@ -1,0 +1,121 @@
+"""The sweeps behind the verification suite and the scaling report (docs/theory.md §8).
+
+Each sweep is a list of :class:`~empirical.measure.MeasureConfig` whose results are cached by
+configuration (:class:`~verification.cache.ResultCache` through :class:`~verification.runner.Runner`),
+so an interrupted report resumes where it stopped. :class:`Scale` fixes the sizes: ``QUICK`` (CI,
+minutes on 2 cores) and ``FULL`` (opt-in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from empirical.features import rf_score
+from empirical.kl import sde_law
+from empirical.measure import MeasureConfig, Measurement, make_target, measure
+
+from .runner import Runner
+from .stats import smooth_argmin
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Sizes of every sweep of the report.
+
+    taus : the τ grid of K1, I1, I2 (exact and cheap, so dense).
+    kl_taus : the thinner τ grid of the K2..K4 curves (seconds per model).
+    curve_ns, curve_m : τ-curves (Fig. 3 analogue) at these n with m features.
+    rate_ns, rate_m_over_n : the n sweep along m = rate_m_over_n · n (corollary (16)).
+    m_sweep, m_sweep_n : the capacity sweep (Fig. 11 analogue) at fixed n.
+    mu_sweep, mu_n, mu_m : the modes-shift sweep (Figs. 4-5 analogue).
+    gap_ns, gap_m, gap_tau : the gap I1 against n at fixed m and τ.
+    bump_ns : the Theorem 1 n sweep (m = n) on the compactly supported target.
+    heldout : number of held-out draws per theorem for the calibrated bound.
+    """
+
+    name: str
+    seeds: tuple[int, ...]
+    taus: tuple[float, ...]
+    kl_taus: tuple[float, ...]
+    curve_ns: tuple[int, ...]
+    curve_m: int
+    rate_ns: tuple[int, ...]
+    rate_m_over_n: float
+    m_sweep: tuple[int, ...]
+    m_sweep_n: int
+    mu_sweep: tuple[float, ...]
+    mu_n: int
+    mu_m: int
+    gap_ns: tuple[int, ...]
+    gap_m: int
+    gap_tau: float
+    bump_ns: tuple[int, ...]
+    heldout: int
+
+
+def _grid(lo: float, hi: float, per_decade: int) -> tuple[float, ...]:
+    return tuple(float(t) for t in np.logspace(lo, hi, int(round((hi - lo) * per_decade)) + 1))
+
+
+QUICK = Scale(
+    name="quick", seeds=(0, 1, 2), taus=_grid(0, 10, 4), kl_taus=_grid(0, 10, 1),
+    curve_ns=(16, 64, 256), curve_m=256, rate_ns=(16, 32, 64, 128, 256, 512), rate_m_over_n=1.0,
+    m_sweep=(16, 32, 64, 128, 256, 512), m_sweep_n=64, mu_sweep=(2.5, 3.0, 4.0, 5.0, 6.0, 8.0),
+    mu_n=64, mu_m=256, gap_ns=(16, 32, 64, 128, 256, 512), gap_m=256, gap_tau=1e4,
+    bump_ns=(16, 32, 64, 128, 256), heldout=8,
+)
+FULL = Scale(
+    name="full", seeds=(0, 1, 2, 3, 4), taus=_grid(0, 11, 6), kl_taus=_grid(0, 10, 1),
+    curve_ns=(16, 64, 256, 1024), curve_m=256, rate_ns=(16, 32, 64, 128, 256, 512, 1024),
+    rate_m_over_n=1.0, m_sweep=(8, 16, 32, 64, 128, 256, 512, 1024), m_sweep_n=64,
+    mu_sweep=(2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 8.0, 10.0), mu_n=64, mu_m=256,
+    gap_ns=(16, 32, 64, 128, 256, 512, 1024), gap_m=256, gap_tau=1e4,
+    bump_ns=(16, 32, 64, 128, 256, 512), heldout=16,
+)
+SCALES = {"quick": QUICK, "full": FULL}
+
+
+def early_stopped(result: Measurement, name: str = "K1") -> tuple[float, float]:
+    """(τ_es, KL at τ_es): the smooth argmin in log τ of a measured curve and its grid minimum."""
+    values = result.K[name]
+    return smooth_argmin(result.taus, values), float(np.min(values))
+
+
+def k1_configs(base: MeasureConfig, scale: Scale, **grid: Iterable) -> list[MeasureConfig]:
+    """K1-only configurations (the dense τ grid) over the product of ``grid`` and the seeds."""
+    keys = list(grid)
+    combos: list[tuple] = [()]
+    for k in keys:
+        combos = [c + (v,) for c in combos for v in grid[k]]
+    return [replace(base, taus=scale.taus, kl=("K1",), seed=s, **dict(zip(keys, c)))
+            for c in combos for s in scale.seeds]
+
+
+def around_minimum(result: Measurement, config: MeasureConfig, kl: tuple[str, ...] = ("K1", "K2")) -> MeasureConfig:
+    """The configuration measuring ``kl`` at the K1-argmin grid τ and its two neighbours."""
+    tau = result.taus
+    i = int(np.argmin(result.K["K1"]))
+    pick = tau[max(i - 1, 0): i + 2]
+    return replace(config, taus=tuple(float(t) for t in pick), kl=kl)
+
+
+def learned_densities(runner: Runner, config: MeasureConfig, taus: Sequence[float]) -> dict:
+    """p0 and the reverse-SDE law q_θ^SDE (Fokker-Planck, as K2) at each τ, on K2's grid."""
+
+    def compute() -> dict:
+        c = replace(config, taus=tuple(float(t) for t in taus), kl=("K1",))
+        result = measure(c)
+        target = make_target(c)
+        out = {"tau": list(c.taus), "q": []}
+        for A in result.A:
+            law = sde_law(target, rf_score(result.features, A), c.t0)
+            centers = 0.5 * (law.edges[1:] + law.edges[:-1])
+            out["q"].append(law.q.tolist())
+        out["x"] = centers.tolist()
+        out["p0"] = target.pdf(c.t0, centers).tolist()
+        return out
+
+    return runner.cached({"kind": "densities", **config.to_dict(), "taus": list(taus)}, compute)
