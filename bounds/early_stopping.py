@@ -55,7 +55,7 @@ def stationary_tau(bound: Bound, terms: Iterable[str] | None = None, **values: f
 def early_stopping_time(
     bound: Bound, method: str = "numeric", check_hypotheses: bool = True, **values: object
 ) -> EarlyStop:
-    """τ_es = argmin_{τ ≥ 1} bound(τ) and the bound at τ_es (corollary (16); THEORY §5-6).
+    """τ_es = argmin_{τ ≥ 1} bound(τ) and the bound at τ_es (corollary (16); docs/theory.md §5-6).
 
     Parameters
     ----------

@@ -14,7 +14,7 @@ FORMS = ("simplified", "full")
 
 
 def log_q() -> sp.Expr:
-    """Lq := log(1/δ²), the confidence factor of Theorem 1 (THEORY §5)."""
+    """Lq := log(1/δ²), the confidence factor of Theorem 1 (docs/theory.md §5)."""
     return sp.log(1 / S.delta**2)
 
 
@@ -36,7 +36,7 @@ def simplified_terms(poly: sp.Expr, rf: sp.Expr) -> tuple[tuple[str, sp.Expr], .
 
 
 def full_terms(C_support: sp.Expr, dim: sp.Expr, rf: sp.Expr) -> tuple[tuple[str, sp.Expr], ...]:
-    """The proof's unsimplified bound (end of Appendix A, THEORY §5).
+    """The proof's unsimplified bound (end of Appendix A, docs/theory.md §5).
 
     KL ≲ (C_{T,δ} + C_{T,e})⁶ G {√L̃(θ*) + 1/√(mτ) + G} + L̃(θ̄*) + L̃(θ*) + rf
          + (sum of the four RKHS norms)/τ + KL(p_T‖π),

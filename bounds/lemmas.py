@@ -1,4 +1,4 @@
-"""The lemma bounds of THEORY §7 as plain numeric functions (numpy-broadcasting).
+"""The lemma bounds of docs/theory.md §7 as plain numeric functions (numpy-broadcasting).
 
 Lemmas 1, 4, 5 and the Rademacher step have explicit constants and are asserted exactly on measured
 quantities. Lemmas 6 and 8 are "≲" rates: they carry a hidden constant (``constant``, default 1).

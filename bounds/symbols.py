@@ -2,7 +2,7 @@
 
 The *variables* (n, m, tau, mu, delta, d, T) are what a user sweeps. The *hidden constants* of
 ``≲`` (one per term, ``c_*``) default to 1 and are meant to be fitted by the verification suite
-(THEORY §8.3). The *measured inputs* (approximation errors, KL(p_T‖π), RKHS norms, C_T, C_x,
+(docs/theory.md §8.3). The *measured inputs* (approximation errors, KL(p_T‖π), RKHS norms, C_T, C_x,
 C_e) are quantities the empirical side measures; their defaults are documented below.
 """
 
@@ -13,7 +13,7 @@ import sympy as sp
 # Variables of the bounds. All positive: the hypotheses of (16) and Theorem 2 are checked numerically.
 n, m, tau, mu, delta, d, T = sp.symbols("n m tau mu delta d T", positive=True)
 VARIABLES: tuple[sp.Symbol, ...] = (n, m, tau, mu, delta, d, T)
-# Degree of Poly(µ) in Theorem 2, when kept symbolic (a reconstruction: THEORY §6).
+# Degree of Poly(µ) in Theorem 2, when kept symbolic (a reconstruction: docs/theory.md §6).
 k = sp.Symbol("k", positive=True)
 
 # Hidden constants of ≲, one per term of the simplified bounds (Theorem 1 and (16); Theorem 2).
@@ -39,14 +39,14 @@ DEFAULT_DELTA = 0.05
 
 DEFAULTS: dict[sp.Symbol, float] = {
     delta: DEFAULT_DELTA,
-    d: 1.0,  # the 1-D experiments of THEORY §6 and §9
-    T: 5.0,  # THEORY §1 default horizon
+    d: 1.0,  # the 1-D experiments of docs/theory.md §6 and §9
+    T: 5.0,  # docs/theory.md §1 default horizon
     **{c: 1.0 for c in CONSTANTS},
     L_bar: 0.0,  # approximation errors vanish for a well-specified model; pass measured values
     L_star: 0.0,
     KL_T: 0.0,  # pass the exact OU value (e.g. GaussianMixture1D.kl_to_prior) where known
-    # RKHS norms: 1 each, an O(1) placeholder. A(0) = 0 (THEORY §2) makes the two initial norms 0;
-    # pass measured values (‖s_θ‖²_H = ‖θ‖², THEORY §2) to use them.
+    # RKHS norms: 1 each, an O(1) placeholder. A(0) = 0 (docs/theory.md §2) makes the two initial norms 0;
+    # pass measured values (‖s_θ‖²_H = ‖θ‖², docs/theory.md §2) to use them.
     norm_bar0: 1.0,
     norm_bar_star: 1.0,
     norm0: 1.0,

@@ -1,4 +1,4 @@
-"""Theorem 1 (compact support, data-independent): simplified and unsimplified forms (THEORY §5)."""
+"""Theorem 1 (compact support, data-independent): simplified and unsimplified forms (docs/theory.md §5)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def theorem1(form: str = "simplified", constants: Mapping[str, float] | None = N
     ----------
     form : {"simplified", "full"}
     constants : mapping of hidden-constant name (``c_*``) to value, optional
-        Overrides the default 1 of each hidden constant (e.g. constants fitted by THEORY §8.3).
+        Overrides the default 1 of each hidden constant (e.g. constants fitted by docs/theory.md §8.3).
     """
     if check_form(form) == "simplified":
         terms = simplified_terms(poly=1, rf=1 / S.m)

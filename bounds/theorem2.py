@@ -1,4 +1,4 @@
-"""Theorem 2 (two-mode Gaussian mixture, data-dependent): simplified and unsimplified forms (THEORY §6)."""
+"""Theorem 2 (two-mode Gaussian mixture, data-dependent): simplified and unsimplified forms (docs/theory.md §6)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from bounds.validation import Range, positive
 
 NAME = "Theorem 2"
 DEFAULT_POLY_DEGREE = 6
-"""Degree k of Poly(µ) = µ^k: a reconstruction (THEORY §6), the proof puts C_{T,µ,δ} ≲ µ in a sixth power."""
+"""Degree k of Poly(µ) = µ^k: a reconstruction (docs/theory.md §6), the proof puts C_{T,µ,δ} ≲ µ in a sixth power."""
 
 
 def mu_separation(values: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -41,7 +41,7 @@ def theorem2(
     ``form="simplified"``:
         KL ≲ Poly(µ) [c_gen1 τ⁴/(mn) + c_gen2 τ³/m²] + c_opt/τ + c_rf µ²/m
              + c_app_bar L̃(θ̄*) + c_app_star L̃(θ*) + c_prior KL(p_T‖π),
-    with Poly(µ) = µ^k. The paper never states the degree; k = 6 is the reconstruction of THEORY §6
+    with Poly(µ) = µ^k. The paper never states the degree; k = 6 is the reconstruction of docs/theory.md §6
     (keep it a parameter; a sympy Symbol keeps it symbolic and makes ``k`` a required input).
     ``form="full"``: Theorem 1's unsimplified bound with d = 1, C_{T,δ} replaced by
     C_{T,µ,δ} = C_T (µ + √log(1/δ²)) (so Poly(µ) has degree 6 by construction) and the random-feature

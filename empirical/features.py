@@ -1,6 +1,6 @@
 """The random-feature score model (12) of the paper.
 
-s_{t,θ}(x) = (1/m) A σ(W x + U e(t)),  σ = ReLU,  θ := vec(A)/√m  (THEORY §2).
+s_{t,θ}(x) = (1/m) A σ(W x + U e(t)),  σ = ReLU,  θ := vec(A)/√m  (docs/theory.md §2).
 Only A ∈ R^{d×m} is trained; W ∈ R^{m×d} and U ∈ R^{m×d_e} are drawn once from ρ0 = N(0, I) and
 rescaled row-wise so that ‖w_i‖₁ + ‖u_i‖₁ = 1 (the paper's normalisation, by ReLU homogeneity).
 """
@@ -34,7 +34,7 @@ EMBEDDINGS: dict[str, tuple[int, Embedding]] = {
     "1,sqrt(t/T)": (2, _one_sqrt_t),
 }
 """Named time embeddings e(t): name -> (d_e, e(t, T)). All are bounded and hold the constant entry
-(the bias) that Theorem 1 assumes; "1,t/T" is the default of THEORY §2."""
+(the bias) that Theorem 1 assumes; "1,t/T" is the default of docs/theory.md §2."""
 
 
 def _check_embedding(name: str) -> tuple[int, Embedding]:
@@ -124,7 +124,7 @@ class RandomFeatures:
         return self.phi(t, x) @ self._check_A(A).T / self.m
 
     def divergence(self, A: np.ndarray, t: float, x: np.ndarray) -> np.ndarray:
-        """∇·s = (1/m) Σ_i 1[w_iᵀx + u_iᵀe(t) > 0] a_iᵀw_i (THEORY §4, K3), shape (N,)."""
+        """∇·s = (1/m) Σ_i 1[w_iᵀx + u_iᵀe(t) > 0] a_iᵀw_i (docs/theory.md §4, K3), shape (N,)."""
         aw = np.einsum("ji,ij->i", self._check_A(A), self.W)
         return (self.preactivation(t, x) > 0) @ aw / self.m
 
@@ -132,7 +132,7 @@ class RandomFeatures:
 def draw_features(
     m: int, d: int = 1, seed: int = 0, d_e: int | None = None, embedding: str = "1,t/T", T: float = 5.0
 ) -> RandomFeatures:
-    """Draw (w_i, u_i) iid from ρ0 = N(0, I_{d+d_e}) and rescale to ‖w_i‖₁ + ‖u_i‖₁ = 1 (THEORY §2).
+    """Draw (w_i, u_i) iid from ρ0 = N(0, I_{d+d_e}) and rescale to ‖w_i‖₁ + ‖u_i‖₁ = 1 (docs/theory.md §2).
 
     Rows are generated in order from ``default_rng(seed)``, so the first m rows of a draw with
     m' > m features equal the draw with m features: a larger model nests a smaller one (used by

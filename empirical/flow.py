@@ -4,7 +4,7 @@ dθ/dτ = -∇_θ L̃ with θ = vec(A)/√m, i.e. dΘᵀ/dτ = -2 (B1 Θᵀ - B2
 
     Θ(τ)ᵀ = Θ0ᵀ + V diag((1 - e^{-2βτ})/β) Vᵀ (B2 - B1 Θ0ᵀ),   (1 - e^{-2βτ})/β -> 2τ at β = 0,
 
-so one eigendecomposition serves every τ (THEORY §3). In the A convention dA/dτ = -m ∇_A L̃.
+so one eigendecomposition serves every τ (docs/theory.md §3). In the A convention dA/dτ = -m ∇_A L̃.
 """
 
 from __future__ import annotations

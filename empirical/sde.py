@@ -67,7 +67,7 @@ class LinearSDE:
         return np.asarray(self.g(t), dtype=float) ** 2
 
     def C_T(self, n_grid: int = 2001) -> float:
-        """C_T = max_{t <= T} max(r, r v) of Theorem 1's constants (THEORY §1)."""
+        """C_T = max_{t <= T} max(r, r v) of Theorem 1's constants (docs/theory.md §1)."""
         t = np.linspace(0.0, self.T, n_grid)
         return float(np.max(np.maximum(self.r(t), np.sqrt(self.sigma2(t)))))
 

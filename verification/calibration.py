@@ -1,4 +1,4 @@
-"""The hidden universal constants of "≲" (THEORY §8.3), fitted by a linear program and frozen.
+"""The hidden universal constants of "≲" (docs/theory.md §8.3), fitted by a linear program and frozen.
 
 A bound of Theorem 1 or 2 reads  Σ_j c_j T_j(point) + offset(point): terms T_j ≥ 0 with unknown
 constants c_j (e.g. τ⁴/(mn), τ³/m², 1/τ, 1/m of Theorem 1) and an offset with known constant
@@ -228,7 +228,7 @@ class Calibration:
         return t @ self.vector() + _per_point("offset", offset, t.shape[0])
 
     def check_held_out(self, terms_matrix: Any, offset: Any, measured: Any, rtol: float = 0.0) -> HeldOutCheck:
-        """Assert-ready comparison on fresh draws (THEORY §8.3): a point violates the bound when
+        """Assert-ready comparison on fresh draws (docs/theory.md §8.3): a point violates the bound when
         measured > bound · (1 + rtol)."""
         if not rtol >= 0:
             raise ValueError(f"rtol must be >= 0, got {rtol!r}")

@@ -1,4 +1,4 @@
-"""Calibrated bounds (THEORY §8.3): the simplified Theorems 1-2 at measured points, the hidden
+"""Calibrated bounds (docs/theory.md §8.3): the simplified Theorems 1-2 at measured points, the hidden
 constants fitted on a calibration design, and the check on held-out draws.
 
 A bound is Σ_j c_j T_j + KL(p_T‖π). The T_j are the simplified terms of ``bounds`` with unit

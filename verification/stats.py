@@ -1,4 +1,4 @@
-"""Rates and shapes without constants (THEORY §8.2): power-law exponents with bootstrap CIs,
+"""Rates and shapes without constants (docs/theory.md §8.2): power-law exponents with bootstrap CIs,
 interior minima of a curve (early stopping), monotone trends.
 
 The paper's rates are power laws, e.g. KL at the early-stopped time ≲ n^{-2/5} (16) and the
@@ -78,7 +78,7 @@ def fit_power_law(
     x, y : 1-D arrays of positive finite values, equal length, at least 2 distinct x.
     groups : labels of equal length, optional
         Resampling units. With groups (e.g. the seed of each point) the bootstrap resamples whole
-        groups with replacement, which keeps the correlation between points of one seed (THEORY
+        groups with replacement, which keeps the correlation between points of one seed (docs/theory.md
         §8.2 asks for ≥ 3 seeds); at least 2 groups are needed. Without, a percentile bootstrap
         over single points.
     n_boot : number of bootstrap resamples (≥ 100).
@@ -150,7 +150,7 @@ def _curve(tau: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def interior_minimum(tau: np.ndarray, values: np.ndarray, rel_margin: float = 0.05) -> InteriorMinimum:
-    """Early-stopping shape (THEORY §8.2): does ``values(tau)`` have an interior minimum?
+    """Early-stopping shape (docs/theory.md §8.2): does ``values(tau)`` have an interior minimum?
 
     True when the discrete minimum is neither the first nor the last point and both end values
     exceed it by more than ``rel_margin · |min|`` (strictly more when the minimum is 0). The
@@ -184,7 +184,7 @@ def smooth_argmin(tau: np.ndarray, values: np.ndarray) -> float:
 def is_monotone(values: np.ndarray, increasing: bool, rel_tol: float = 0.0) -> bool:
     """Whether a sequence rises (or falls) step by step, allowing each step a relative wiggle.
 
-    For claims such as "error falls with m and rises with µ" (THEORY §8.2): step k may go the
+    For claims such as "error falls with m and rises with µ" (docs/theory.md §8.2): step k may go the
     wrong way by at most ``rel_tol · |values[k]|``.
     """
     f = np.asarray(values, dtype=float)

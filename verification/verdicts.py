@@ -40,7 +40,7 @@ class Check:
 
 
 def upper_bound_verdict(measured_exponent_ci: tuple[float, float], predicted_exponent: float) -> str:
-    """Verdict on a rate claim of an upper bound (THEORY §8.2, §8.4).
+    """Verdict on a rate claim of an upper bound (docs/theory.md §8.2, §8.4).
 
     The bound says the quantity scales at most like x^p (p = ``predicted_exponent``, e.g. -2/5 for
     KL in n, or +4 for the gap in τ); a smaller measured exponent is better than promised. With

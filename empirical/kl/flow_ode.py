@@ -2,7 +2,7 @@
 
 Each start point x0 at t0 is carried forward by dx/dt = f x - ½ g² s_θ(t, x) to x(T), together
 with ℓ(t) = ∫_{t0}^t [f - ½ g² ∂_x s_θ(u, x(u))] du = log ∂x(t)/∂x0. The ODE sampler, run from
-x(T) ~ π backwards, has density log q(x0) = log π(x(T)) + ℓ(T) at t0 (THEORY §4, K3).
+x(T) ~ π backwards, has density log q(x0) = log π(x(T)) + ℓ(T) at t0 (docs/theory.md §4, K3).
 All start points move as one system of 2N states.
 
 In 1-D the flow map Φ: x0 ↦ x(T) is increasing, so the same change of variables also holds in

@@ -1,4 +1,4 @@
-"""Law of the reverse SDE (3) in 1-D by its Fokker–Planck equation (THEORY §4, K2).
+"""Law of the reverse SDE (3) in 1-D by its Fokker–Planck equation (docs/theory.md §4, K2).
 
 In reversed time s = T - t the sampler dx = [f x - g² s_θ] dt + g dW̄ has density q solving
 

@@ -1,4 +1,4 @@
-"""A compactly supported, continuously differentiable 1-D target for Theorem 1 (THEORY §5).
+"""A compactly supported, continuously differentiable 1-D target for Theorem 1 (docs/theory.md §5).
 
 p0(x) = Σ_l q_l B((x - c_l)/s_l)/s_l with the bump B(y) = Z_k (1 - y²)^k on [-1, 1] (k >= 2, so p0 is C¹
 and its Fisher information is finite). Under the linear SDE (2) a component is X_t = μ + ρ Y + σ ε with

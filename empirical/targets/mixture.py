@@ -2,8 +2,8 @@
 
 A Gaussian mixture stays a Gaussian mixture under the linear SDE (2): component (m_k, s_k^2)
 becomes (r m_k, r^2 s_k^2 + sigma_t^2). This covers the two-mode mixture of Theorem 2
-(THEORY §6), a single Gaussian (closed-form reference for every routine), and the empirical
-measure p̂0 (variances 0), whose diffusion p̂_t is the target of the empirical loss (THEORY §3).
+(docs/theory.md §6), a single Gaussian (closed-form reference for every routine), and the empirical
+measure p̂0 (variances 0), whose diffusion p̂_t is the target of the empirical loss (docs/theory.md §3).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Lemma bounds of THEORY §7 against closed forms, ODE solutions and Monte Carlo references."""
+"""Lemma bounds of docs/theory.md §7 against closed forms, ODE solutions and Monte Carlo references."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Theorems 1-2 as evaluable bounds: exact values against plain arithmetic, shape properties,
-full form against the simplified one (THEORY §5-6)."""
+full form against the simplified one (docs/theory.md §5-6)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ dim_st = st.floats(1.0, 1e4)
 
 
 def full_reference(n, m, tau, delta, d, C_support, L_star, rf, norms=4.0, C_T=1.0, C_e=1.0, L_bar=0.0, KL=0.0):
-    """THEORY §5's unsimplified bound, written out with the math module (unit constants)."""
+    """docs/theory.md §5's unsimplified bound, written out with the math module (unit constants)."""
     Lq = math.log(1 / delta**2)
     ell = math.sqrt(math.log(d + 1) / n) + math.sqrt(math.log(1 / delta) / n)
     G = tau * math.sqrt(d / m) * ((tau + 1) * ell + (1 + math.sqrt(tau)) / math.sqrt(m))

@@ -96,7 +96,7 @@ def test_bad_input_names_the_parameter(call, name: str) -> None:
 
 
 def test_defaults_are_within_1e3_of_refined_values_on_two_mode_relu() -> None:
-    """THEORY §6 target two_mode(3), fitted random-ReLU score with m = 1024: the default K2 and K3
+    """docs/theory.md §6 target two_mode(3), fitted random-ReLU score with m = 1024: the default K2 and K3
     against 2x-refined runs (measured: K2 8e-6 off, K3 1e-4 off; K3 is first order in time here
     because ∂_x s jumps at the kinks)."""
     target = two_mode(3.0)

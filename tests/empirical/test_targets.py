@@ -18,7 +18,7 @@ ts = st.floats(1e-3, 5.0)
 
 @given(mus, q1s, ts)
 def test_mixture_density_matches_closed_form_ou(mu, q1, t):
-    # For OU the mixture keeps unit variance: p_t = q1 N(-mu e^-t, 1) + q2 N(mu e^-t, 1) (THEORY §6).
+    # For OU the mixture keeps unit variance: p_t = q1 N(-mu e^-t, 1) + q2 N(mu e^-t, 1) (docs/theory.md §6).
     g = two_mode(mu, (q1, 1 - q1))
     x = np.linspace(-8, 8, 41)
     ref = q1 * stats.norm.pdf(x, -mu * np.exp(-t), 1) + (1 - q1) * stats.norm.pdf(x, mu * np.exp(-t), 1)

@@ -1,4 +1,4 @@
-"""Calibration LP (THEORY §8.3) against closed forms and brute-force vertex enumeration, on
+"""Calibration LP (docs/theory.md §8.3) against closed forms and brute-force vertex enumeration, on
 synthetic designs generated from known constants with noise below the bound."""
 
 from __future__ import annotations

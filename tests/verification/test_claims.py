@@ -1,4 +1,4 @@
-"""Every claim of the paper as a test with a verdict (THEORY §8.2), on a small design.
+"""Every claim of the paper as a test with a verdict (docs/theory.md §8.2), on a small design.
 
 The report's own sweeps run at ``SMALL`` (about a minute on 2 cores); each check must not be
 "fail". Trend claims need at least 5 points (Kendall's tau reaches p < 0.05 only from n = 5). Exact checks (Lemmas 4-5, K2 <= K1) failing make ``build`` raise. A claim the measurements

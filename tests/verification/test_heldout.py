@@ -1,4 +1,4 @@
-"""Held-out draws under the calibrated bounds (THEORY §8.3): K2 <= K1 <= calibrated bound.
+"""Held-out draws under the calibrated bounds (docs/theory.md §8.3): K2 <= K1 <= calibrated bound.
 
 The constants in empirical/data/ were fitted by ``diffgen calibrate`` on seeds 100-101 with n, m
 powers of two; the draws here use seeds >= 10000 and n, m that are not powers of two, so a bound

@@ -1,4 +1,4 @@
-"""Rates and shapes (THEORY §8.2) on synthetic curves whose answer is known by construction."""
+"""Rates and shapes (docs/theory.md §8.2) on synthetic curves whose answer is known by construction."""
 
 from __future__ import annotations
 
