@@ -1,0 +1,106 @@
+"""The repository's layout contracts: three packages importing one way (verification -> empirical ->
+bounds), small modules, citations that resolve inside the repository, and runnable examples."""
+
+from __future__ import annotations
+
+import ast
+import doctest
+import importlib
+import pkgutil
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("bounds", "empirical", "verification")
+FORBIDDEN = {"bounds": {"empirical", "verification"}, "empirical": {"verification"}, "verification": set()}
+MAX_LINES = 400
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def _imported_packages(path: Path) -> set[str]:
+    """Top-level packages imported by a module (relative imports stay inside its own package)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_module_imports_upward(package):
+    bad = {str(p.relative_to(ROOT)): sorted(_imported_packages(p) & FORBIDDEN[package]) for p in _modules(package)}
+    assert not {k: v for k, v in bad.items() if v}
+
+
+def test_the_import_check_sees_an_upward_import(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("from verification.claims import CLAIMS\nfrom .x import y\nimport empirical.kl\n")
+    assert _imported_packages(module) == {"verification", "empirical"}
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_module_exceeds_the_size_limit(package):
+    sizes = {str(p.relative_to(ROOT)): len(p.read_text(encoding="utf-8").splitlines()) for p in _modules(package)}
+    assert not {k: n for k, n in sizes.items() if n > MAX_LINES}
+
+
+def _headings() -> set[str]:
+    """Section numbers of docs/theory.md: "## 8. ..." gives "8", "### 8.3 ..." gives "8.3"."""
+    text = (ROOT / "docs" / "theory.md").read_text(encoding="utf-8")
+    return {m.group(1) for m in re.finditer(r"^#{2,3} (\d+(?:\.\d+)?)[. ]", text, flags=re.MULTILINE)}
+
+
+def test_every_theory_citation_resolves_inside_the_repository():
+    headings = _headings()
+    assert {str(i) for i in range(1, 13)} <= headings
+    cited, stale = set(), []
+    for package in PACKAGES:
+        for path in _modules(package):
+            text = path.read_text(encoding="utf-8")
+            if "THEORY §" in text:
+                stale.append(str(path.relative_to(ROOT)))
+            cited |= {(str(path.relative_to(ROOT)), m) for m in re.findall(r"docs/theory\.md\s+§(\d+(?:\.\d+)?)", text)}
+    assert not stale, "cite docs/theory.md, not the team's THEORY.md outside the repository"
+    assert cited and not {c for c in cited if c[1] not in headings}
+
+
+def test_pyproject_lists_the_three_packages_and_the_claims_layer_owns_the_command():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    packages = project["tool"]["setuptools"]["packages"]
+    assert set(PACKAGES) <= set(packages)
+    found = {info.name for p in PACKAGES for info in pkgutil.walk_packages(
+        importlib.import_module(p).__path__, p + ".") if info.ispkg}
+    assert found <= set(packages), "every subpackage must be installed"
+    assert project["project"]["scripts"]["diffgen"] == "verification.cli:main"
+
+
+def test_public_entry_points_have_runnable_examples():
+    finder = doctest.DocTestFinder()
+    count = 0
+    for package in PACKAGES:
+        for info in pkgutil.walk_packages(importlib.import_module(package).__path__, package + "."):
+            count += sum(len(t.examples) > 0 for t in finder.find(importlib.import_module(info.name)))
+    assert count >= 6
+    from bounds import early_stopping_time, rates, theorem1, theorem2
+    from empirical.kl import kl_integrated, kl_ode, kl_score_bound, kl_sde
+    from empirical.measure import measure
+
+    for fn in (theorem1, theorem2, early_stopping_time, rates, measure, kl_score_bound, kl_sde, kl_ode, kl_integrated):
+        assert ">>>" in (fn.__doc__ or ""), f"{fn.__module__}.{fn.__name__} has no Examples section"
+
+
+def test_the_readme_table_lists_every_claim_where_it_is_measured():
+    from verification.claims import CLAIMS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for claim in CLAIMS.values():
+        assert f"| `{claim.id}` | {claim.source} | `verification/sections/{claim.section}.py` |" in readme
+        assert (ROOT / "verification" / "sections" / f"{claim.section}.py").is_file()
