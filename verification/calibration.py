@@ -111,6 +111,17 @@ def fit_constants(
     ValueError
         On malformed input, or if no constants can dominate a point: all its terms are 0 and
         offset < measured.
+
+    Examples
+    --------
+    A bound c·(1/τ) fitted to measurements y = 2/τ: the smallest dominating constant is 2.
+
+    >>> import numpy as np
+    >>> from verification.calibration import fit_constants
+    >>> tau = np.array([1.0, 10.0, 100.0])
+    >>> fit = fit_constants((1 / tau)[:, None], 0.0, 2 / tau, ["opt"])
+    >>> round(float(fit.constants[0]), 9), bool(fit.active.all())
+    (2.0, True)
     """
     t = _terms(terms)
     p, j = t.shape

@@ -51,6 +51,14 @@ def upper_bound_verdict(measured_exponent_ci: tuple[float, float], predicted_exp
     - "fail" if lo > p: slower decay than the bound allows, for sure.
 
     Faster decay than predicted is never a failure.
+
+    Examples
+    --------
+    >>> from verification.verdicts import upper_bound_verdict
+    >>> upper_bound_verdict((-1.24, -1.06), -0.4)  # KL decays faster than the bound's n^(-2/5)
+    'pass-with-slack'
+    >>> upper_bound_verdict((-0.35, -0.2), -0.4)   # slower than the bound allows: contradicts it
+    'fail'
     """
     lo, hi = (float(v) for v in measured_exponent_ci)
     p = float(predicted_exponent)
