@@ -23,7 +23,6 @@ from empirical.measure import MeasureConfig, Measurement
 from .calibration import Calibration, calibrate, load_constants, save_constants
 from .claims import simplified
 
-THEOREM_OF_TARGET = {"gm": 2, "bump": 1}
 OFFSET_TERM = "prior"
 CALIBRATION_SEEDS = (100, 101)
 HELDOUT_SEED0 = 10_000
