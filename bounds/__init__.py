@@ -11,6 +11,26 @@ stationary_tau(bound, terms=None, **values) -> sympy expression | None
 rates(bound, m_exponent=1, **values) -> Rates;  regimes(bound) -> list[Regime]
 lemmas: lemma1_radius, lemma1_tail_probability, lemma4_bound, lemma5_bound, lemma6_mc_error,
         lemma8_mc_error, rademacher_bound
+
+Invalid input raises ``ValueError`` naming the parameter and its valid range; evaluating outside a
+theorem's hypotheses on request (``check_hypotheses=False``) warns with :class:`HypothesisWarning`.
+
+References
+----------
+P. Li, Z. Li, H. Zhang, J. Bian, On the Generalization Properties of Diffusion Models, NeurIPS 2023,
+arXiv:2311.01797: Theorems 1 and 2, corollary (16), the unsimplified bound at the end of Appendix A,
+Lemmas 1, 4, 5, 6, 8 and the Rademacher step. docs/theory.md §5, §6 and §7; module map: docs/theory.md §12.
+
+Examples
+--------
+Corollary (16): with m ~ n, stop at τ_es ∝ n^{2/5}, where the bound decays like n^{-2/5}:
+
+>>> from bounds import early_stopping_time, rates, theorem1
+>>> r = rates(theorem1(), m_exponent=1)
+>>> str(r.tau_es_exponent), str(r.bound_exponent)
+('2/5', '-2/5')
+>>> round(early_stopping_time(theorem1(), n=1000, m=1000).tau_es, 6)
+11.864899
 """
 
 from bounds.bound import Bound

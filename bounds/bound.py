@@ -1,4 +1,12 @@
-"""The :class:`Bound` container: named sympy terms, defaults, hypotheses and cached numeric evaluation."""
+"""The :class:`Bound` container: named sympy terms, defaults, hypotheses and cached numeric evaluation.
+
+References
+----------
+P. Li, Z. Li, H. Zhang, J. Bian, On the Generalization Properties of Diffusion Models, NeurIPS 2023,
+arXiv:2311.01797: Theorems 1 and 2 (the bounds this container holds; built by
+:func:`bounds.theorem1.theorem1` and :func:`bounds.theorem2.theorem2`). docs/theory.md §5 and §6;
+hidden constants, docs/theory.md §8.3.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +33,11 @@ LHS_LATEX = r"\mathrm{KL}(p_0 \,\|\, p_{0,\hat{\theta}_n(\tau)}) \lesssim "
 class Bound:
     """An upper bound on KL(p0 ‖ p_{0,θ̂_n(τ)}) written as a sum of named terms.
 
-    Attributes
+    Built by :func:`~bounds.theorem1.theorem1` and :func:`~bounds.theorem2.theorem2`; frozen, so
+    :meth:`with_constants` returns a new bound. Each parameter below is stored as the attribute of
+    the same name.
+
+    Parameters
     ----------
     name : str
         E.g. ``"Theorem 1 (simplified)"``; used in error messages.
@@ -37,6 +49,21 @@ class Bound:
         Values used for every parameter the caller leaves out (:data:`bounds.symbols.DEFAULTS`).
     required : tuple of symbols
         Parameters without a default (n, m, tau, and mu for Theorem 2).
+
+    References
+    ----------
+    Theorems 1 and 2 of the paper (module References); docs/theory.md §5 and §6.
+
+    Examples
+    --------
+    >>> from bounds import theorem1
+    >>> bound = theorem1()
+    >>> bound.name
+    'Theorem 1 (simplified)'
+    >>> [s.name for s in bound.required]
+    ['n', 'm', 'tau']
+    >>> [c.param for c in bound.hypotheses]
+    ['n', 'm', 'tau', 'd']
     """
 
     name: str
@@ -47,7 +74,7 @@ class Bound:
 
     @property
     def terms(self) -> dict[str, sp.Expr]:
-        """Term name → sympy expression, in the paper's order."""
+        """Term name → sympy expression, in the paper's order (a new dict on each access)."""
         return dict(self.term_items)
 
     @property
@@ -57,16 +84,21 @@ class Bound:
 
     @property
     def defaults(self) -> dict[sp.Symbol, float]:
+        """Symbol → default value of every parameter that has one (:data:`bounds.symbols.DEFAULTS`)."""
         return dict(self.default_items)
 
     @property
     def hypotheses(self) -> tuple[Range, ...]:
-        """The theorem's hypotheses (the conditions ``check_hypotheses=False`` relaxes)."""
+        """The theorem's hypotheses (the conditions ``check_hypotheses=False`` relaxes).
+
+        E.g. n, m, τ (, d) ≥ 1 for both theorems and µ > √log(1/δ²) for Theorem 2
+        (docs/theory.md §5 and §6); the domain conditions (δ ∈ (0, 1), positivity) are not included.
+        """
         return tuple(c for c in self.conditions if not c.is_domain)
 
     @property
     def constants(self) -> tuple[sp.Symbol, ...]:
-        """The hidden constants of ≲ appearing in this bound."""
+        """The hidden constants of ≲ (``c_*`` symbols) appearing in this bound (docs/theory.md §8.3)."""
         return tuple(c for c in S.CONSTANTS if c in self.expr.free_symbols)
 
     @functools.cached_property
@@ -77,7 +109,44 @@ class Bound:
         return tuple(sorted(used, key=lambda s: s.name))
 
     def with_constants(self, constants: Mapping[str, float]) -> Bound:
-        """The same bound with other default values of its hidden constants (e.g. fitted ones)."""
+        """The same bound with other default values of its hidden constants (e.g. fitted ones).
+
+        Parameters
+        ----------
+        constants : mapping of str to float
+            Name of a hidden constant of this bound (one of :attr:`constants`, e.g. ``"c_opt"``) →
+            its new default, a finite number ≥ 0. Constants not listed keep their defaults.
+
+        Returns
+        -------
+        Bound
+            A new bound; ``self`` is unchanged. A value passed to :meth:`evaluate` still overrides it.
+
+        Raises
+        ------
+        ValueError
+            For a name that is not a hidden constant of this bound, or a negative or non-finite value.
+
+        References
+        ----------
+        The constants hidden by ≲ in Theorems 1 and 2 of the paper; fitted as in docs/theory.md §8.3.
+
+        Examples
+        --------
+        Doubling c_opt doubles the optimisation term 1/τ of Theorem 1 and nothing else:
+
+        >>> from bounds import theorem1
+        >>> bound = theorem1()
+        >>> fitted = bound.with_constants({"c_opt": 2.0})
+        >>> round(fitted.evaluate_terms(n=1000, m=1000, tau=10)["opt"], 6)
+        0.2
+        >>> round(bound.evaluate_terms(n=1000, m=1000, tau=10)["opt"], 6)
+        0.1
+        >>> bound.with_constants({"c_foo": 1.0})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+            ...
+        ValueError: constants: unknown name 'c_foo' for Theorem 1 (simplified); valid: ['c_app_bar', ...]
+        """
         names = {c.name for c in self.constants}
         unknown = sorted(set(constants) - names)
         if unknown:
@@ -90,11 +159,28 @@ class Bound:
     def resolve(self, check_hypotheses: bool = True, **values: object) -> dict[str, np.ndarray]:
         """Defaults merged with ``values``, converted to float arrays and checked.
 
+        Parameters
+        ----------
+        check_hypotheses : bool, default True
+            If False, a violated hypothesis of the theorem warns (:class:`~bounds.validation.HypothesisWarning`)
+            instead of raising; the formula's domain is always enforced.
+        **values : float or array_like
+            Parameter name (one of :attr:`parameters`) → value; every :attr:`required` one must be given.
+
+        Returns
+        -------
+        dict of str to ndarray
+            Every parameter with a default or a given value, as float arrays (not yet broadcast).
+
         Raises
         ------
         ValueError
             For an unknown or missing parameter, a non-finite value, a value outside the formula's
             domain, or (unless ``check_hypotheses=False``, which warns) outside the theorem's hypotheses.
+
+        References
+        ----------
+        Hypotheses of Theorems 1 and 2 of the paper; docs/theory.md §5 and §6.
         """
         accepted = {s.name for s in self.parameters}
         unknown = sorted(set(values) - accepted)
@@ -125,27 +211,140 @@ class Bound:
         return float(out) if out.ndim == 0 else out.copy()
 
     def evaluate_resolved(self, arrays: Mapping[str, np.ndarray]) -> float | np.ndarray:
-        """The bound at values already returned by :meth:`resolve` (no further checks)."""
+        """The bound at values already returned by :meth:`resolve` (no further checks).
+
+        Parameters
+        ----------
+        arrays : mapping of str to ndarray
+            Output of :meth:`resolve`, possibly with some entries replaced (e.g. ``tau``).
+
+        Returns
+        -------
+        float or ndarray
+            A float for scalar inputs, else an array of the broadcast shape.
+        """
         return self._call(self._functions[0], arrays)
 
     def dtau_resolved(self, arrays: Mapping[str, np.ndarray]) -> float | np.ndarray:
-        """d(bound)/dτ at values already returned by :meth:`resolve` (used by early stopping)."""
+        """d(bound)/dτ at values already returned by :meth:`resolve` (used by early stopping).
+
+        Parameters
+        ----------
+        arrays : mapping of str to ndarray
+            Output of :meth:`resolve`, possibly with ``tau`` replaced.
+
+        Returns
+        -------
+        float or ndarray
+            The derivative in τ, a float for scalar inputs, else an array of the broadcast shape.
+        """
         return self._call(self._dtau, arrays)
 
     def evaluate(self, check_hypotheses: bool = True, **values: object) -> float | np.ndarray:
-        """The bound at ``values`` (scalars or broadcastable arrays); a float for scalar input."""
+        """The bound at ``values`` (scalars or broadcastable arrays); a float for scalar input.
+
+        Parameters
+        ----------
+        check_hypotheses : bool, default True
+            If False, evaluate outside the theorem's hypotheses (e.g. τ < 1) with a
+            :class:`~bounds.validation.HypothesisWarning` instead of a ``ValueError``.
+        **values : float or array_like
+            ``n``, ``m``, ``tau`` (each ≥ 1), ``mu`` for Theorem 2 (> √log(1/δ²)), and optionally any
+            other parameter of :attr:`parameters`: ``delta`` in (0, 1), ``d`` ≥ 1, ``T`` > 0, and the
+            hidden constants and measured inputs (each ≥ 0). Omitted ones take :attr:`defaults`.
+
+        Returns
+        -------
+        float or ndarray
+            The sum of the terms; a float for scalar input, else an array of the broadcast shape.
+
+        Raises
+        ------
+        ValueError
+            Naming the parameter: unknown or missing, non-finite, outside the formula's domain, or
+            (unless ``check_hypotheses=False``) outside the theorem's hypotheses.
+
+        References
+        ----------
+        Theorems 1 and 2 of the paper (module References); docs/theory.md §5 and §6.
+
+        Examples
+        --------
+        Theorem 1 in τ at n = m = 1000: the bound falls (1/τ), then rises (τ⁴/(mn)), the shape that
+        motivates early stopping:
+
+        >>> import numpy as np
+        >>> from bounds import theorem1
+        >>> bound = theorem1()
+        >>> bound.evaluate(n=1000, m=1000, tau=np.array([1.0, 10.0, 100.0])).round(6).tolist()
+        [1.001002, 0.112, 101.011]
+
+        Outside the hypotheses it raises, or warns on request:
+
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     value = bound.evaluate(check_hypotheses=False, n=1000, m=1000, tau=0.5)
+        >>> [w.category.__name__ for w in caught]
+        ['HypothesisWarning']
+        """
         return self.evaluate_resolved(self.resolve(check_hypotheses, **values))
 
     def evaluate_terms(self, check_hypotheses: bool = True, **values: object) -> dict[str, float | np.ndarray]:
-        """Each term at ``values``, broadcast to the common shape."""
+        """Each term at ``values``, broadcast to the common shape.
+
+        Parameters
+        ----------
+        check_hypotheses : bool, default True
+            As in :meth:`evaluate`.
+        **values : float or array_like
+            As in :meth:`evaluate`.
+
+        Returns
+        -------
+        dict of str to float or ndarray
+            Term name → value, in the paper's order; the values sum to :meth:`evaluate`.
+
+        Raises
+        ------
+        ValueError
+            As in :meth:`evaluate`.
+
+        References
+        ----------
+        The terms of Theorems 1 and 2 of the paper: generalisation gap, optimisation error,
+        random-feature error, approximation errors and prior mismatch (docs/theory.md §3 and §5).
+
+        Examples
+        --------
+        >>> from bounds import theorem1
+        >>> terms = theorem1().evaluate_terms(n=1000, m=1000, tau=10)
+        >>> {name: round(value, 6) for name, value in terms.items()}  # doctest: +NORMALIZE_WHITESPACE
+        {'gen_mn': 0.01, 'gen_m2': 0.001, 'opt': 0.1, 'rf': 0.001,
+         'approx_bar': 0.0, 'approx_star': 0.0, 'prior': 0.0}
+        >>> round(sum(terms.values()), 6)
+        0.112
+        """
         arrays = self.resolve(check_hypotheses, **values)
         return {k: self._call(fn, arrays) for k, fn in self._functions[1].items()}
 
     def latex(self) -> str:
-        """LaTeX of the whole bound, terms in the paper's order."""
+        """LaTeX of the whole bound, terms in the paper's order.
+
+        Returns
+        -------
+        str
+            ``KL(p_0 ‖ p_{0,θ̂_n(τ)}) ≲`` followed by the terms joined by ``+``.
+        """
         body = " + ".join(sp.latex(e, symbol_names=S.LATEX_NAMES) for _, e in self.term_items)
         return LHS_LATEX + body
 
     def latex_terms(self) -> dict[str, str]:
-        """LaTeX of each term."""
+        """LaTeX of each term.
+
+        Returns
+        -------
+        dict of str to str
+            Term name → LaTeX, in the paper's order.
+        """
         return {k: sp.latex(e, symbol_names=S.LATEX_NAMES) for k, e in self.term_items}

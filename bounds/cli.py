@@ -2,6 +2,12 @@
 
 Invalid input raises ``ValueError`` (the dispatcher turns it into exit status 2 and one line on
 stderr naming the parameter); argparse usage errors also exit with status 2.
+
+References
+----------
+P. Li, Z. Li, H. Zhang, J. Bian, On the Generalization Properties of Diffusion Models, NeurIPS 2023,
+arXiv:2311.01797: Theorems 1 and 2 (``bound``), corollary (16) (``early-stop``, ``rates``).
+docs/theory.md §5 and §6.
 """
 
 from __future__ import annotations
@@ -38,7 +44,43 @@ def _value_options(p: argparse.ArgumentParser, with_tau: bool) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this module's subcommands to the ``diffgen`` parser."""
+    """Add this module's subcommands to the ``diffgen`` parser.
+
+    ``bound`` evaluates Theorem 1 or 2 and each of its terms; ``early-stop`` prints τ_es ≥ 1 and the
+    bound there; ``rates`` prints the exponents of n for m ~ n^a. Each subcommand sets ``handler``, a
+    function of the parsed arguments that prints and returns the exit status 0.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The result of ``parser.add_subparsers()``.
+
+    References
+    ----------
+    Theorems 1 and 2 and corollary (16) of the paper (module References); docs/theory.md §5 and §6.
+
+    Examples
+    --------
+    ``diffgen rates --theorem 1`` reproduces corollary (16):
+
+    >>> import argparse
+    >>> from bounds.cli import register
+    >>> parser = argparse.ArgumentParser(prog="diffgen")
+    >>> register(parser.add_subparsers())
+    >>> args = parser.parse_args(["rates", "--theorem", "1"])
+    >>> args.handler(args)
+    m ~ n^1: tau_es ~ n^2/5, bound ~ n^-2/5
+      balance: gen_mn vs opt
+      gen_mn: n^-2/5
+      gen_m2: n^-4/5
+      opt: n^-2/5
+      rf: n^-1
+    0
+    >>> args = parser.parse_args(["early-stop", "--theorem", "2", "--n", "1000", "--m", "1000", "--mu", "3"])
+    >>> args.handler(args)
+    Theorem 2 (simplified): tau_es = 3.07677, bound at tau_es = 0.420578
+    0
+    """
     p = sub.add_parser("bound", help="evaluate Theorem 1 or 2 and each of its terms")
     _theorem_options(p)
     _value_options(p, with_tau=True)

@@ -6,6 +6,12 @@ in s is therefore exact up to its tolerance (unlike a search on function values,
 √eps relative on a flat minimum) and vectorises over numpy arrays. τ is clamped to τ ≥ 1, the
 hypothesis of both theorems: where the bound already increases at τ = 1, τ_es = 1 and ``clamped``
 is True.
+
+References
+----------
+P. Li, Z. Li, H. Zhang, J. Bian, On the Generalization Properties of Diffusion Models, NeurIPS 2023,
+arXiv:2311.01797: corollary (16) (early stopping for Theorem 1) and the early-stopping consequence of
+Theorem 2. docs/theory.md §5 and §6.
 """
 
 from __future__ import annotations
@@ -25,7 +31,23 @@ S_TOL = 1e-13  # absolute tolerance on log τ, i.e. relative tolerance on τ_es
 
 @dataclass(frozen=True)
 class EarlyStop:
-    """Result of :func:`early_stopping_time` (floats for scalar input, arrays otherwise)."""
+    """Result of :func:`early_stopping_time` (floats for scalar input, arrays otherwise).
+
+    Parameters
+    ----------
+    tau_es : float or ndarray
+        The early-stopping time argmin_{τ ≥ 1} of the bound (≥ 1).
+    bound_at_tau_es : float or ndarray
+        The bound's value at ``tau_es``.
+    clamped : bool or ndarray of bool
+        True where the bound already increases at τ = 1, so that ``tau_es`` = 1 (the hypothesis τ ≥ 1).
+    method : {"numeric", "symbolic"}
+        The method that computed ``tau_es``.
+
+    References
+    ----------
+    Corollary (16) of the paper (module References); docs/theory.md §5.
+    """
 
     tau_es: float | np.ndarray
     bound_at_tau_es: float | np.ndarray
@@ -38,8 +60,49 @@ def stationary_tau(bound: Bound, terms: Iterable[str] | None = None, **values: f
 
     ``solveset`` on (0, ∞) (``solve`` hangs on rational exponents). Terms not listed are dropped
     (dominant balance, e.g. ``terms=("gen_mn", "opt")`` gives τ_es = (c_opt m n / (4 c_gen1))^{1/5});
-    ``values`` are substituted first (as exact rationals). Returns None where the derivative is not
-    rational in τ (the full forms) or sympy gives no unique explicit root.
+    ``values`` are substituted first (as exact rationals).
+
+    Parameters
+    ----------
+    bound : Bound
+        Any bound, e.g. ``theorem1()``.
+    terms : iterable of str, optional
+        Names of the terms to keep (keys of :attr:`~bounds.bound.Bound.terms`); all terms if None.
+    **values : float
+        Parameter name → value, substituted before differentiating. The bound's defaults are not
+        applied: parameters not given stay symbolic.
+
+    Returns
+    -------
+    sympy expression or None
+        The stationary τ (possibly a ``CRootOf``). None where the derivative is not rational in τ
+        (the full forms) or sympy gives no unique explicit root.
+
+    Raises
+    ------
+    KeyError
+        For a name in ``terms`` that the bound lacks, or in ``values`` that is no symbol of
+        :mod:`bounds.symbols`.
+
+    References
+    ----------
+    Corollary (16) of the paper: balancing τ⁴/(mn) against 1/τ gives τ_es ≍ (mn)^{1/5}
+    (module References); docs/theory.md §5.
+
+    Examples
+    --------
+    The dominant balance of corollary (16), solved symbolically:
+
+    >>> import sympy as sp
+    >>> from bounds import stationary_tau, theorem1
+    >>> from bounds import symbols as S
+    >>> root = stationary_tau(theorem1(), terms=("gen_mn", "opt"))
+    >>> sp.simplify(root - (S.c_opt * S.m * S.n / (4 * S.c_gen1)) ** sp.Rational(1, 5)) == 0
+    True
+    >>> round(float(stationary_tau(theorem1(), n=1000, m=1000, c_gen1=1, c_gen2=1, c_opt=1)), 6)
+    11.864899
+    >>> stationary_tau(theorem1(form="full")) is None
+    True
     """
     chosen = bound.terms if terms is None else {k: bound.terms[k] for k in terms}
     subs = {S.BY_NAME[k]: sp.nsimplify(v, rational=True) for k, v in values.items()}
@@ -60,15 +123,67 @@ def early_stopping_time(
     Parameters
     ----------
     bound : Bound
-    method : {"numeric", "symbolic"}
+        The bound to minimise over τ, e.g. ``theorem1()`` or ``theorem2()``.
+    method : {"numeric", "symbolic"}, default "numeric"
         ``"numeric"``: vectorised bisection on the sign of d(bound)/dτ in log τ (any array shapes).
         ``"symbolic"``: scalar inputs only; the positive root of d(bound)/dτ from sympy
         (:func:`stationary_tau`, e.g. a ``CRootOf`` of a quintic), raising ``ValueError`` where
         sympy gives none (the full forms).
-    check_hypotheses : bool
+    check_hypotheses : bool, default True
         As in :meth:`~bounds.bound.Bound.evaluate`.
-    **values
-        Every input of the bound except ``tau`` (scalars or broadcastable arrays).
+    **values : float or array_like
+        Every input of the bound except ``tau`` (scalars or broadcastable arrays): ``n``, ``m`` ≥ 1,
+        ``mu`` > √log(1/δ²) for Theorem 2, and any optional input of
+        :meth:`~bounds.bound.Bound.evaluate`.
+
+    Returns
+    -------
+    EarlyStop
+        ``tau_es`` (≥ 1; relative accuracy about 1e-13), ``bound_at_tau_es``, ``clamped`` and
+        ``method``; floats for scalar input, arrays of the broadcast shape otherwise.
+
+    Raises
+    ------
+    ValueError
+        If ``tau`` is given, ``method`` is unknown, an input is invalid (as in
+        :meth:`~bounds.bound.Bound.evaluate`), the bound still decreases at τ = e^100 (e.g. zero
+        constants on the τ-increasing terms), or ``method="symbolic"`` gets arrays or finds no root.
+
+    References
+    ----------
+    Corollary (16) of the paper (τ_es = Θ(n^{2/5}) for m ~ n) and Theorem 2's τ_es ≍ (mn/Poly(µ))^{1/5}
+    (module References); docs/theory.md §5 and §6.
+
+    Examples
+    --------
+    At n = m = 1000 the balance τ⁴/(mn) = 1/τ alone gives (mn/4)^{1/5} ≈ 12.01; the τ³/m² term moves
+    the minimiser slightly lower. Both methods agree:
+
+    >>> from bounds import early_stopping_time, theorem1, theorem2
+    >>> es = early_stopping_time(theorem1(), n=1000, m=1000)
+    >>> round(es.tau_es, 6), round(es.bound_at_tau_es, 6), es.clamped
+    (11.864899, 0.10677, False)
+    >>> exact = early_stopping_time(theorem1(), method="symbolic", n=1000, m=1000)
+    >>> bool(abs(exact.tau_es - es.tau_es) < 1e-9)
+    True
+
+    Corollary (16): along m = n, τ_es grows like n^{2/5} and the bound there decays like n^{-2/5}:
+
+    >>> import numpy as np
+    >>> big = early_stopping_time(theorem1(), n=np.array([1e8, 1e10]), m=np.array([1e8, 1e10]))
+    >>> round(float(np.log(big.tau_es[1] / big.tau_es[0]) / np.log(100)), 3)
+    0.4
+    >>> round(float(np.log(big.bound_at_tau_es[1] / big.bound_at_tau_es[0]) / np.log(100)), 3)
+    -0.4
+
+    Theorem 2: stop earlier, and at a larger bound, as µ grows. Theorem 1 with n = m = 1 already
+    increases at τ = 1, so τ_es is clamped to 1:
+
+    >>> stops = [early_stopping_time(theorem2(), n=1000, m=1000, mu=mu) for mu in (3, 5)]
+    >>> [(round(e.tau_es, 4), round(e.bound_at_tau_es, 4)) for e in stops]
+    [(3.0768, 0.4206), (1.6131, 0.8163)]
+    >>> early_stopping_time(theorem1(), n=1, m=1).clamped
+    True
     """
     if "tau" in values:
         raise ValueError("tau must not be given: it is the variable early_stopping_time optimises over")

@@ -2,6 +2,14 @@
 
 Lemmas 1, 4, 5 and the Rademacher step have explicit constants and are asserted exactly on measured
 quantities. Lemmas 6 and 8 are "≲" rates: they carry a hidden constant (``constant``, default 1).
+Every function raises ``ValueError``, naming the parameter, for a non-finite input or one outside
+its valid range.
+
+References
+----------
+P. Li, Z. Li, H. Zhang, J. Bian, On the Generalization Properties of Diffusion Models, NeurIPS 2023,
+arXiv:2311.01797: Lemmas 1, 4, 5, 6 and 8 and the Rademacher step of the proof of Theorem 1.
+docs/theory.md §7 (statements) and §8.1 (how the exact ones are checked).
 """
 
 from __future__ import annotations
@@ -28,9 +36,40 @@ def lemma1_radius(x0_abs: ArrayLike, delta: ArrayLike, C_T: ArrayLike = 1.0) -> 
 
     Parameters
     ----------
-    x0_abs : |x0| (coordinatewise), ≥ 0.
-    delta : confidence, in (0, 1).
-    C_T : max_{t≤T} max(r, r v) (1 for OU).
+    x0_abs : float or array_like
+        |x0| (coordinatewise), ≥ 0.
+    delta : float or array_like
+        Confidence, in (0, 1).
+    C_T : float or array_like, default 1.0
+        max_{t≤T} max(r, r v), ≥ 0 (1 for OU).
+
+    Returns
+    -------
+    float or ndarray
+        The radius C_T (|x0| + √log(1/δ²)); a float for scalar input.
+
+    Raises
+    ------
+    ValueError
+        For x0_abs < 0, δ outside (0, 1), C_T < 0, or a non-finite input.
+
+    References
+    ----------
+    Lemma 1 of the paper (module References); docs/theory.md §7.
+
+    Examples
+    --------
+    From the origin under OU, the radius at δ = 0.05 is √log(400):
+
+    >>> from bounds import lemma1_radius
+    >>> round(lemma1_radius(0.0, 0.05), 6)
+    2.447747
+    >>> round(lemma1_radius(1.0, 0.05, C_T=2.0), 6)
+    6.895494
+    >>> lemma1_radius(1.0, 1.0)
+    Traceback (most recent call last):
+        ...
+    ValueError: delta = 1 is outside the valid range delta in (0, 1) (domain of Lemma 1)
     """
     a = _checked(
         {"x0_abs": x0_abs, "delta": delta, "C_T": C_T},
@@ -46,6 +85,35 @@ def lemma1_tail_probability(c: ArrayLike) -> ArrayLike:
     With c = √log(1/δ²) it equals √(2/π) δ < δ. It is a valid bound only for c ≥ c* ≈ 0.3026
     (at c = 0 it is √(2/π) < 1 = P(|ε| > 0)); the Mills-ratio argument behind it needs c ≥ 1,
     hence Lemma 1 holds as stated for δ ≤ e^{-c*²/2} ≈ 0.955 (tests/test_bounds_lemmas.py).
+
+    Parameters
+    ----------
+    c : float or array_like
+        Threshold, ≥ 0.
+
+    Returns
+    -------
+    float or ndarray
+        √(2/π) e^{-c²/2}; a float for scalar input.
+
+    Raises
+    ------
+    ValueError
+        For c < 0 or a non-finite c.
+
+    References
+    ----------
+    The Gaussian tail step of Lemma 1 of the paper (module References); docs/theory.md §7.
+
+    Examples
+    --------
+    At c = √log(1/δ²) the tail bound is √(2/π) δ ≈ 0.798 δ, below δ:
+
+    >>> import math
+    >>> from bounds import lemma1_tail_probability
+    >>> p = lemma1_tail_probability(math.sqrt(math.log(1 / 0.05**2)))
+    >>> round(p / 0.05, 6), bool(p < 0.05)
+    (0.797885, True)
     """
     a = _checked({"c": c}, [nonnegative("c")], "Lemma 1")
     return _out(np.sqrt(2.0 / np.pi) * np.exp(-a["c"] ** 2 / 2.0))
@@ -54,10 +122,41 @@ def lemma1_tail_probability(c: ArrayLike) -> ArrayLike:
 def lemma4_bound(dist0_sq: ArrayLike, tau: ArrayLike) -> ArrayLike:
     """Lemma 4: L(θ(τ)) - L(θ̃) ≤ ‖θ0 - θ̃‖² / (2τ) for gradient flow on a convex L, any comparator θ̃.
 
+    The proof uses the Lyapunov function τ (L(θ(τ)) - L(θ̃)) + ½ ‖θ(τ) - θ̃‖², non-increasing in τ.
+
     Parameters
     ----------
-    dist0_sq : ‖θ0 - θ̃‖², ≥ 0.
-    tau : training time, > 0.
+    dist0_sq : float or array_like
+        ‖θ0 - θ̃‖², ≥ 0.
+    tau : float or array_like
+        Training time, > 0.
+
+    Returns
+    -------
+    float or ndarray
+        ‖θ0 - θ̃‖² / (2τ); a float for scalar input.
+
+    Raises
+    ------
+    ValueError
+        For dist0_sq < 0, τ ≤ 0, or a non-finite input.
+
+    References
+    ----------
+    Lemma 4 of the paper (the optimisation error I2 ≲ 1/τ of (15); module References);
+    docs/theory.md §7 and §3.
+
+    Examples
+    --------
+    Gradient flow on L(θ) = θ²/2 from θ0 = 1 gives θ(τ) = e^{-τ}; with θ̃ = 0 the excess loss
+    e^{-2τ}/2 stays below the bound 1/(2τ):
+
+    >>> import math
+    >>> from bounds import lemma4_bound
+    >>> lemma4_bound(dist0_sq=1.0, tau=10.0)
+    0.05
+    >>> all(0.5 * math.exp(-2 * t) <= lemma4_bound(1.0, t) for t in (0.1, 1.0, 10.0))
+    True
     """
     a = _checked({"dist0_sq": dist0_sq, "tau": tau}, [nonnegative("dist0_sq"), positive("tau")], "Lemma 4")
     return _out(a["dist0_sq"] / (2.0 * a["tau"]))
@@ -66,15 +165,81 @@ def lemma4_bound(dist0_sq: ArrayLike, tau: ArrayLike) -> ArrayLike:
 def lemma5_bound(tau: ArrayLike, loss_drop: ArrayLike) -> ArrayLike:
     """Lemma 5: ‖θ(τ) - θ0‖ ≤ √(τ (L(θ0) - L(θ(τ)))) (Cauchy-Schwarz along the flow).
 
-    ``loss_drop`` = L(θ0) - L(θ(τ)) ≥ 0 (gradient flow never increases L); passing L(θ0) gives the
-    weaker √(τ L(θ0)) for a nonnegative loss.
+    Parameters
+    ----------
+    tau : float or array_like
+        Training time, ≥ 0.
+    loss_drop : float or array_like
+        L(θ0) - L(θ(τ)) ≥ 0 (gradient flow never increases L); passing L(θ0) gives the weaker
+        √(τ L(θ0)) for a nonnegative loss.
+
+    Returns
+    -------
+    float or ndarray
+        √(τ · loss_drop); a float for scalar input.
+
+    Raises
+    ------
+    ValueError
+        For τ < 0, loss_drop < 0, or a non-finite input.
+
+    References
+    ----------
+    Lemma 5 of the paper (module References); docs/theory.md §7.
+
+    Examples
+    --------
+    On L(θ) = θ²/2 from θ0 = 1, θ(τ) = e^{-τ} travels 1 - e^{-τ}, and the loss drops by
+    (1 - e^{-2τ})/2:
+
+    >>> import math
+    >>> from bounds import lemma5_bound
+    >>> lemma5_bound(tau=10.0, loss_drop=0.4)
+    2.0
+    >>> all(1 - math.exp(-t) <= lemma5_bound(t, (1 - math.exp(-2 * t)) / 2) for t in (0.1, 1.0, 10.0))
+    True
     """
     a = _checked({"tau": tau, "loss_drop": loss_drop}, [nonnegative("tau"), nonnegative("loss_drop")], "Lemma 5")
     return _out(np.sqrt(a["tau"] * a["loss_drop"]))
 
 
 def lemma6_mc_error(d: ArrayLike, delta: ArrayLike, m: ArrayLike, constant: float = 1.0) -> ArrayLike:
-    """Lemma 6 (random-feature Monte-Carlo error), a "≲" rate: ``constant`` · d log²(1/δ²) / m."""
+    """Lemma 6 (random-feature Monte-Carlo error), a "≲" rate: ``constant`` · d log²(1/δ²) / m.
+
+    Parameters
+    ----------
+    d : float or array_like
+        Data dimension, ≥ 1.
+    delta : float or array_like
+        Confidence, in (0, 1).
+    m : float or array_like
+        Number of random features, ≥ 1.
+    constant : float, default 1.0
+        The hidden constant of ≲, ≥ 0.
+
+    Returns
+    -------
+    float or ndarray
+        ``constant`` · d log²(1/δ²) / m; a float for scalar input.
+
+    Raises
+    ------
+    ValueError
+        For d < 1, δ outside (0, 1), m < 1, constant < 0, or a non-finite input.
+
+    References
+    ----------
+    Lemma 6 of the paper (the I3 term of (15) and the term d Lq²/m of the unsimplified bound at the
+    end of Appendix A; module References); docs/theory.md §7 and §5.
+
+    Examples
+    --------
+    >>> from bounds.lemmas import lemma6_mc_error
+    >>> round(lemma6_mc_error(d=1, delta=0.05, m=1000), 6)
+    0.035898
+    >>> round(lemma6_mc_error(1, 0.05, 1000) / lemma6_mc_error(1, 0.05, 2000), 6)  # ∝ 1/m
+    2.0
+    """
     a = _checked(
         {"d": d, "delta": delta, "m": m, "constant": constant},
         [Range("d", low=1.0), open_unit("delta"), Range("m", low=1.0), nonnegative("constant")],
@@ -84,7 +249,42 @@ def lemma6_mc_error(d: ArrayLike, delta: ArrayLike, m: ArrayLike, constant: floa
 
 
 def lemma8_mc_error(mu: ArrayLike, delta: ArrayLike, m: ArrayLike, constant: float = 1.0) -> ArrayLike:
-    """Lemma 8 (Monte-Carlo error for the two-mode mixture), a "≲" rate: ``constant`` · µ² log(1/δ) / m."""
+    """Lemma 8 (Monte-Carlo error for the two-mode mixture), a "≲" rate: ``constant`` · µ² log(1/δ) / m.
+
+    Parameters
+    ----------
+    mu : float or array_like
+        Mode position of Theorem 2, > 0.
+    delta : float or array_like
+        Confidence, in (0, 1).
+    m : float or array_like
+        Number of random features, ≥ 1.
+    constant : float, default 1.0
+        The hidden constant of ≲, ≥ 0.
+
+    Returns
+    -------
+    float or ndarray
+        ``constant`` · µ² log(1/δ) / m; a float for scalar input.
+
+    Raises
+    ------
+    ValueError
+        For µ ≤ 0, δ outside (0, 1), m < 1, constant < 0, or a non-finite input.
+
+    References
+    ----------
+    Lemma 8 of the paper (the random-feature term of Theorem 2's unsimplified bound; module
+    References); docs/theory.md §7 and §6.
+
+    Examples
+    --------
+    >>> from bounds.lemmas import lemma8_mc_error
+    >>> round(lemma8_mc_error(mu=3, delta=0.05, m=1000), 6)
+    0.026962
+    >>> round(lemma8_mc_error(6, 0.05, 1000) / lemma8_mc_error(3, 0.05, 1000), 6)  # ∝ µ²
+    4.0
+    """
     a = _checked(
         {"mu": mu, "delta": delta, "m": m, "constant": constant},
         [positive("mu"), open_unit("delta"), Range("m", low=1.0), nonnegative("constant")],
@@ -97,7 +297,42 @@ def rademacher_bound(x_inf: ArrayLike, e_inf: ArrayLike, d: ArrayLike, n: ArrayL
     """Rademacher step: Rad_n{σ(wᵀx + uᵀe) : ‖w‖₁ + ‖u‖₁ ≤ 1} ≤ (‖x‖∞ + ‖e‖∞) √(2 log(4d) / n).
 
     Massart's lemma on the 2(d + d_e) signed coordinates (d_e ≤ d) and the contraction by the
-    1-Lipschitz ReLU. ``x_inf``, ``e_inf``: sup norms over the sample; ``d`` ≥ 1; ``n`` ≥ 1.
+    1-Lipschitz ReLU.
+
+    Parameters
+    ----------
+    x_inf : float or array_like
+        sup over the sample of ‖x(t)‖∞, ≥ 0.
+    e_inf : float or array_like
+        sup of ‖e(t)‖∞, ≥ 0 (1 for the default e(t) = (1, t/T)).
+    d : float or array_like
+        Data dimension, ≥ 1.
+    n : float or array_like
+        Number of training points, ≥ 1.
+
+    Returns
+    -------
+    float or ndarray
+        (‖x‖∞ + ‖e‖∞) √(2 log(4d) / n); a float for scalar input.
+
+    Raises
+    ------
+    ValueError
+        For x_inf < 0, e_inf < 0, d < 1, n < 1, or a non-finite input.
+
+    References
+    ----------
+    The Rademacher step of the paper's proof of Theorem 1 (module References); docs/theory.md §7.
+
+    Examples
+    --------
+    With ‖x‖∞ = ‖e‖∞ = 1 in 1-D the bound is 2 √(2 log 4 / n), halved by 4× more data:
+
+    >>> from bounds import rademacher_bound
+    >>> round(rademacher_bound(1.0, 1.0, d=1, n=100), 6)
+    0.333022
+    >>> round(rademacher_bound(1.0, 1.0, 1, 100) / rademacher_bound(1.0, 1.0, 1, 400), 6)
+    2.0
     """
     a = _checked(
         {"x_inf": x_inf, "e_inf": e_inf, "d": d, "n": n},

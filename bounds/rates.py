@@ -5,6 +5,12 @@ dropped, α depending on a). For large n the bound behaves like n^{max_i (α_i +
 with γ* minimising that maximum over γ ≥ 0 (τ ≥ 1) among the τ-dependent monomials — a convex
 piecewise-linear minimax, solved exactly here in sympy Rationals. Corollary (16) (a = 1: γ* = 2/5,
 bound n^{-2/5}, the τ³/m² term m^{-4/5}) comes out of this computation, it is not hard-coded.
+
+References
+----------
+P. Li, Z. Li, H. Zhang, J. Bian, On the Generalization Properties of Diffusion Models, NeurIPS 2023,
+arXiv:2311.01797: corollary (16) and its general-m form (validity n² ≲ m³), Theorem 2's τ_es ≍
+(mn/Poly(µ))^{1/5}. docs/theory.md §5, §6 and §8.2 (the exponents the verification suite fits).
 """
 
 from __future__ import annotations
@@ -26,7 +32,15 @@ a_sym = sp.Symbol("a", positive=True)
 
 @dataclass(frozen=True)
 class Monomial:
-    """One monomial n^{n_exp} m^{m_exp} τ^{tau_exp} µ^{mu_exp} (times a positive constant) of ``term``."""
+    """One monomial n^{n_exp} m^{m_exp} τ^{tau_exp} µ^{mu_exp} (times a positive constant) of ``term``.
+
+    Parameters
+    ----------
+    term : str
+        Name of the bound's term the monomial comes from.
+    n_exp, m_exp, tau_exp, mu_exp : sympy expression
+        Exponents of n, m, τ and µ: rationals, or linear in the symbol ``k`` for a symbolic Poly(µ).
+    """
 
     term: str
     n_exp: sp.Expr
@@ -35,7 +49,18 @@ class Monomial:
     mu_exp: sp.Expr
 
     def alpha(self, a: sp.Expr) -> sp.Expr:
-        """Exponent of n at fixed τ when m = c·n^a."""
+        """Exponent of n at fixed τ when m = c·n^a.
+
+        Parameters
+        ----------
+        a : sympy expression
+            The coupling exponent: a positive Rational, or :data:`a_sym`.
+
+        Returns
+        -------
+        sympy expression
+            ``n_exp + a * m_exp``.
+        """
         return self.n_exp + a * self.m_exp
 
 
@@ -46,6 +71,23 @@ def monomials(bound: Bound, **values: float) -> tuple[Monomial, ...]:
     form's √L̃(θ*) cross term is absent at the default L̃(θ*) = 0 and present for L̃(θ*) > 0).
     Monomials of a term that differ only in the power of µ are merged into the highest power, which
     dominates for large µ.
+
+    Parameters
+    ----------
+    bound : Bound
+        Its terms must be sums of positive monomials in n, m, τ, µ once the other inputs are fixed.
+    **values : float
+        Inputs other than n, m, τ, µ (taken as exact rationals); the rest take the defaults.
+
+    Returns
+    -------
+    tuple of Monomial
+        In the order of the bound's terms.
+
+    Raises
+    ------
+    ValueError
+        If a term is not a sum of positive monomials in n, m, τ, µ.
     """
     subs = {s: v for s, v in bound.default_items} | {S.BY_NAME[k]: v for k, v in values.items()}
     subs = {s: sp.nsimplify(v, rational=True) for s, v in subs.items() if s not in GROWTH}
@@ -69,8 +111,24 @@ def minimax(lines: list[tuple[sp.Expr, sp.Expr]], lower: sp.Expr | None = None) 
     """argmin_x max_i (c_i + s_i x) over x ≥ ``lower`` (or all x), exactly.
 
     The objective is convex and piecewise linear, so its (leftmost) minimiser is ``lower`` or the
-    crossing of a line with slope ≥ 0 and one with slope ≤ 0. Raises ValueError if the objective
-    decreases without end.
+    crossing of a line with slope ≥ 0 and one with slope ≤ 0.
+
+    Parameters
+    ----------
+    lines : list of (sympy expression, sympy expression)
+        The lines (c_i, s_i): intercept and slope, exact (or linear in ``k``).
+    lower : sympy expression, optional
+        Lower end of x (0 for τ ≥ 1, i.e. γ ≥ 0 in τ = n^γ); unbounded if None.
+
+    Returns
+    -------
+    sympy expression
+        The leftmost minimiser, exact.
+
+    Raises
+    ------
+    ValueError
+        If the objective decreases without end (no early-stopping time).
     """
     lines = list(dict.fromkeys(lines))
     if not any(s >= 0 for _, s in lines) or (lower is None and not any(s <= 0 for _, s in lines)):
@@ -95,7 +153,22 @@ def _ordered(value: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
 
 @dataclass(frozen=True)
 class Rates:
-    """Exponents for m = c·n^a (see :func:`rates`). Exponents of µ are ``None`` for bounds without µ."""
+    """Exponents for m = c·n^a (see :func:`rates`). Exponents of µ are ``None`` for bounds without µ.
+
+    Parameters
+    ----------
+    m_exponent, tau_es_exponent, bound_exponent : sympy Rational
+        a in m = c·n^a; γ* in τ_es ∝ n^{γ*} (0 when clamped to τ = 1); the early-stopped bound's
+        exponent of n (its slowest-decaying term).
+    term_exponents : dict of str to sympy Rational
+        Exponent of n of each decaying term at τ = τ_es.
+    balance : (str, str) or None
+        The increasing and the decreasing term that set τ_es; None when τ_es is clamped to 1.
+    floor_terms : tuple of str
+        Terms independent of n, m and τ (they do not decay).
+    tau_es_mu_exponent, bound_mu_exponent : sympy expression or None
+        Exponents of µ in τ_es and in the bound (Theorem 2: -k/5 and k/5).
+    """
 
     m_exponent: sp.Rational
     tau_es_exponent: sp.Rational
@@ -107,7 +180,13 @@ class Rates:
     bound_mu_exponent: sp.Expr | None
 
     def as_json(self) -> dict[str, object]:
-        """Exact rationals written as strings like "-2/5"."""
+        """Exact rationals written as strings like "-2/5".
+
+        Returns
+        -------
+        dict
+            The fields by name, JSON-serialisable: exponents as strings (None kept), tuples as lists.
+        """
         def txt(x: sp.Expr | None) -> str | None:
             return None if x is None else str(x)
 
@@ -124,7 +203,24 @@ class Rates:
 
 
 def parse_exponent(value: object, name: str = "m_exponent") -> sp.Rational:
-    """A positive exact rational from an int, a float, a sympy number or a string like "3/2"."""
+    """A positive exact rational from an int, a float, a sympy number or a string like "3/2".
+
+    Parameters
+    ----------
+    value : int, float, sympy number or str
+        The exponent, > 0. A float is read from its decimal string (0.5 → 1/2).
+    name : str, default "m_exponent"
+        Parameter name used in error messages.
+
+    Returns
+    -------
+    sympy Rational
+
+    Raises
+    ------
+    ValueError
+        Naming ``name``, if ``value`` is not a rational number or is ≤ 0.
+    """
     try:
         r = sp.Rational(str(value).strip())
     except (TypeError, ValueError, SyntaxError):
@@ -137,11 +233,55 @@ def parse_exponent(value: object, name: str = "m_exponent") -> sp.Rational:
 def rates(bound: Bound | int, m_exponent: object = 1, **values: float) -> Rates:
     """Exponents of n in τ_es and in the early-stopped bound for m = c·n^a, a = ``m_exponent``.
 
-    ``bound`` is a Bound, or 1 / 2 for the simplified Theorem 1 / Theorem 2 (k = 6).
     Also, for bounds with µ: exponents of µ in τ_es and in the bound's dominant (in n) terms, within
     the same balance (Theorem 2: τ_es ∝ µ^{-k/5}, bound ∝ µ^{k/5} where τ⁴/(mn) balances 1/τ).
     Terms independent of n, m and τ (approximation errors, KL(p_T‖π)) do not decay and are listed
-    in ``floor_terms``. ``values`` fix the other inputs (see :func:`monomials`).
+    in ``floor_terms``.
+
+    Parameters
+    ----------
+    bound : Bound or {1, 2}
+        A Bound, or 1 / 2 for the simplified Theorem 1 / Theorem 2 (k = 6).
+    m_exponent : int, float, sympy number or str, default 1
+        a in m = c·n^a, a positive rational such as 1 or "3/2" (:func:`parse_exponent`).
+    **values : float
+        Fix inputs other than n, m, τ, µ (e.g. ``L_bar=0.1``; see :func:`monomials`); else defaults.
+
+    Returns
+    -------
+    Rates
+        Exact exponents (sympy Rationals); :meth:`Rates.as_json` writes them as strings.
+
+    Raises
+    ------
+    ValueError
+        If ``bound`` is not a Bound, 1 or 2, ``m_exponent`` is invalid, or the bound decreases in τ
+        without end (no early-stopping time).
+
+    References
+    ----------
+    Corollary (16) of the paper (τ_es = Θ(n^{2/5}), KL ≲ n^{-2/5} + m^{-4/5} for m ~ n) and its
+    general-m form; Theorem 2's τ_es ≍ (mn/Poly(µ))^{1/5} (module References). docs/theory.md §5, §6.
+
+    Examples
+    --------
+    Corollary (16): with m ~ n, τ_es ∝ n^{2/5}, the bound ∝ n^{-2/5}, the τ³/m² term ∝ m^{-4/5}:
+
+    >>> from bounds import rates, theorem1, theorem2
+    >>> r = rates(theorem1(), m_exponent=1)
+    >>> str(r.tau_es_exponent), str(r.bound_exponent), str(r.term_exponents["gen_m2"]), r.balance
+    ('2/5', '-2/5', '-4/5', ('gen_mn', 'opt'))
+
+    With m ~ n^{1/2} (n² ≫ m³) the τ³/m² term balances 1/τ instead: τ_es ∝ m^{1/2} = n^{1/4}.
+    Theorem 2 (k = 6): τ_es ∝ µ^{-6/5}, bound ∝ µ^{6/5}. A measured L̃(θ̄*) is a floor:
+
+    >>> r = rates(1, m_exponent="1/2")
+    >>> str(r.tau_es_exponent), str(r.bound_exponent), r.balance
+    ('1/4', '-1/4', ('gen_m2', 'opt'))
+    >>> str(rates(theorem2()).tau_es_mu_exponent), str(rates(theorem2()).bound_mu_exponent)
+    ('-6/5', '6/5')
+    >>> rates(theorem1(), L_bar=0.1).floor_terms
+    ('approx_bar',)
     """
     a = parse_exponent(m_exponent)
     if not isinstance(bound, Bound):
@@ -184,7 +324,18 @@ def _balance(active: list[Monomial], gamma: sp.Expr) -> tuple[str, str] | None:
 
 @dataclass(frozen=True)
 class Regime:
-    """A balance of two terms and the coupling exponents a (m = c·n^a) for which it sets τ_es."""
+    """A balance of two terms and the coupling exponents a (m = c·n^a) for which it sets τ_es.
+
+    Parameters
+    ----------
+    balance : (str, str)
+        The increasing and the decreasing term.
+    tau_es_exponent, bound_exponent : sympy expression
+        γ*(a) in τ_es ∝ n^{γ*}, and the early-stopped bound's exponent of n (a ``Max`` over the
+        decaying terms), in the symbol :data:`a_sym`.
+    validity : sympy Set
+        The a > 0 for which this balance sets τ_es.
+    """
 
     balance: tuple[str, str]
     tau_es_exponent: sp.Expr
@@ -197,6 +348,31 @@ def regimes(bound: Bound, **values: float) -> list[Regime]:
 
     For the simplified Theorem 1: τ⁴/(mn) against 1/τ for a ≥ 2/3 (τ_es ∝ (mn)^{1/5}: the
     validity condition n² ≲ m³), τ³/m² against 1/τ for a ≤ 2/3 (τ_es ∝ m^{1/2}).
+
+    Parameters
+    ----------
+    bound : Bound
+        The bound, e.g. ``theorem1()``.
+    **values : float
+        Values of inputs other than n, m, τ, µ, as in :func:`rates`.
+
+    Returns
+    -------
+    list of Regime
+        Every balance that sets τ_es on an interval of a of positive length.
+
+    References
+    ----------
+    Corollary (16), general m: τ_es ≍ (mn)^{1/5} while n² ≲ m³ (module References); docs/theory.md §5.
+
+    Examples
+    --------
+    >>> from bounds import regimes, theorem1
+    >>> from bounds.rates import a_sym
+    >>> for reg in regimes(theorem1()):
+    ...     print(reg.balance, reg.validity, reg.tau_es_exponent, reg.bound_exponent.subs(a_sym, 1))
+    ('gen_mn', 'opt') Interval(2/3, oo) a/5 + 1/5 -2/5
+    ('gen_m2', 'opt') Interval.Lopen(0, 2/3) a/2 0
     """
     a = a_sym
     monos = monomials(bound, **values)

@@ -4,6 +4,21 @@ The *variables* (n, m, tau, mu, delta, d, T) are what a user sweeps. The *hidden
 ``≲`` (one per term, ``c_*``) default to 1 and are meant to be fitted by the verification suite
 (docs/theory.md §8.3). The *measured inputs* (approximation errors, KL(p_T‖π), RKHS norms, C_T, C_x,
 C_e) are quantities the empirical side measures; their defaults are documented below.
+
+References
+----------
+P. Li, Z. Li, H. Zhang, J. Bian, On the Generalization Properties of Diffusion Models, NeurIPS 2023,
+arXiv:2311.01797: the notation of Theorems 1 and 2 and of the unsimplified bound at the end of
+Appendix A. docs/theory.md §1 (C_T), §2 (e(t), RKHS norms), §5 (Theorem 1 and the defaults of the
+bound calculator), §6 (Theorem 2, Poly(µ)) and §8.3 (hidden constants).
+
+Examples
+--------
+>>> from bounds import symbols as S
+>>> S.DEFAULTS[S.delta], S.DEFAULTS[S.T], S.DEFAULTS[S.c_opt]
+(0.05, 5.0, 1.0)
+>>> S.BY_NAME["tau"] is S.tau
+True
 """
 
 from __future__ import annotations
@@ -55,6 +70,7 @@ DEFAULTS: dict[sp.Symbol, float] = {
     C_x: 1.0,
     C_e: 1.0,  # e(t) = (1, t/T): sup‖e(t)‖∞ = 1
 }
+"""Default value of every non-required input (the bound-calculator defaults of docs/theory.md §5)."""
 
 LATEX_NAMES: dict[sp.Symbol, str] = {
     tau: r"\tau",
@@ -72,5 +88,7 @@ LATEX_NAMES: dict[sp.Symbol, str] = {
     C_e: r"C_{T,e}",
     **{c: "c_{" + c.name[2:].replace("_", r"\_") + "}" for c in CONSTANTS},
 }
+"""LaTeX name of each symbol whose sympy default would not read as in the paper (used by ``Bound.latex``)."""
 
 BY_NAME: dict[str, sp.Symbol] = {s.name: s for s in (*VARIABLES, k, *CONSTANTS, *INPUTS)}
+"""Parameter name (as passed to ``Bound.evaluate``) → symbol, for every symbol of this module."""

@@ -1,4 +1,11 @@
-"""Theorem 2 (two-mode Gaussian mixture, data-dependent): simplified and unsimplified forms (docs/theory.md §6)."""
+"""Theorem 2 (two-mode Gaussian mixture, data-dependent): simplified and unsimplified forms (docs/theory.md §6).
+
+References
+----------
+P. Li, Z. Li, H. Zhang, J. Bian, On the Generalization Properties of Diffusion Models, NeurIPS 2023,
+arXiv:2311.01797: Theorem 2, and the unsimplified bound at the end of Appendix A with C_{T,δ} replaced
+by C_{T,µ,δ} and the random-feature term of Lemma 8. Project restatement: docs/theory.md §6.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +26,29 @@ DEFAULT_POLY_DEGREE = 6
 
 
 def mu_separation(values: Mapping[str, np.ndarray]) -> np.ndarray:
-    """√log(1/δ²): Theorem 2 needs µ above it."""
+    """√log(1/δ²): Theorem 2 needs µ above it.
+
+    Parameters
+    ----------
+    values : mapping of str to ndarray
+        Resolved inputs of the bound; only ``values["delta"]`` (in (0, 1)) is read.
+
+    Returns
+    -------
+    ndarray
+        The lower end of the hypothesis µ > √log(1/δ²), elementwise in δ.
+
+    References
+    ----------
+    Theorem 2's hypothesis on µ (module References); docs/theory.md §6.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bounds.theorem2 import mu_separation
+    >>> round(float(mu_separation({"delta": np.array(0.05)})), 6)  # √log(400)
+    2.447747
+    """
     return np.sqrt(np.log(1.0 / values["delta"] ** 2))
 
 
@@ -47,7 +76,63 @@ def theorem2(
     C_{T,µ,δ} = C_T (µ + √log(1/δ²)) (so Poly(µ) has degree 6 by construction) and the random-feature
     term µ² log(1/δ)/m of Lemma 8.
 
-    Hypotheses: n, m, τ ≥ 1; δ ∈ (0, 1); T > 0; µ > √log(1/δ²).
+    Hypotheses (checked by :meth:`~bounds.bound.Bound.evaluate`): n, m, τ ≥ 1; δ ∈ (0, 1); T > 0;
+    µ > √log(1/δ²) (≈ 2.4477 at the default δ = 0.05).
+
+    Parameters
+    ----------
+    k : int, float, sympy Rational or sympy Symbol, default 6
+        Degree of Poly(µ) = µ^k; a finite number > 0. A sympy Symbol keeps the degree symbolic and
+        becomes a required input of the bound (checked > 0). ``form="full"`` accepts only k = 6.
+    form : {"simplified", "full"}, default "simplified"
+        The theorem's statement, or the proof's unsimplified bound (end of Appendix A).
+    constants : mapping of str to float, optional
+        Hidden-constant name (``c_*``, each ≥ 0) → value, overriding the default 1 (e.g. constants
+        fitted by docs/theory.md §8.3); see :meth:`~bounds.bound.Bound.with_constants`.
+
+    Returns
+    -------
+    Bound
+        Named ``"Theorem 2 (simplified)"`` or ``"Theorem 2 (full)"``, with the terms of
+        :func:`~bounds.theorem1.theorem1`'s form of the same name. Required inputs: ``n``, ``m``,
+        ``tau``, ``mu`` (and ``k`` when symbolic).
+
+    Raises
+    ------
+    ValueError
+        If ``k`` is not a finite number > 0 or a Symbol, if ``k != 6`` with ``form="full"``, if
+        ``form`` is unknown, or if ``constants`` is invalid.
+
+    References
+    ----------
+    P. Li, Z. Li, H. Zhang, J. Bian, On the Generalization Properties of Diffusion Models, NeurIPS 2023,
+    arXiv:2311.01797: Theorem 2 (``form="simplified"``); the unsimplified bound at the end of
+    Appendix A with C_{T,µ,δ} and Lemma 8 (``form="full"``). docs/theory.md §6 (Poly(µ) = µ⁶ is the
+    project's reconstruction).
+
+    Examples
+    --------
+    The bound grows with the mode position µ (through Poly(µ) = µ⁶ and µ²/m): at n = m = 1000,
+    τ = 10 and µ = 3 it is 3⁶ (0.01 + 0.001) + 0.1 + 9/1000 = 8.128.
+
+    >>> from bounds import theorem2
+    >>> bound = theorem2()
+    >>> [round(bound.evaluate(n=1000, m=1000, tau=10, mu=mu), 6) for mu in (3, 4, 5)]
+    [8.128, 45.172, 172.0]
+
+    µ must exceed √log(1/δ²); the error names the parameter and the computed lower end:
+
+    >>> bound.evaluate(n=1000, m=1000, tau=10, mu=1)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    ValueError: mu = 1 is outside the valid range mu in (sqrt(log(1/delta**2)) = 2.44775, inf) ...
+
+    The unsimplified form exists only for the proof's sixth power:
+
+    >>> theorem2(k=4, form="full")
+    Traceback (most recent call last):
+        ...
+    ValueError: k must be 6 for form='full' (the proof's sixth power), got 4
     """
     degree = _degree(k)
     if check_form(form) == "simplified":
