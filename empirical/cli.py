@@ -2,6 +2,10 @@
 
 Invalid input raises ``ValueError``; the ``diffgen`` dispatcher (:mod:`verification.cli`) turns it
 into exit status 2 and one line on stderr naming the parameter.
+
+References
+----------
+arXiv:2311.01797, model (12), flows (9)-(10), decomposition (15), Lemma 2; docs/theory.md §4.
 """
 
 from __future__ import annotations
@@ -23,7 +27,13 @@ def _floats(name: str):
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``measure`` to the ``diffgen`` parser."""
+    """Add ``measure`` to the ``diffgen`` parser.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The ``diffgen`` dispatcher's subparsers; the handler runs :func:`empirical.measure.measure`.
+    """
     p = sub.add_parser("measure", help="train the random-feature score model and measure K1..K4, I1..I3",
                        description="Train the random-feature score model (12) by the exact gradient flows "
                                    "(9)-(10) and measure KL(p0 || p_theta) four ways at each training time tau.")

@@ -1,5 +1,6 @@
-"""The coefficients B1, B2 of Lemma 3 for the random-feature model (12): exact in x in 1-D, or as
-sample averages (any d).
+"""The coefficients B1, B2 of Lemma 3 for the random-feature model (12).
+
+Exact in x in 1-D, or as sample averages (any d).
 
 With Θ := A/√m, h1 = √λ σ(Wx + Ue(t))/√m and h2 = √λ ∇log p_t(x), B1 = E[h1 h1ᵀ] (m×m) and
 B2 = E[h1 h2ᵀ] (m×d), the expectation over t ~ U(t0, T) and x ~ p_t (docs/theory.md §3).
@@ -13,6 +14,10 @@ B2 = E[h1 h2ᵀ] (m×d), the expectation over t ~ U(t0, T) and x ~ p_t (docs/the
   H_ij(+∞) exactly when both features point right; so per t node one needs F at the m kinks and
   one m×m masked rank-2 update.
 For the empirical loss, p_t is the n-component mixture p̂_t (Stein's lemma on each Gaussian kernel).
+
+References
+----------
+arXiv:2311.01797, Lemma 3 for the model (12); docs/theory.md §3.
 """
 
 from __future__ import annotations
@@ -47,6 +52,31 @@ def partial_moments(target: Target1D, t: float, z: np.ndarray, chunk: int = 1 <<
 
     Gaussian mixtures with t > 0 take a vectorised GEMM path (the hot loop of the exact loss);
     every other target uses its own ``partial_moments``.
+
+    Parameters
+    ----------
+    target : Target1D
+        The target p0, diffused to time t.
+    t : float
+        Time in [0, T].
+    z : array_like
+        Upper limits.
+    chunk : int, default 2**21
+        Mixture path: at most about ``chunk`` (point, component) pairs per block, >= 1.
+
+    Returns
+    -------
+    F0, F1, F2 : ndarray
+        Shaped like ``z``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from empirical.coefficients import partial_moments
+    >>> from empirical.targets import gaussian
+    >>> F0, F1, F2 = partial_moments(gaussian(0.0, 1.0), 1.0, np.array([0.0]))
+    >>> round(float(F0[0]), 12), round(float(F1[0] * np.sqrt(2 * np.pi)), 12), round(float(F2[0]), 12)
+    (0.5, -1.0, 0.5)
     """
     z = np.asarray(z, dtype=float)
     if not isinstance(target, GaussianMixture1D):
@@ -61,12 +91,38 @@ def partial_moments(target: Target1D, t: float, z: np.ndarray, chunk: int = 1 <<
 
 
 def total_moments(target: Target1D, t: float) -> np.ndarray:
-    """(F_0, F_1, F_2) at +∞: 1, E[x_t], E[x_t²] (evaluated far beyond the support, 40 std out)."""
+    """(F_0, F_1, F_2) at +∞: 1, E[x_t], E[x_t²] (evaluated far beyond the support, 40 std out).
+
+    Parameters
+    ----------
+    target : Target1D
+    t : float
+        Time in [0, T].
+
+    Returns
+    -------
+    ndarray of shape (3,)
+    """
     z = np.array([target.support(t, 40.0)[1]])
     return np.array([f[0] for f in partial_moments(target, t, z)])
 
 
 def w1d(features: RandomFeatures) -> np.ndarray:
+    """The 1-D feature weights w_i (``features.W[:, 0]``), whose kinks -b_i/w_i the exact loss needs.
+
+    Parameters
+    ----------
+    features : RandomFeatures
+
+    Returns
+    -------
+    ndarray of shape (m,)
+
+    Raises
+    ------
+    ValueError
+        If ``features.d`` is not 1, or some w_i is 0 (a feature without a kink).
+    """
     if features.d != 1:
         raise ValueError(f"the exact-in-x loss is 1-D: features.d must be 1, got {features.d} (use noise_draws / samples)")
     w = features.W[:, 0]
@@ -129,7 +185,28 @@ def _exact_block(target: Target1D, w: np.ndarray, U: np.ndarray, embed: Callable
 def exact_coefficients(
     target: Target1D, features: RandomFeatures, grid: TimeGrid, lam_values: dict[str, np.ndarray]
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """B1 (m, m) and B2 (m, 1) for each weighting, exact in x (module docstring), one pass over t."""
+    """B1 (m, m) and B2 (m, 1) for each weighting, exact in x (module docstring), one pass over t.
+
+    Parameters
+    ----------
+    target : Target1D
+        p0 (or p̂0 for the empirical loss) and its forward SDE.
+    features : RandomFeatures
+        Frozen features with d = 1 and no zero w_i (:func:`w1d`).
+    grid : TimeGrid
+        The t-quadrature (:func:`empirical.quadrature.time_grid`).
+    lam_values : dict of name -> ndarray
+        λ at the nodes of ``grid`` for each weighting.
+
+    Returns
+    -------
+    dict of name -> (B1, B2)
+
+    Raises
+    ------
+    ValueError
+        From :func:`w1d`.
+    """
     w = w1d(features)
     m = w.size
     order = np.argsort(w <= 0, kind="stable")
@@ -154,7 +231,25 @@ def sample_coefficients(
     lam_values: dict[str, np.ndarray],
     draw: Callable[[int, float], tuple[np.ndarray, np.ndarray]],
 ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, float]]:
-    """(B1, B2) and c as sample averages: ``draw(j, t)`` gives points x (N, d) and regression targets y (N, d)."""
+    """(B1, B2) and c as sample averages: ``draw(j, t)`` gives points x (N, d) and regression targets y (N, d).
+
+    Parameters
+    ----------
+    features : RandomFeatures
+        Frozen features (any d).
+    grid : TimeGrid
+        The t-quadrature.
+    lam_values : dict of name -> ndarray
+        λ at the nodes of ``grid`` for each weighting.
+    draw : callable (j, t) -> (x, y)
+        Samples at the j-th node: y = ∇log p_t(x) (population) or the DSM target -ε/σ_t (empirical).
+
+    Returns
+    -------
+    coefs : dict of name -> (B1, B2)
+    consts : dict of name -> float
+        The constant c of Lemma 3 for each weighting.
+    """
     m, d = features.m, features.d
     acc = {k: [np.zeros((m, m)), np.zeros((m, d)), 0.0] for k in lam_values}
     for j, t in enumerate(grid.t):

@@ -3,6 +3,10 @@
 s_{t,θ}(x) = (1/m) A σ(W x + U e(t)),  σ = ReLU,  θ := vec(A)/√m  (docs/theory.md §2).
 Only A ∈ R^{d×m} is trained; W ∈ R^{m×d} and U ∈ R^{m×d_e} are drawn once from ρ0 = N(0, I) and
 rescaled row-wise so that ‖w_i‖₁ + ‖u_i‖₁ = 1 (the paper's normalisation, by ReLU homogeneity).
+
+References
+----------
+arXiv:2311.01797, random-feature model (12) and the divergence of Remark 3; docs/theory.md §2, §4.
 """
 
 from __future__ import annotations
@@ -60,11 +64,21 @@ class RandomFeatures:
     Attributes
     ----------
     W : (m, d) array, U : (m, d_e) array
-        Rows (w_i, u_i) with ‖w_i‖₁ + ‖u_i‖₁ = 1.
-    T : float
-        Horizon, used by the embedding e(t).
-    embedding : str
+        Rows (w_i, u_i) with ‖w_i‖₁ + ‖u_i‖₁ = 1; finite.
+    T : float, default 5.0
+        Horizon, finite and > 0, used by the embedding e(t).
+    embedding : str, default "1,t/T"
         A key of :data:`EMBEDDINGS`.
+
+    Raises
+    ------
+    ValueError
+        If ``embedding`` is unknown, U does not have shape (m, d_e), W or U is not finite, or T is
+        not a finite number > 0.
+
+    See Also
+    --------
+    draw_features : draws W and U from ρ0.
     """
 
     W: np.ndarray
@@ -87,30 +101,50 @@ class RandomFeatures:
 
     @property
     def m(self) -> int:
+        """Number of features m."""
         return self.W.shape[0]
 
     @property
     def d(self) -> int:
+        """Data dimension d."""
         return self.W.shape[1]
 
     @property
     def d_e(self) -> int:
+        """Dimension d_e of the time embedding e(t)."""
         return self.U.shape[1]
 
     def embed(self, t: float | np.ndarray) -> np.ndarray:
-        """e(t), shape (..., d_e)."""
+        """e(t), shape (..., d_e), for times ``t`` in [0, T]."""
         return EMBEDDINGS[self.embedding][1](np.asarray(t, dtype=float), self.T)
 
     def bias(self, t: float | np.ndarray) -> np.ndarray:
-        """b_i(t) = u_iᵀ e(t), shape (..., m)."""
+        """b_i(t) = u_iᵀ e(t), shape (..., m), for times ``t`` in [0, T]."""
         return self.embed(t) @ self.U.T
 
     def preactivation(self, t: float, x: np.ndarray) -> np.ndarray:
-        """W x + U e(t) for N points: shape (N, m)."""
+        """W x + U e(t) for N points: shape (N, m).
+
+        Parameters
+        ----------
+        t : float
+            Time in [0, T].
+        x : ndarray of shape (N, d), or (N,) when d = 1
+            Points.
+
+        Returns
+        -------
+        ndarray of shape (N, m)
+
+        Raises
+        ------
+        ValueError
+            If ``x`` does not have shape (N, d).
+        """
         return _as_points(x, self.d) @ self.W.T + self.bias(t)
 
     def phi(self, t: float, x: np.ndarray) -> np.ndarray:
-        """σ(W x + U e(t)) with σ = ReLU, shape (N, m)."""
+        """σ(W x + U e(t)) with σ = ReLU, shape (N, m); ``t`` and ``x`` as in :meth:`preactivation`."""
         return np.maximum(self.preactivation(t, x), 0.0)
 
     def _check_A(self, A: np.ndarray) -> np.ndarray:
@@ -120,11 +154,37 @@ class RandomFeatures:
         return A
 
     def score(self, A: np.ndarray, t: float, x: np.ndarray) -> np.ndarray:
-        """s_{t,θ}(x) = (1/m) A σ(W x + U e(t)) of (12), shape (N, d)."""
+        """s_{t,θ}(x) = (1/m) A σ(W x + U e(t)) of (12), shape (N, d).
+
+        Parameters
+        ----------
+        A : ndarray of shape (d, m)
+            Coefficients in the (1/m) A convention of (12).
+        t : float
+            Time in [0, T].
+        x : ndarray of shape (N, d), or (N,) when d = 1
+            Points.
+
+        Returns
+        -------
+        ndarray of shape (N, d)
+
+        Raises
+        ------
+        ValueError
+            If ``A`` or ``x`` has the wrong shape.
+        """
         return self.phi(t, x) @ self._check_A(A).T / self.m
 
     def divergence(self, A: np.ndarray, t: float, x: np.ndarray) -> np.ndarray:
-        """∇·s = (1/m) Σ_i 1[w_iᵀx + u_iᵀe(t) > 0] a_iᵀw_i (docs/theory.md §4, K3), shape (N,)."""
+        """∇·s = (1/m) Σ_i 1[w_iᵀx + u_iᵀe(t) > 0] a_iᵀw_i (docs/theory.md §4, K3), shape (N,).
+
+        The analytic divergence of Remark 3; ``A``, ``t`` and ``x`` as in :meth:`score`.
+
+        Returns
+        -------
+        ndarray of shape (N,)
+        """
         aw = np.einsum("ji,ij->i", self._check_A(A), self.W)
         return (self.preactivation(t, x) > 0) @ aw / self.m
 
@@ -141,15 +201,38 @@ def draw_features(
     Parameters
     ----------
     m, d : int
-        Number of features (>= 1) and data dimension (>= 1).
-    seed : int
+        Number of features (>= 1) and data dimension (>= 1, default 1).
+    seed : int, default 0
         Seed of ``numpy.random.default_rng``.
     d_e : int, optional
         Embedding dimension; must match ``embedding`` when given.
-    embedding : str
+    embedding : str, default "1,t/T"
         A key of :data:`EMBEDDINGS`.
-    T : float
-        Horizon of the embedding e(t).
+    T : float, default 5.0
+        Horizon of the embedding e(t), finite and > 0.
+
+    Returns
+    -------
+    RandomFeatures
+
+    Raises
+    ------
+    ValueError
+        If m or d is not an integer >= 1, ``embedding`` is unknown, or ``d_e`` does not match it.
+
+    Examples
+    --------
+    Every row is on the unit ℓ¹ sphere, and a larger draw nests a smaller one:
+
+    >>> import numpy as np
+    >>> from empirical.features import draw_features
+    >>> f = draw_features(8, seed=3)
+    >>> f.W.shape, f.U.shape
+    ((8, 1), (8, 2))
+    >>> bool(np.allclose(np.abs(f.W).sum(axis=1) + np.abs(f.U).sum(axis=1), 1.0))
+    True
+    >>> bool(np.array_equal(draw_features(32, seed=3).W[:8], f.W))
+    True
     """
     if not (isinstance(m, (int, np.integer)) and m >= 1):
         raise ValueError(f"m must be an integer >= 1, got {m!r}")
@@ -170,6 +253,13 @@ class RFScore:
     ``A`` of shape (1, m) is one model. A stack of shape (k, 1, m), e.g. the coefficients of the flow at
     k training times, is k models: iterate over it for one model at a time; the score bound
     :func:`empirical.kl.kl_score_bound` takes the whole stack in one vectorised evaluation.
+
+    Parameters
+    ----------
+    features : RandomFeatures
+        Frozen features with d = 1.
+    A : ndarray of shape (1, m) or (k, 1, m)
+        One model, or a stack of k; build it with :func:`rf_score`, which checks the shapes.
     """
 
     features: RandomFeatures
@@ -189,6 +279,7 @@ class RFScore:
             yield RFScore(self.features, a)
 
     def __call__(self, t: float, x: np.ndarray) -> np.ndarray:
+        """s_{t,θ}(x) for x of shape (N,), shape (N,); a stack raises ValueError (iterate over it)."""
         return self.features.score(self._single(), t, x)[:, 0]
 
     def dx(self, t: float, x: np.ndarray) -> np.ndarray:
@@ -215,6 +306,11 @@ def rf_score(features: RandomFeatures, A: np.ndarray) -> RFScore:
     Returns
     -------
     RFScore
+
+    Raises
+    ------
+    ValueError
+        If ``features.d`` is not 1 or ``A`` has the wrong shape.
 
     Examples
     --------

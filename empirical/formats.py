@@ -18,6 +18,23 @@ def to_jsonable(obj: Any, nonfinite: Literal["string", "keep"] = "string") -> An
     JSON) or stay floats (``"keep"``, for Python-only files that must round-trip exactly).
     Dict keys must be strings: converting them silently would let {1: ..} and {"1": ..} collide.
 
+    Parameters
+    ----------
+    obj : object
+        Nested dicts, lists, tuples, dataclass instances, numpy scalars and arrays, paths, str, None.
+    nonfinite : {"string", "keep"}, default "string"
+        How NaN and ±inf come out.
+
+    Returns
+    -------
+    object
+        Built of dict, list, str, int, float, bool and None only.
+
+    Raises
+    ------
+    ValueError
+        If a dict key is not a str, or an object of another type is met.
+
     Examples
     --------
     >>> import numpy as np
@@ -69,6 +86,25 @@ def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | M
     ``columns`` lists the row keys to show, or maps each key to its header. Floats are formatted
     with ``floatfmt``; a missing key or None gives an empty cell; columns whose every value is a
     number are right-aligned.
+
+    Parameters
+    ----------
+    rows : sequence of mappings
+        One mapping per row.
+    columns : sequence of str, or mapping of key -> header
+        At least one column.
+    floatfmt : str, default ".3g"
+        A ``format`` spec for floats.
+
+    Returns
+    -------
+    str
+        The table, ending in a newline.
+
+    Raises
+    ------
+    ValueError
+        If ``columns`` is empty.
 
     Examples
     --------

@@ -33,7 +33,34 @@ WEIGHTINGS = ("std", "var", "g2")
 
 
 def weighting(name: str, sde: LinearSDE, t: np.ndarray, d: int = 1) -> np.ndarray:
-    """λ(t) of (6): 'std' = σ_t/√d ((6) as printed), 'var' = σ_t², 'g2' = g(t)² (likelihood weighting)."""
+    """λ(t) of (6): 'std' = σ_t/√d ((6) as printed), 'var' = σ_t², 'g2' = g(t)² (likelihood weighting).
+
+    Parameters
+    ----------
+    name : {"std", "var", "g2"}
+        The weighting (docs/theory.md §3; 'std' is the default).
+    sde, t : LinearSDE, array_like
+        Forward process (2) and times in [0, T].
+    d : int, default 1
+        Data dimension, >= 1 (enters 'std' only).
+
+    Returns
+    -------
+    ndarray
+        λ(t), with the shape of ``t``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not one of :data:`WEIGHTINGS`.
+
+    Examples
+    --------
+    >>> from empirical.loss import weighting
+    >>> from empirical.sde import ou
+    >>> [round(float(weighting(k, ou(), 1.0)), 6) for k in ("std", "var", "g2")]
+    [0.929873, 0.864665, 2.0]
+    """
     t = np.asarray(t, dtype=float)
     if name == "std":
         return np.sqrt(sde.sigma2(t) / d)
@@ -51,13 +78,19 @@ class QuadraticLoss:
     Attributes
     ----------
     B1 : (m, m), B2 : (m, d), c : float
-        The Lemma-3 coefficients.
+        The Lemma-3 coefficients (finite; B1 symmetric positive semi-definite).
     lam : str
         Weighting λ(t) ('std', 'var' or 'g2').
     T, t0 : float
         The t-expectation is over U(t0, T).
     kind : str
         'population', 'empirical' or 'empirical-mc' / 'population-mc' (sample-average variants).
+
+    Raises
+    ------
+    ValueError
+        If B1 is not square, B2 does not have m rows, a coefficient is not finite, or ``lam`` is
+        unknown.
     """
 
     B1: np.ndarray
@@ -81,14 +114,17 @@ class QuadraticLoss:
 
     @property
     def m(self) -> int:
+        """Number of features m."""
         return self.B1.shape[0]
 
     @property
     def d(self) -> int:
+        """Data dimension d."""
         return self.B2.shape[1]
 
     @property
     def horizon(self) -> float:
+        """T - t0, the length of the t-interval (K1 = ½ (T - t0) L̃_g2 + KL(p_T‖π))."""
         return self.T - self.t0
 
     def _theta(self, A: np.ndarray) -> np.ndarray:
@@ -98,7 +134,11 @@ class QuadraticLoss:
         return A / np.sqrt(self.m)
 
     def value(self, A: np.ndarray) -> np.ndarray:
-        """L̃(A) for A of shape (..., d, m); returns shape (...)."""
+        """L̃(A) for A of shape (..., d, m); returns shape (...).
+
+        ``A`` holds coefficients in the (1/m) A convention of (12), e.g. a stack from the flow;
+        other trailing axes raise ValueError.
+        """
         th = self._theta(A)
         quad = np.sum((th @ self.B1) * th, axis=(-2, -1))
         return quad - 2.0 * np.sum(th * self.B2.T, axis=(-2, -1)) + self.c
@@ -110,7 +150,7 @@ class QuadraticLoss:
 
     @cached_property
     def spectrum(self) -> tuple[np.ndarray, np.ndarray]:
-        """(β, V) with B1 = V diag(β) Vᵀ; round-off negatives of the PSD B1 are set to 0."""
+        """(β, V) with B1 = V diag(β) Vᵀ; round-off negatives of the PSD B1 are set to 0 (cached)."""
         beta, V = np.linalg.eigh(self.B1)
         return np.maximum(beta, 0.0), V
 
@@ -164,7 +204,7 @@ def population_losses(
     lams : sequence of {"std", "var", "g2"}
         Weightings λ of (6), e.g. ("std", "g2"): the training weighting and the K1 weighting.
     n_t, t0 : int, float
-        The t-grid (:func:`empirical.quadrature.time_grid`).
+        The t-grid (:func:`empirical.quadrature.time_grid`): n_t >= 1, t0 in [0, T).
     samples, seed : int, optional
         If given, a Monte-Carlo reference instead: ``samples`` draws of p_t per t node from
         ``default_rng(seed)``, regression target the exact score.
@@ -172,6 +212,12 @@ def population_losses(
     Returns
     -------
     dict of weighting name -> QuadraticLoss
+
+    Raises
+    ------
+    ValueError
+        If ``lams`` is empty or holds an unknown weighting, ``features.T`` differs from the SDE
+        horizon, ``features.d`` is not 1, or ``samples`` is not an integer >= 2.
 
     Examples
     --------
@@ -209,7 +255,17 @@ def population_losses(
 
 
 def population_loss(target: Target1D, features: RandomFeatures, lam: str = "std", **kwargs) -> QuadraticLoss:
-    """The population loss L̃ (7) for one weighting; see :func:`population_losses`."""
+    """The population loss L̃ (7) for one weighting; see :func:`population_losses`.
+
+    Parameters
+    ----------
+    lam : {"std", "var", "g2"}, default "std"
+        The weighting λ of (6); ``target``, ``features`` and ``**kwargs`` as in :func:`population_losses`.
+
+    Returns
+    -------
+    QuadraticLoss
+    """
     return population_losses(target, features, (lam,), **kwargs)[lam]
 
 
@@ -229,6 +285,49 @@ def empirical_losses(
     ĉ = E_t λ d/σ_t². For 'g2', ĉ = E_t 2d/σ_t² diverges at t -> 0, so t0 > 0 is required there.
     With ``noise_draws`` = K (any d): K standard-normal draws per training point and t node from
     ``default_rng(seed)``, DSM regression target -ε/σ_t, all three coefficients as sample averages.
+
+    Parameters
+    ----------
+    x_train : ndarray of shape (n,) or (n, d)
+        The training set, finite, n >= 1 (the exact path needs d = 1).
+    features : RandomFeatures
+        Frozen features of the model (12).
+    sde : LinearSDE, optional
+        Forward process (2); OU with the features' horizon by default. Its T must equal ``features.T``.
+    lams : sequence of {"std", "var", "g2"}, default ("std",)
+        Weightings λ of (6).
+    n_t, t0 : int, float
+        The t-grid (:func:`empirical.quadrature.time_grid`): n_t >= 1, t0 in [0, T), > 0 for 'g2'.
+    noise_draws, seed : int, optional
+        K >= 1 noise draws per point from ``default_rng(seed)`` (the Monte-Carlo reference); None
+        is the exact expectation.
+
+    Returns
+    -------
+    dict of weighting name -> QuadraticLoss
+        Of kind 'empirical', or 'empirical-mc' with ``noise_draws``.
+
+    Raises
+    ------
+    ValueError
+        If an argument is outside the range above or the shapes do not match.
+
+    Examples
+    --------
+    The exact noise expectation agrees with K = 200 noise draws per point up to Monte-Carlo error:
+
+    >>> import numpy as np
+    >>> from empirical.features import draw_features
+    >>> from empirical.loss import empirical_losses
+    >>> from empirical.targets import two_mode
+    >>> x = two_mode(3.0).sample(16, np.random.default_rng(0))
+    >>> f = draw_features(8, seed=0)
+    >>> exact = empirical_losses(x, f, n_t=16)["std"]
+    >>> mc = empirical_losses(x, f, n_t=16, noise_draws=200, seed=0)["std"]
+    >>> exact.kind, mc.kind
+    ('empirical', 'empirical-mc')
+    >>> bool(np.abs(exact.B1 - mc.B1).max() < 0.02 * np.abs(exact.B1).max())
+    True
     """
     sde = sde or ou(features.T)
     _check_horizon(features, sde)
@@ -265,5 +364,15 @@ def empirical_losses(
 
 def empirical_loss(x_train: np.ndarray, features: RandomFeatures, sde: LinearSDE | None = None,
                    lam: str = "std", **kwargs) -> QuadraticLoss:
-    """The empirical DSM loss L̂_n for one weighting; see :func:`empirical_losses`."""
+    """The empirical DSM loss L̂_n for one weighting; see :func:`empirical_losses`.
+
+    Parameters
+    ----------
+    lam : {"std", "var", "g2"}, default "std"
+        The weighting λ of (6); the other parameters and ``**kwargs`` as in :func:`empirical_losses`.
+
+    Returns
+    -------
+    QuadraticLoss
+    """
     return empirical_losses(x_train, features, sde, (lam,), **kwargs)[lam]

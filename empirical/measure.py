@@ -1,5 +1,7 @@
-"""One measurement: train the random-feature score model (12) by the exact flows (9)-(10) and
-measure KL(p0 ‖ p_θ) four ways (docs/theory.md §4) and the decomposition (15) at every training time τ.
+"""One measurement: the model (12) trained by the exact flows (9)-(10), its KLs and decomposition (15).
+
+Train the random-feature score model (12) by the exact flows (9)-(10) and measure KL(p0 ‖ p_θ)
+four ways (docs/theory.md §4) and the decomposition (15) at every training time τ.
 
 This is the pipeline behind ``diffgen measure`` and every experiment of the scaling report.
 Seeds: ``seed`` spawns two independent streams (``numpy.random.SeedSequence``), one for the
@@ -39,18 +41,33 @@ class MeasureConfig:
 
     Parameters
     ----------
-    target : 'gm' (Theorem 2: q1 N(-mu, 1) + q2 N(mu, 1)) or 'bump' (Theorem 1: two C¹ bumps
+    target : {"gm", "bump"}
+        'gm' (Theorem 2: q1 N(-mu, 1) + q2 N(mu, 1)) or 'bump' (Theorem 1: two C¹ bumps
         (1 - y²)^2 of half-width 1 centred at ±mu, compact support).
-    mu, weights : mode position and mixture weights (q1 weighs the mode at -mu).
-    n, m : training-set size and number of random features.
-    taus : training times τ of the flows.
-    seed : master seed.
-    lam : training weighting λ of (6): 'std' (default), 'var' or 'g2'.
-    T : horizon of the OU forward process.
-    kl : which of K1..K4 to compute (K2-K4 cost seconds per τ; K1 is exact and cheap).
-    m_ref_factor : the nested model with m·m_ref_factor features estimates L̃(θ̄*) for I3 of (15);
+    mu, weights : float > 0 (> 1 for 'bump'; None: 3 for gm, 1.5 for bump), (q1, q2) in (0, 1)
+        Mode position and mixture weights summing to 1 (q1 weighs the mode at -mu).
+    n, m : int >= 1
+        Training-set size and number of random features.
+    taus : tuple of float > 0
+        Training times τ of the flows.
+    seed : int >= 0
+        Master seed.
+    lam : {"std", "var", "g2"}
+        Training weighting λ of (6): 'std' (default), 'var' or 'g2' (needs t0 > 0).
+    T : float > 0
+        Horizon of the OU forward process.
+    kl : subset of ("K1", "K2", "K3", "K4") holding K1
+        Which to compute (K2-K4 cost seconds per τ; K1 is exact and cheap).
+    m_ref_factor : int, 0 or >= 2
+        The nested model with m·m_ref_factor features estimates L̃(θ̄*) for I3 of (15);
         0 skips I3 (reported as NaN), which saves the largest eigendecomposition.
-    t0 : the samplers stop, and K1's integral starts, at t0 (0: the paper's setting).
+    t0 : float in [0, T)
+        The samplers stop, and K1's integral starts, at t0 (0: the paper's setting).
+
+    Raises
+    ------
+    ValueError
+        If a field is outside the range above; the message names it.
     """
 
     target: str = "gm"
@@ -75,6 +92,7 @@ class MeasureConfig:
         _check(self)
 
     def to_dict(self) -> dict:
+        """The fields as a plain dict (the ``inputs`` of the JSON output)."""
         return asdict(self)
 
 
@@ -112,8 +130,10 @@ def _check(c: MeasureConfig) -> None:
 
 
 def make_target(c: MeasureConfig) -> Target1D:
-    """The target p0 of the configuration, diffused by OU with horizon ``c.T`` (memoised, so that
-    sweeps share the target's own cached quadratures)."""
+    """The target p0 of the configuration, diffused by OU with horizon ``c.T``.
+
+    Memoised, so that sweeps share the target's own cached quadratures.
+    """
     return _target(c.target, c.mu, c.weights, c.T)
 
 
@@ -195,8 +215,11 @@ class Measurement:
                    float("nan") if I3 is None else float(I3), obj["lemmas"], obj["quantities"], obj["timings"])
 
     def save_model(self, path: str) -> None:
-        """``.npz`` with W (m×d), U (m×d_e), A (len(tau)×d×m, the (1/m) A convention), x_train (n×d),
-        tau, T and embedding."""
+        """Write the models to the ``.npz`` file ``path``; ValueError if read back from JSON (no models).
+
+        Arrays: W (m×d), U (m×d_e), A (len(tau)×d×m, the (1/m) A convention), x_train (n×d), tau, T
+        and embedding.
+        """
         if self.features is None:
             raise ValueError("this measurement was read back from JSON and holds no model; measure() it again")
         np.savez(path, W=self.features.W, U=self.features.U, A=self.A, x_train=self.x_train.reshape(-1, 1),
@@ -215,6 +238,13 @@ def lemma_checks(loss: QuadraticLoss, A: np.ndarray, taus: np.ndarray) -> dict:
     Lemma 4 with the comparator θ̃ = the minimum-norm minimiser θ*:
     L(θ(τ)) - L(θ*) <= ‖θ0 - θ*‖²/(2τ). Lemma 5: ‖θ(τ) - θ0‖ <= √(τ (L(θ0) - L(θ(τ)))) <= √(τ L(θ0)).
     Returns the worst ratio lhs/rhs of each (<= 1 holds) and whether all hold.
+
+    Parameters
+    ----------
+    loss : QuadraticLoss
+        The loss the flow descends.
+    A, taus : ndarray of shape (k, d, m), (k,)
+        The flow from A(0) = 0 (:func:`~empirical.flow.gradient_flow`) at training times τ > 0.
     """
     zero = np.zeros_like(A[0])
     L = loss.value(A)
@@ -246,6 +276,7 @@ def measure(config: MeasureConfig) -> Measurement:
     Parameters
     ----------
     config : MeasureConfig
+        Checked on construction (ValueError names a field outside its range).
 
     Returns
     -------
@@ -258,7 +289,7 @@ def measure(config: MeasureConfig) -> Measurement:
     Examples
     --------
     >>> from empirical.measure import MeasureConfig, measure
-    >>> r = measure(MeasureConfig(n=16, m=16, taus=(1e2, 1e4), seed=0, kl=("K1", "K2"), m_ref_factor=0))
+    >>> r = measure(MeasureConfig(n=16, m=16, taus=(1e4, 1e6), seed=0, kl=("K1", "K2"), m_ref_factor=0))
     >>> bool(all(v["holds"] for v in r.lemmas.values()))  # Lemmas 4-5 on both flows
     True
     >>> bool((r.K["K2"] <= r.K["K1"]).all())  # Lemma 2: the sampler's KL under the score bound

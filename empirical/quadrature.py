@@ -11,7 +11,7 @@
 References
 ----------
 P. Li, Z. Li, H. Zhang, J. Bian, "On the Generalization Properties of Diffusion Models",
-NeurIPS 2023, arXiv:2311.01797, eqs. (3)-(7).
+NeurIPS 2023, arXiv:2311.01797, eqs. (3)-(7); docs/theory.md §1, §3.
 """
 
 from __future__ import annotations
@@ -32,6 +32,13 @@ class TimeGrid:
     """Nodes t_j and weights ω_j with Σ_j ω_j f(t_j) ≈ E_{t~U(t0,T)} f(t) (see :func:`time_grid`).
 
     ``horizon`` · Σ_j ω_j f(t_j) is then the integral ∫_{t0}^T f(t) dt.
+
+    Attributes
+    ----------
+    t, w : ndarray
+        Nodes in (t0, T) and weights (> 0, summing to 1), of equal length.
+    T, t0 : float
+        The interval [t0, T] of the expectation.
     """
 
     t: np.ndarray
@@ -46,8 +53,10 @@ class TimeGrid:
 
 
 def time_grid(T: float, n_t: int = N_T_DEFAULT, t0: float = 0.0, n_panels: int = 1) -> TimeGrid:
-    """Gauss-Legendre grid for E_{t~U(t0,T)}: ``n_panels`` equal panels in u ∈ [0, 1] of ``n_t`` nodes
-    each, t = t0 + (T - t0) u², so dt/(T - t0) = 2u du.
+    """Gauss-Legendre grid for E_{t~U(t0,T)} after the substitution t = t0 + (T - t0) u².
+
+    ``n_panels`` equal panels in u ∈ [0, 1] of ``n_t`` nodes each, t = t0 + (T - t0) u², so
+    dt/(T - t0) = 2u du.
 
     Parameters
     ----------
@@ -63,6 +72,11 @@ def time_grid(T: float, n_t: int = N_T_DEFAULT, t0: float = 0.0, n_panels: int =
     Returns
     -------
     TimeGrid
+
+    Raises
+    ------
+    ValueError
+        If an argument is outside the range above.
 
     Examples
     --------
@@ -90,6 +104,26 @@ def time_steps(t0: float, T: float, n_steps: int, power: float = 2.0) -> np.ndar
     At ``power`` = 2 this is the substitution t = t0 + u² with equal steps in u, which removes the
     t^{-1/2} behaviour of diffused point masses near t0 (docs/theory.md §1).
 
+    Parameters
+    ----------
+    t0 : float
+        First time, in [0, T) (where the reverse processes (3)-(4) stop).
+    T : float
+        Last time, the horizon (where they start).
+    n_steps : int
+        Number of steps, >= 1.
+    power : float, default 2.0
+        Grading exponent, >= 1 (1 gives equal steps).
+
+    Returns
+    -------
+    ndarray of shape (n_steps + 1,)
+
+    Raises
+    ------
+    ValueError
+        If an argument is outside the range above.
+
     Examples
     --------
     >>> from empirical.quadrature import time_steps
@@ -104,7 +138,29 @@ def time_steps(t0: float, T: float, n_steps: int, power: float = 2.0) -> np.ndar
 
 
 def gl_panels(lo: float, hi: float, n_panels: int, order: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """Composite Gauss-Legendre nodes and weights on [lo, hi] with ``n_panels`` equal panels."""
+    """Composite Gauss-Legendre nodes and weights on [lo, hi] with ``n_panels`` equal panels.
+
+    Parameters
+    ----------
+    lo, hi : float
+        The interval, lo < hi.
+    n_panels : int
+        Number of equal panels, >= 1.
+    order : int, default 8
+        Gauss-Legendre nodes per panel, >= 1 (exact for polynomials of degree < 2 order).
+
+    Returns
+    -------
+    x, w : ndarray of shape (n_panels * order,)
+        Nodes and weights; Σ w f(x) ≈ ∫_lo^hi f.
+
+    Examples
+    --------
+    >>> from empirical.quadrature import gl_panels
+    >>> x, w = gl_panels(0.0, 2.0, 3, order=2)
+    >>> round(float(w @ x**3), 12)  # ∫_0^2 x³ dx = 4
+    4.0
+    """
     x, w = np.polynomial.legendre.leggauss(order)
     edges = np.linspace(lo, hi, n_panels + 1)
     half = 0.5 * np.diff(edges)[:, None]

@@ -7,6 +7,11 @@
 - :func:`sample_kl`: the usual sample-based estimate, for comparison only.
 
 K2 ≤ K1 is Lemma 2; K3 and K4 are not covered by it.
+
+References
+----------
+arXiv:2311.01797, reverse SDE (3), probability-flow ODE (4), integrated-score density (11),
+Lemma 2 and Remark 3; docs/theory.md §4.
 """
 
 from .divergence import kl_cells

@@ -4,6 +4,10 @@
   (closed forms everywhere); :func:`empirical`: the empirical measure p̂0 of a training set.
 - :func:`two_bumps`, :func:`bump`: compactly supported C¹ targets for Theorem 1.
 - :class:`Target` / :class:`Target1D`: the protocol every target implements.
+
+References
+----------
+arXiv:2311.01797, Theorem 1 (compact support) and Theorem 2 (two-mode mixture).
 """
 
 from .bump import Bump1D, bump, two_bumps

@@ -7,6 +7,10 @@ restricted to the window where Y = (x - μ - σε)/ρ ∈ [-1, 1]; there the int
 times φ(ε), so Gauss-Legendre on that window is accurate for every t > 0, however narrow the kernel:
     p_t(x) = Σ q/ρ ∫ φ(ε) B(y(ε)) dε,   p_t^{(n)}(x) = Σ q/ρ^{n+1} ∫ φ(ε) B^{(n)}(y(ε)) dε.
 Partial moments use the closed-form partial moments of B in y; t = 0 is the closed form itself.
+
+References
+----------
+arXiv:2311.01797, Theorem 1 (compactly supported C¹ p0) and kernel (8); docs/theory.md §5.
 """
 
 from __future__ import annotations
@@ -55,10 +59,22 @@ class Bump1D:
 
     Parameters
     ----------
-    centers, scales, weights : 1-D arrays of equal length (scales > 0, weights > 0 summing to 1).
-    k : int >= 2, the bump exponent.
-    sde : LinearSDE (OU with T = 5 by default).
-    order : Gauss-Legendre nodes on each ε-window.
+    centers, scales, weights : 1-D arrays of equal length
+        Finite; scales > 0, weights > 0 summing to 1.
+    k : int, default 2
+        The bump exponent, >= 2.
+    sde : LinearSDE
+        Forward process (2); OU with T = 5 by default.
+    order : int, default 96
+        Gauss-Legendre nodes on each ε-window, >= 16.
+    name : str, default "bump"
+        Used in reports.
+
+    Raises
+    ------
+    ValueError
+        If an argument is outside the range above. Methods raise it for t outside [0, T], and
+        the score for points outside the support at t = 0.
     """
 
     centers: np.ndarray
@@ -117,10 +133,12 @@ class Bump1D:
         return top, J
 
     def pdf(self, t: float, x: np.ndarray) -> np.ndarray:
+        """p_t(x) for t in [0, T] (0 outside the support at t = 0)."""
         s, J = self._derivs(t, x, 0)
         return np.exp(s) * J[0]
 
     def logpdf(self, t: float, x: np.ndarray) -> np.ndarray:
+        """log p_t(x) (-inf outside the support at t = 0)."""
         s, J = self._derivs(t, x, 0)
         with np.errstate(divide="ignore"):
             return s + np.log(J[0])
@@ -177,6 +195,7 @@ class Bump1D:
         return tuple(np.sum(self.weights * (below[j] + np.sum(wts * middle[j], axis=-1)), axis=-1) for j in range(3))
 
     def cdf(self, t: float, x: np.ndarray) -> np.ndarray:
+        """P_{p_t}(X <= x) = F_0(x) of :meth:`partial_moments`."""
         return self.partial_moments(t, x)[0]
 
     def sample(self, n: int, rng: np.random.Generator, t: float = 0.0) -> np.ndarray:
@@ -192,8 +211,11 @@ class Bump1D:
         return float(np.min(mu - rho) - tail * sig), float(np.max(mu + rho) + tail * sig)
 
     def x_grid(self, t: float, max_panels: int = 100_000) -> tuple[np.ndarray, np.ndarray]:
-        """Composite 8-point Gauss-Legendre nodes and weights over ``support(t)``, split at the component
-        edges, with panels no wider than σ_t/4 (p_t varies on that scale near the edges)."""
+        """Composite 8-point Gauss-Legendre nodes and weights over ``support(t)``.
+
+        Split at the component edges, with panels no wider than σ_t/4 (p_t varies on that scale
+        near the edges); ValueError when more than ``max_panels`` panels are needed.
+        """
         mu, rho, sig = self._params(t)
         lo, hi = self.support(t)
         breaks = np.unique(np.clip(np.concatenate([[lo, hi], mu - rho, mu + rho]), lo, hi))
@@ -225,13 +247,72 @@ class Bump1D:
 
 
 def bump(center: float = 0.0, scale: float = 1.0, k: int = 2, *, sde: LinearSDE | None = None) -> Bump1D:
-    """The single bump Z_k (1 - ((x - center)/scale)²)^k / scale on [center - scale, center + scale]."""
+    """The single bump Z_k (1 - ((x - center)/scale)²)^k / scale on [center - scale, center + scale].
+
+    Parameters
+    ----------
+    center : float, default 0.0
+        Centre, finite.
+    scale : float, default 1.0
+        Half-width, > 0.
+    k : int, default 2
+        Exponent, >= 2 (C¹ density, finite Fisher information).
+    sde : LinearSDE, optional
+        Forward process (2); OU with T = 5 by default.
+
+    Returns
+    -------
+    Bump1D
+
+    Raises
+    ------
+    ValueError
+        If an argument is outside the range above.
+    """
     return Bump1D(np.array([center]), np.array([scale]), np.array([1.0]), k, sde or ou())
 
 
 def two_bumps(mu: float = 3.0, scale: float = 1.0, weights: tuple[float, float] = (0.5, 0.5), k: int = 2, *,
               sde: LinearSDE | None = None) -> Bump1D:
-    """A bimodal compactly supported target: bumps at -mu and +mu (mu > scale, disjoint supports)."""
+    """A bimodal compactly supported target: bumps at -mu and +mu (mu > scale, disjoint supports).
+
+    The compact, C¹ target used to test Theorem 1 (docs/theory.md §5).
+
+    Parameters
+    ----------
+    mu : float, default 3.0
+        Centres ±mu, with mu > scale.
+    scale : float, default 1.0
+        Half-width of each bump, > 0.
+    weights : (q1, q2), default (0.5, 0.5)
+        Positive weights summing to 1; q1 weighs the bump at -mu.
+    k : int, default 2
+        Exponent of (1 - y²)^k, >= 2.
+    sde : LinearSDE, optional
+        Forward process (2); OU with T = 5 by default.
+
+    Returns
+    -------
+    Bump1D
+        Named "two_bumps".
+
+    Raises
+    ------
+    ValueError
+        If not mu > scale > 0 (both finite), or another argument is outside its range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from empirical.targets import two_bumps
+    >>> p = two_bumps(1.5)
+    >>> p.support(0.0)  # compact at t = 0: [-mu - scale, mu + scale]
+    (-2.5, 2.5)
+    >>> p.pdf(0.0, np.array([0.0, 1.5])).round(12).tolist()  # 0 between the bumps; ½·15/16 at a centre
+    [0.0, 0.46875]
+    >>> p.cdf(0.0, np.array([0.0, 2.5])).round(12).tolist()
+    [0.5, 1.0]
+    """
     if not (np.isfinite(mu) and np.isfinite(scale) and mu > scale > 0):
         raise ValueError(f"mu and scale must satisfy mu > scale > 0, got mu={mu!r}, scale={scale!r}")
     return Bump1D(np.array([-mu, mu]), np.array([scale, scale]), np.asarray(weights, dtype=float), k,

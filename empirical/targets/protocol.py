@@ -3,6 +3,11 @@
 A target is diffused by a forward linear SDE (2) (its ``sde``). Every routine of the engine that
 takes a target is annotated with one of these protocols, so a new target (the d-dimensional ones to
 come) only has to implement the methods listed here.
+
+References
+----------
+arXiv:2311.01797, forward SDE (2), kernel (8), explicit score matching (7), Lemma 2 and Lemma 3;
+docs/theory.md §1, §3.
 """
 
 from __future__ import annotations
@@ -19,6 +24,11 @@ class Target(Protocol):
     """p0 on R^d diffused by ``sde``: p_t, log p_t, ∇log p_t, samples, KL(p_T‖π), Fisher information.
 
     ``t`` is a float in [0, T]; ``x`` holds points (shape (N,) in 1-D, (N, d) otherwise).
+
+    Methods
+    -------
+    pdf(t, x), logpdf(t, x)
+        p_t(x), the target diffused by (2) to time t, and log p_t(x) (-inf outside the support).
     """
 
     sde: LinearSDE
@@ -52,6 +62,11 @@ class Target1D(Target, Protocol):
 
     The exact-in-x losses (Lemma 3) need ``partial_moments``; the KL grids need ``support``; the
     divergence form of the probability-flow density (Remark 3) needs ``score_dx``.
+
+    Methods
+    -------
+    cdf(t, x)
+        P_{p_t}(X <= x).
     """
 
     def cdf(self, t: float, x: np.ndarray) -> np.ndarray: ...
