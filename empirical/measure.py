@@ -1,10 +1,6 @@
-"""One measurement: the model (12) trained by the exact flows (9)-(10), its KLs and decomposition (15).
-
-Train the random-feature score model (12) by the exact flows (9)-(10) and measure KL(p0 ‖ p_θ)
-four ways (docs/theory.md §4) and the decomposition (15) at every training time τ.
-
-This is the pipeline behind ``diffgen measure`` and every experiment of the scaling report.
-Seeds: ``seed`` spawns two independent streams (``numpy.random.SeedSequence``), one for the
+"""One measurement: the model (12) trained by the exact flows (9)-(10), KL(p0 ‖ p_θ) four ways
+(docs/theory.md §4) and the decomposition (15) at every training time τ. This is the pipeline behind
+``diffgen measure`` and every experiment of the scaling report. Seeds: ``seed`` spawns two independent streams (``numpy.random.SeedSequence``), one for the
 training data and one for the frozen features, so the same seed gives the same numbers.
 """
 
@@ -16,13 +12,12 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from bounds.lemmas import lemma4_bound, lemma5_bound
-
 from .decomposition import decomposition
 from .features import RandomFeatures, draw_features, rf_score
 from .flow import gradient_flow
 from .kl import kl_integrated, kl_ode, kl_score_bound, kl_sde
-from .loss import WEIGHTINGS, QuadraticLoss, empirical_losses, population_losses
+from .lemma_checks import lemma_checks, theta_distance
+from .loss import WEIGHTINGS, empirical_losses, population_losses
 from .sde import ou
 from .targets import Target1D, two_bumps, two_mode
 
@@ -31,8 +26,6 @@ LAMBDAS = WEIGHTINGS
 KL_NAMES = ("K1", "K2", "K3", "K4")
 DEFAULT_TAUS = tuple(float(t) for t in np.logspace(0, 8, 17))
 DEFAULT_MU = {"gm": 3.0, "bump": 1.5}
-LEMMA_RTOL = 1e-9
-"""Relative slack on the exact lemma checks: floating-point rounding of the loss values only."""
 
 
 @dataclass(frozen=True)
@@ -166,7 +159,7 @@ class Measurement:
     I1, I2 : arrays; I3 : float
         The decomposition (15) (I3 is NaN when ``config.m_ref_factor`` is 0).
     lemmas : dict
-        Lemma 4 and 5 checks on the empirical and the population flow (:func:`lemma_checks`).
+        Lemma 4 and 5 checks on the empirical and the population flow (:func:`~empirical.lemma_checks.lemma_checks`).
     quantities : dict
         KL(p_T‖π) ``kl_prior``, L̃(θ*) ``loss_star``, its nested-model estimate of L̃(θ̄*)
         ``loss_star_ref``, ‖θ*‖² ``theta_star_norm2`` and the nested model's size ``m_ref``.
@@ -224,45 +217,6 @@ class Measurement:
             raise ValueError("this measurement was read back from JSON and holds no model; measure() it again")
         np.savez(path, W=self.features.W, U=self.features.U, A=self.A, x_train=self.x_train.reshape(-1, 1),
                  tau=np.asarray(self.config.taus), T=self.config.T, embedding=self.features.embedding)
-
-
-def _theta_dist(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """‖θ_A - θ_B‖ with θ = vec(A)/√m, over the leading axes."""
-    m = A.shape[-1]
-    return np.sqrt(np.sum((A - B) ** 2, axis=(-2, -1)) / m)
-
-
-def lemma_checks(loss: QuadraticLoss, A: np.ndarray, taus: np.ndarray) -> dict:
-    """Lemmas 4 and 5 (docs/theory.md §7) on a flow started at 0, exactly (rounding slack ``LEMMA_RTOL``).
-
-    Lemma 4 with the comparator θ̃ = the minimum-norm minimiser θ*:
-    L(θ(τ)) - L(θ*) <= ‖θ0 - θ*‖²/(2τ). Lemma 5: ‖θ(τ) - θ0‖ <= √(τ (L(θ0) - L(θ(τ)))) <= √(τ L(θ0)).
-    Returns the worst ratio lhs/rhs of each (<= 1 holds) and whether all hold.
-
-    Parameters
-    ----------
-    loss : QuadraticLoss
-        The loss the flow descends.
-    A, taus : ndarray of shape (k, d, m), (k,)
-        The flow from A(0) = 0 (:func:`~empirical.flow.gradient_flow`) at training times τ > 0.
-    """
-    zero = np.zeros_like(A[0])
-    L = loss.value(A)
-    L0 = float(loss.value(zero))
-    scale = max(abs(L0), 1.0)
-    star = loss.minimizer()
-    lhs = L - float(loss.value(star))
-    rhs = lemma4_bound(float(_theta_dist(zero, star)) ** 2, taus)
-    ok = bool(np.all(lhs <= rhs + LEMMA_RTOL * scale))
-    ratios = {"lemma4": float(np.max(lhs / rhs))}
-    dist = _theta_dist(A, zero[None])
-    mid = lemma5_bound(taus, np.maximum(L0 - L, 0.0))
-    outer = lemma5_bound(taus, max(L0, np.finfo(float).tiny))
-    ok &= bool(np.all(dist <= mid * (1 + LEMMA_RTOL) + lemma5_bound(taus, LEMMA_RTOL * scale)))
-    ok &= bool(np.all(mid <= outer * (1 + LEMMA_RTOL)))
-    ratios["lemma5"] = float(np.max(dist / np.maximum(mid, np.finfo(float).tiny)))
-    ratios["lemma5_outer"] = float(np.max(mid / outer))
-    return {"holds": ok, "worst_ratio": ratios}
 
 
 def measure(config: MeasureConfig) -> Measurement:
@@ -338,7 +292,7 @@ def measure(config: MeasureConfig) -> Measurement:
         "kl_prior": float(kl_prior),
         "loss_star": float(dec.loss_star),
         "loss_star_ref": float(dec.loss_star_large),
-        "theta_star_norm2": float(_theta_dist(theta_star, np.zeros_like(theta_star)) ** 2),
+        "theta_star_norm2": float(theta_distance(theta_star, np.zeros_like(theta_star)) ** 2),
         "m_ref": int(config.m * config.m_ref_factor),
     }
     return Measurement(config, K, dec.I1, dec.I2, float(dec.I3), lemmas, quantities, timings, features, A, x_train)

@@ -133,7 +133,7 @@ def test_lemma_checks_reject_a_trajectory_that_is_not_the_flow(small):
     # Lemma 5 bounds the distance travelled by the loss drop: a path that overshoots three times as
     # far cannot satisfy it, so the check must report a violation.
     from empirical.loss import empirical_losses
-    from empirical.measure import lemma_checks
+    from empirical.lemma_checks import lemma_checks
 
     emp = empirical_losses(small.x_train, small.features, make_target(small.config).sde, ("std",))["std"]
     taus = np.asarray(small.config.taus)
