@@ -45,15 +45,19 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def provenance(params: Mapping[str, Any], started: float) -> dict[str, Any]:
+def provenance(params: Mapping[str, Any], started: float,
+               state: tuple[str, bool | None] | None = None) -> dict[str, Any]:
     """Where, when and with what a result was produced.
 
     Parameters
     ----------
     params : the run's parameters (stored as JSON).
     started : ``time.time()`` at the start of the run; gives ``runtime_s``.
+    state : (commit, dirty) read when the run started (:func:`git_state`), optional
+        A report written into the checkout makes the tree dirty by the time it ends, so the state
+        that produced it is the one read at its start; read now when not given.
     """
-    commit, dirty = git_state()
+    commit, dirty = git_state() if state is None else state
     return {
         "commit": commit,
         "dirty": dirty,

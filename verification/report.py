@@ -18,7 +18,7 @@ from empirical.formats import markdown_table
 from .cache import ResultCache
 from .files import write_results_json
 from .markdown import write_report_md
-from .provenance import provenance
+from .provenance import git_state, provenance
 from .runner import Runner
 from .sections import ORDER, Context, Section, exact
 from .sweeps import Scale
@@ -45,13 +45,13 @@ def build(scale: Scale, out: Path, show_progress: bool = True) -> dict:
     ExactCheckFailed
         After writing the files, when Lemmas 4-5 or K2 <= K1 fail somewhere.
     """
-    started = time.time()
+    started, state = time.time(), git_state()
     out.mkdir(parents=True, exist_ok=True)
     ctx = Context(scale, out, Runner(ResultCache(out / ".cache"), show_progress))
     measured = [section(ctx) for section in ORDER]
     sections: list[Section] = [exact(ctx.runner.history), *measured]
     checks: list[Check] = [c for s in sections for c in s.checks]
-    prov = provenance({"scale": scale.name, **{k: v for k, v in vars(scale).items() if k != "name"}}, started)
+    prov = provenance({"scale": scale.name, **{k: v for k, v in vars(scale).items() if k != "name"}}, started, state)
     summary = [{"check": c.name, "verdict": c.verdict, "claim": c.claim} for c in checks]
     findings = [c for c in checks if c.verdict == "fail"]
     head = ("**Findings (claims the measurements contradict):** " + ", ".join(c.name for c in findings)

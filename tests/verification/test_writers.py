@@ -78,6 +78,12 @@ def test_provenance_records_code_versions_and_runtime():
     _strict_loads(json.dumps(prov))
 
 
+def test_provenance_keeps_the_git_state_read_at_the_start_of_a_run():
+    # A report written into the checkout dirties it before the run ends: the state passed in wins.
+    prov = provenance({}, time.time(), state=("abc123", False))
+    assert (prov["commit"], prov["dirty"]) == ("abc123", False)
+
+
 def test_results_json_is_strict_json_with_checks_provenance_and_extra(tmp_path):
     checks = [Check("a", "claim a", np.float64(np.nan), (-0.5, np.inf), "pass"),
               Check("b", "claim b", 1.0, 2.0, "fail")]
