@@ -7,7 +7,7 @@ asserts). Each benchmark also checks the accuracy it claims, so the timed work i
   all 50 τ, and Adam run until its K1 reaches the flow's K1 at the last τ to 1e-3 relative.
 - b1-vs-gemm: the exact-in-x B1 against one GEMM (m × Q)(Q × m), Q = n_t·m = number of (t, kink)
   evaluations, the cost of a quadrature with one x-node per kink per t node. The promise, asserted:
-  the exact build costs at most ``B1_GEMMS`` such GEMMs (measured 0.8-1.1 on 2 cores).
+  the exact build costs at most ``B1_GEMMS`` such GEMMs (measured 0.72 on an idle 2-core machine).
 - k1-curve (slow): the full K1-vs-τ curve at n = 1000, m = 1024, 50 τ, two_mode mu = 3.
 """
 
