@@ -8,13 +8,14 @@ that turns the two into "pass", "pass-with-slack" or "fail".
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy.stats import kendalltau
 
-from .stats import PowerLawFit, is_monotone
+from .stats import PowerLawFit, interior_minimum, is_monotone
 
 VERDICTS = ("pass", "pass-with-slack", "fail")
 TREND_P = 0.05
@@ -76,6 +77,17 @@ def rate_check(name: str, claim: str, fit: PowerLawFit, predicted: float) -> Che
     verdict = upper_bound_verdict((fit.ci_low, fit.ci_high), predicted)
     return Check(name, claim, {"slope": fit.slope, "ci95": [fit.ci_low, fit.ci_high], "points": fit.n_points,
                                "seeds": fit.n_groups}, {"slope": predicted}, verdict)
+
+
+def minimum_check(name: str, claim: str, curves: Sequence[tuple[np.ndarray, np.ndarray]], predicted: dict,
+                  extra: dict | None = None) -> Check:
+    """An early-stopping claim: "pass" when every (τ, KL) curve (one per seed) has an interior minimum
+    (:func:`~verification.stats.interior_minimum`) exactly as ``predicted["interior_minimum"]`` says."""
+    minima = [interior_minimum(tau, values) for tau, values in curves]
+    ok = all(mm.has_minimum == predicted["interior_minimum"] for mm in minima)
+    measured = {"argmin_tau": [mm.argmin for mm in minima], "seeds": len(minima),
+                "with_interior_minimum": sum(mm.has_minimum for mm in minima), **(extra or {})}
+    return Check(name, claim, measured, predicted, "pass" if ok else "fail")
 
 
 def trend(x: Any, y: Any, increasing: bool) -> dict:

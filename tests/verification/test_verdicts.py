@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from verification.verdicts import Check, trend, trend_check, upper_bound_verdict
+from verification.verdicts import Check, minimum_check, trend, trend_check, upper_bound_verdict
 
 
 def test_check_validates_verdict():
@@ -63,3 +63,13 @@ def test_trend_check_records_the_statistic_and_the_prediction():
     assert c.verdict == "pass" and c.predicted == {"decreasing": True}
     assert c.measured["kendall_tau"] == pytest.approx(-1.0) and c.measured["p_value"] < 0.05
     assert trend_check("x", "y", [1, 2, 3, 4, 5], [0.9, 0.5, 0.3, 0.2, 0.1], True, {}).verdict == "fail"
+
+
+def test_minimum_check_needs_an_interior_minimum_on_every_curve():
+    tau = np.geomspace(1.0, 1e4, 9)
+    dip = 1.0 / tau + tau / 1e3          # minimum near τ = 30, both ends well above it
+    plateau = 1.0 / tau + 1e-3           # falls, then stays flat: no early-stopping benefit
+    predicted = {"interior_minimum": True}
+    ok = minimum_check("es", "dips", [(tau, dip), (tau, 2 * dip)], predicted, {"extra": 1})
+    assert ok.verdict == "pass" and ok.measured["with_interior_minimum"] == 2 and ok.measured["extra"] == 1
+    assert minimum_check("es", "dips", [(tau, dip), (tau, plateau)], predicted).verdict == "fail"

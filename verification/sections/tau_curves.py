@@ -11,9 +11,8 @@ from empirical.measure import KL_NAMES, MeasureConfig
 
 from ..claims import CLAIMS
 from ..figures import tau_curves_plot
-from ..stats import interior_minimum
 from ..sweeps import early_stopped, k1_configs
-from ..verdicts import Check
+from ..verdicts import minimum_check
 from .base import Context, Section
 
 
@@ -42,12 +41,8 @@ def tau_curves(ctx: Context) -> Section:
     checks = []
     for name, res in (("K1", [r for r in k1 if r.config.n == small]), ("K2", [r for r in kl if r.config.n == small])):
         claim = CLAIMS[f"early-stopping-{name}"]
-        minima = [interior_minimum(r.taus, r.K[name]) for r in res]
-        ok = all(mm.has_minimum == claim.predicted["interior_minimum"] for mm in minima)
-        checks.append(Check(claim.id, claim.text(n=small),
-                            {"argmin_tau": [mm.argmin for mm in minima], "seeds": len(res),
-                             "with_interior_minimum": sum(mm.has_minimum for mm in minima)},
-                            claim.predicted, "pass" if ok else "fail"))
+        checks.append(minimum_check(claim.id, claim.text(n=small), [(r.taus, r.K[name]) for r in res],
+                                    claim.predicted))
     return Section("KL against training time (Fig. 3 analogue)", (
         f"Two-mode mixture mu = 3, m = {s.curve_m} random features, seed {s.seeds[0]}; K1 on the dense "
         f"grid, K2-K4 on the thin grid; star: early-stopping time of K1.\n\n" + markdown_table(rows, list(rows[0])),
