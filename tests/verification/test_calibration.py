@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from scipy.optimize import nnls
 
 from verification.calibration import Calibration, calibrate, fit_constants, load_constants, save_constants
 
@@ -156,6 +157,100 @@ def test_bad_input_raises_value_error(kwargs, match):
     args = dict(terms=[[1.0, 1.0], [2.0, 0.5]], offset=0.0, measured=[1.0, 1.0], term_names=["a", "b"])
     with pytest.raises(ValueError, match=match):
         fit_constants(**{**args, **kwargs})
+
+
+# ---------------------------------------------------------------- terms spanning ~40 decades
+
+WIDE_C = np.array([1e-40, 1e-30, 1e-3, 1e-2])  # the generating constants, two of them tiny
+# (τ, n, m) where one term carries ≥ 90% of the generating bound: τ⁴/(mn), τ³/m², 1/τ, 1/m.
+WIDE_ANCHORS = np.array([[1e10, 8.0, 512.0], [1e10, 512.0, 8.0], [1.0, 512.0, 512.0], [1e5, 8.0, 8.0]])
+
+
+def _thm1_terms(tau, n, m):
+    return np.stack([tau**4 / (m * n), tau**3 / m**2, 1 / tau, 1 / m], axis=1)
+
+
+def _forty_decade_design(seed: int, p: int = 60):
+    """Theorem 1's terms over τ ∈ [1, 1e10], n, m ∈ [8, 512] (columns span ~40 decades: τ⁴/(mn) up
+    to ~1e38, 1/m down to ~2e-3), measured values on the generating bound at the four anchors and
+    below it elsewhere: half by a factor in [0.3, 0.99], half by up to 20 decades. Returns the terms,
+    the measured values and the anchors' rows."""
+    rng = np.random.default_rng(seed)
+    tau = np.exp(rng.uniform(0.0, np.log(1e10), p - 4))
+    n, m = np.exp(rng.uniform(np.log(8), np.log(512), (2, p - 4)))
+    terms = np.vstack([_thm1_terms(*WIDE_ANCHORS.T), _thm1_terms(tau, n, m)])
+    u = np.where(rng.random(p) < 0.5, rng.uniform(0.3, 0.99, p), 10 ** rng.uniform(-20, -0.01, p))
+    u[:4] = 1.0
+    order = rng.permutation(p)
+    return terms[order], (terms @ WIDE_C * u)[order], np.argsort(order)[:4]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_forty_decade_design_recovers_a_known_optimum(seed):
+    """The former fit (columns scaled to unit maximum) answered "The problem is infeasible" on all
+    three designs: HiGHS dropped the entries below 1e-9 and so whole rows.
+
+    Reference independent of the solver, by LP duality: with weights w = Σ_k λ_k T_k / y_k over the
+    four anchors (λ > 0), the generating constants satisfy the anchors with equality, every other point
+    strictly, and w - Aᵀλ = 0, so they are the unique optimum (anchor matrix nonsingular)."""
+    terms, measured, anchors = _forty_decade_design(seed)
+    assert terms.max(axis=0)[0] / terms.min(axis=0)[3] > 1e38  # the spread the fit must survive
+    lam = np.array([1.0, 2.0, 0.5, 3.0])
+    weights = (terms[anchors] / measured[anchors, None]).T @ lam
+    fit = fit_constants(terms, 0.0, measured, THM1_TERMS, objective=weights)
+    np.testing.assert_allclose(fit.constants, WIDE_C, rtol=1e-9)
+    assert np.all(terms @ fit.constants >= measured) and np.all(fit.ratio >= 1.0)
+    assert sorted(np.flatnonzero(fit.active)) == sorted(anchors)
+    assert fit.gap <= 1e-9 and fit.notes == ()
+
+
+def _nnls_duality_gap(terms, offset, measured, fit) -> float:
+    """Relative gap of the fit's objective over a dual-feasible point built without HiGHS: nonnegative
+    least squares for λ ≥ 0 on the active points with Σ_i λ_i T_ij/need_i = w_j on the positive
+    constants (KKT), then λ scaled down until Aᵀλ ≤ w holds at every term."""
+    need = measured - offset
+    a = terms / need[:, None]
+    w = (terms / measured[:, None]).sum(axis=0)
+    act, pos = np.flatnonzero(fit.active), fit.constants > 0
+    q = (a[act] / w).max(axis=1)  # unknowns λ_i q_i and equations divided by w_j: entries in [0, 1]
+    mu, _ = nnls((a[act][:, pos] / w[pos] / q[:, None]).T, np.ones(pos.sum()))
+    lam = mu / q
+    lam *= min(1.0, float(np.min(w / (a[act].T @ lam))))
+    return float(w @ fit.constants / lam.sum() - 1.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_forty_decade_design_default_objective_with_offsets_near_measured(seed):
+    """Default objective; a third of the points also carry an offset within 1e-12..1e-1 of the
+    measured value, so what the constants must add spans another 11 decades. The former fit answered
+    "infeasible" here too. Checked: exact domination, minimality, and the objective against a duality
+    gap computed by NNLS (independent of HiGHS)."""
+    terms, measured, _ = _forty_decade_design(seed)
+    rng = np.random.default_rng(100 + seed)
+    near = rng.random(measured.size) < 1 / 3
+    offset = np.where(near, measured * (1 - 10 ** rng.uniform(-12, -1, measured.size)), 0.0)
+    fit = fit_constants(terms, offset, measured, THM1_TERMS)
+    _assert_dominating_and_minimal(fit, terms, offset, measured)
+    assert np.all(fit.ratio >= 1.0)
+    weights = (terms / measured[:, None]).sum(axis=0)
+    assert fit.objective <= weights @ WIDE_C * (1 + 1e-12)  # the generating constants are feasible
+    assert fit.gap <= 1e-9
+    assert 0.0 <= _nnls_duality_gap(terms, offset, measured, fit) <= 1e-9
+
+
+@pytest.mark.parametrize("seed", [233, 279])
+def test_domination_is_exact_in_floating_point_with_offsets(seed):
+    """Regression: bound = T c + offset must be >= measured in floating point, not only T c >= need
+    after a division. Of seeds 0..299 of this generator the former fit left min ratio 1 - 1 ulp
+    (0.9999999999999999) on exactly these two."""
+    rng = np.random.default_rng(seed)
+    tau = np.exp(rng.uniform(0.0, np.log(1e3), 12))
+    terms = np.stack([tau, 1 / tau], axis=1)
+    measured = terms @ rng.uniform(0.1, 1.0, 2) * rng.uniform(0.3, 1.0, 12)
+    offset = measured * rng.uniform(0.0, 0.999, 12) * (rng.random(12) < 0.5)
+    fit = fit_constants(terms, offset, measured, ["tau", "1/tau"])
+    assert np.all(terms @ fit.constants + offset >= measured)
+    assert np.all(fit.ratio >= 1.0)
 
 
 # ---------------------------------------------------------------- frozen constants
