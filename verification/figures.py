@@ -69,10 +69,17 @@ def loglog_fit_plot(x: Sequence[float], y_by_group: Mapping[str, Sequence[float]
 
 def curves_plot(x: Sequence[float], curves: Mapping[str, Sequence[float]],
                 markers: Mapping[str, tuple[float, float]] | None, path: str | os.PathLike, xlabel: str = "x", ylabel: str = "y",
-                title: str | None = None, logx: bool = False, logy: bool = False) -> Path:
-    """Labelled curves over a shared x, plus named marker points (e.g. an early-stopping minimum)."""
+                title: str | None = None, logx: bool = False, logy: bool = False,
+                symlog: float | None = None) -> Path:
+    """Labelled curves over a shared x, plus named marker points (e.g. an early-stopping minimum).
+
+    ``symlog``: a symmetric-log y axis, linear within ±symlog, for signed quantities (a log axis would
+    hide the negative values or draw cliffs at them)."""
     xs = np.asarray(x, dtype=float)
-    fig, ax = figure(xlabel, ylabel, title, logx, logy)
+    fig, ax = figure(xlabel, ylabel, title, logx, logy and symlog is None)
+    if symlog is not None:
+        ax.set_yscale("symlog", linthresh=symlog)
+        ax.axhline(0.0, color="grey", linewidth=0.5)
     for label, ys in curves.items():
         ys = np.asarray(ys, dtype=float)
         if ys.shape != xs.shape:
@@ -97,15 +104,16 @@ def tau_curves_plot(path: str | os.PathLike, n: int, dense_tau: Sequence[float],
 
 
 def density_panels(path: str | os.PathLike, panels: Sequence[tuple[float, Mapping[str, Sequence]]]) -> Path:
-    """One panel per µ: p0 and the reverse-SDE law at several τ (Figs. 4-5 analogue)."""
+    """One panel per µ: p0 (on ``x0``) and the reverse-SDE law at several τ, each on its own cells ``x``
+    (the Fokker–Planck grid reaches as far as each sampler needs) (Figs. 4-5 analogue)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(9, 3.6))
     for i, (mu, d) in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), i + 1)
-        ax.plot(d["x"], d["p0"], "k-", lw=2, label="p0")
-        for tau, q, style in zip(d["tau"], d["q"], ("--", "-", ":")):
-            ax.plot(d["x"], q, style, label=f"tau = {tau:.2g}")
+        ax.plot(d["x0"], d["p0"], "k-", lw=2, label="p0")
+        for tau, x, q, style in zip(d["tau"], d["x"], d["q"], ("--", "-", ":")):
+            ax.plot(x, q, style, label=f"tau = {tau:.2g}")
         ax.set_xlim(-mu - 4, mu + 4)
         ax.set_title(f"mu = {mu}: reverse-SDE law")
         ax.set_xlabel("x")

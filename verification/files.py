@@ -52,7 +52,7 @@ def write_results_json(path: str | os.PathLike, checks: Sequence[Check], provena
             raise ValueError(f"checks must be Check instances, got {type(c).__name__}")
     doc = {
         "schema": RESULTS_SCHEMA,
-        "checks": to_jsonable(list(checks)),
+        "checks": to_jsonable([c.to_json() for c in checks]),
         "summary": {v: sum(c.verdict == v for c in checks) for v in VERDICTS},
         "provenance": to_jsonable(dict(provenance)),
         **to_jsonable(extra),

@@ -2,10 +2,10 @@
 
 Each section of :mod:`verification.sections` runs its sweep through one :class:`Context` and returns
 a typed :class:`~verification.sections.Section` (checks, markdown, figures, data); this module puts
-them together and writes the files. Exact checks (Lemmas 4-5 on every flow, K2 <= K1 of Lemma 2)
-failing are bugs: :func:`build` raises :class:`ExactCheckFailed` after writing the report, and the
-command exits 1. A claim of the paper that the measurements contradict is a finding, verdict "fail",
-reported prominently; it does not fail the command.
+them together and writes the files. Exact checks (Lemmas 4-5 on every flow, K2 <= K1 of Lemma 2, I2
+under Lemma 4) failing are bugs: :func:`build` raises :class:`ExactCheckFailed` after writing the report,
+and the command exits 1. A statement of the paper that the measurements contradict is a finding, verdict
+"violated", reported prominently; it does not fail the command.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from .provenance import git_state, provenance
 from .runner import Runner
 from .sections import ORDER, Context, Section, exact
 from .sweeps import Scale
-from .verdicts import Check
+from .verdicts import VERDICTS, Check
 
-EXACT_CHECKS = ("lemmas-4-5-exact", "K2<=K1-lemma2")
+EXACT_CHECKS = ("lemmas-4-5-exact", "K2<=K1-lemma2", "ledger-I2")
 
 
 class ExactCheckFailed(RuntimeError):
@@ -52,18 +52,19 @@ def build(scale: Scale, out: Path, show_progress: bool = True) -> dict:
     sections: list[Section] = [exact(ctx.runner.history), *measured]
     checks: list[Check] = [c for s in sections for c in s.checks]
     prov = provenance({"scale": scale.name, **{k: v for k, v in vars(scale).items() if k != "name"}}, started, state)
-    summary = [{"check": c.name, "verdict": c.verdict, "claim": c.claim} for c in checks]
-    findings = [c for c in checks if c.verdict == "fail"]
-    head = ("**Findings (claims the measurements contradict):** " + ", ".join(c.name for c in findings)
-            if findings else "All checks pass.")
+    summary = [{"check": c.name, "verdict": c.verdict, "power": "" if c.power is None else f"{c.power:.2f}",
+                "claim": c.claim} for c in checks]
+    head = "\n".join(f"- **{v}** ({sum(c.verdict == v for c in checks)}): "
+                      + ", ".join(c.name for c in checks if c.verdict == v) for v in VERDICTS
+                      if any(c.verdict == v for c in checks))
     body = [(s.title, s.content) for s in sections]
     write_report_md(out / "report.md", [
-        ("Verdicts", head + "\n\n" + markdown_table(summary, ["check", "verdict", "claim"])), *body,
+        ("Verdicts", head + "\n\n" + markdown_table(summary, ["check", "verdict", "power", "claim"])), *body,
         ("Provenance", markdown_table([{"key": k, "value": str(v)} for k, v in prov.items() if k != "params"],
                                       ["key", "value"]))], title=f"Scaling report ({scale.name})")
     data = {k: v for s in sections for k, v in s.data.items()}
     write_results_json(out / "results.json", checks, prov, extra={"data": data})
-    failed = [c.name for c in checks if c.name in EXACT_CHECKS and c.verdict == "fail"]
+    failed = [c.name for c in checks if c.name in EXACT_CHECKS and c.verdict == "violated"]
     if failed:
         raise ExactCheckFailed(f"exact checks failed: {failed}; see {out / 'report.md'}")
     return {"checks": checks, "provenance": prov}

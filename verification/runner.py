@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from empirical.measure import MeasureConfig, Measurement, measure
+from empirical.measure import NUMERICS_VERSION, MeasureConfig, Measurement, measure
 
 from .cache import ResultCache
 
@@ -37,8 +37,11 @@ class Runner:
         self.history: list[Measurement] = []
 
     def run(self, config: MeasureConfig) -> Measurement:
-        """``measure(config)`` without its models, from the cache when it was computed before."""
-        obj = self.cached(config.to_dict(), lambda: measure(config).to_json())
+        """``measure(config)`` without its models, from the cache when it was computed before.
+
+        The cache key holds :data:`empirical.measure.NUMERICS_VERSION`, so a result computed by older
+        numerics is never reused."""
+        obj = self.cached({"numerics": NUMERICS_VERSION, **config.to_dict()}, lambda: measure(config).to_json())
         return Measurement.from_json(obj)
 
     def run_all(self, configs: Sequence[MeasureConfig], desc: str) -> list[Measurement]:

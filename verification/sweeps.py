@@ -15,10 +15,10 @@ import numpy as np
 
 from empirical.features import rf_score
 from empirical.kl import sde_law
-from empirical.measure import MeasureConfig, Measurement, make_target, measure
+from empirical.measure import NUMERICS_VERSION, MeasureConfig, Measurement, make_target, measure
 
 from .runner import Runner
-from .stats import smooth_argmin
+from .stats import interior_minimum, smooth_argmin
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,12 @@ def early_stopped(result: Measurement, name: str = "K1") -> tuple[float, float]:
     return smooth_argmin(result.taus, values), float(np.min(values))
 
 
+def has_minimum(result: Measurement, name: str = "K1") -> bool:
+    """Whether the curve has its minimum strictly inside the τ grid, below both ends (no margin): only then
+    is τ_es an early-stopping time rather than the end of the grid."""
+    return interior_minimum(result.taus, result.K[name], rel_margin=0.0).has_minimum
+
+
 def k1_configs(base: MeasureConfig, scale: Scale, **grid: Iterable) -> list[MeasureConfig]:
     """K1-only configurations (the dense τ grid) over the product of ``grid`` and the seeds."""
     keys = list(grid)
@@ -103,19 +109,21 @@ def around_minimum(result: Measurement, config: MeasureConfig, kl: tuple[str, ..
 
 
 def learned_densities(runner: Runner, config: MeasureConfig, taus: Sequence[float]) -> dict:
-    """p0 and the reverse-SDE law q_θ^SDE (Fokker-Planck, as K2) at each τ, on K2's grid."""
+    """p0 and the reverse-SDE law q_θ^SDE (Fokker-Planck, as K2) at each τ, each on its own K2 cells."""
 
     def compute() -> dict:
         c = replace(config, taus=tuple(float(t) for t in taus), kl=("K1",))
         result = measure(c)
         target = make_target(c)
-        out = {"tau": list(c.taus), "q": []}
+        out = {"tau": list(c.taus), "x": [], "q": []}
         for A in result.A:
             law = sde_law(target, rf_score(result.features, A), c.t0)
-            centers = 0.5 * (law.edges[1:] + law.edges[:-1])
+            out["x"].append((0.5 * (law.edges[1:] + law.edges[:-1])).tolist())
             out["q"].append(law.q.tolist())
-        out["x"] = centers.tolist()
-        out["p0"] = target.pdf(c.t0, centers).tolist()
+        x0 = np.linspace(-c.mu - 6.0, c.mu + 6.0, 801)
+        out["x0"] = x0.tolist()
+        out["p0"] = target.pdf(c.t0, x0).tolist()
         return out
 
-    return runner.cached({"kind": "densities", **config.to_dict(), "taus": list(taus)}, compute)
+    return runner.cached({"kind": "densities", "numerics": NUMERICS_VERSION, **config.to_dict(), "taus": list(taus)},
+                         compute)

@@ -85,14 +85,17 @@ def test_provenance_keeps_the_git_state_read_at_the_start_of_a_run():
 
 
 def test_results_json_is_strict_json_with_checks_provenance_and_extra(tmp_path):
-    checks = [Check("a", "claim a", np.float64(np.nan), (-0.5, np.inf), "pass"),
-              Check("b", "claim b", 1.0, 2.0, "fail")]
+    checks = [Check("a", "claim a", np.float64(np.nan), (-0.5, np.inf), "consistent", "a slope"),
+              Check("b", "claim b", 1.0, 2.0, "violated", "a ratio", power=0.6,
+                    controls=({"shape": "1/n", "rejected": True},))]
     path = write_results_json(tmp_path / "results.json", checks, {"commit": "abc"},
                               extra={"sweeps": {"kl": np.array([0.1, 0.2])}})
     doc = _strict_loads(path.read_text())
-    assert doc["checks"][0] == {"name": "a", "claim": "claim a", "measured": "nan",
-                                "predicted": [-0.5, "inf"], "verdict": "pass"}
-    assert doc["summary"] == {"pass": 1, "pass-with-slack": 0, "fail": 1}
+    assert doc["checks"][0] == {"name": "a", "claim": "claim a", "measured": "nan", "statistic": "a slope",
+                                "predicted": [-0.5, "inf"], "verdict": "consistent"}
+    assert doc["checks"][1]["power"] == 0.6 and doc["checks"][1]["controls"] == [{"shape": "1/n", "rejected": True}]
+    assert doc["summary"] == {"holds": 0, "consistent": 1, "holds-with-slack": 0, "violated": 1,
+                              "mechanism-not-observed": 0, "inconclusive": 0}
     assert doc["provenance"] == {"commit": "abc"} and doc["sweeps"] == {"kl": [0.1, 0.2]}
     with pytest.raises(ValueError, match="reserved keys"):
         write_results_json(tmp_path / "r2.json", checks, {}, extra={"checks": []})

@@ -8,15 +8,17 @@ on every measurement the others made, and is shown first.
 from .base import Context, Section
 from .calibrated import calibrated
 from .capacity import capacity
+from .corollary import corollary
 from .exact import exact
 from .gap import gap
+from .ledger import ledger
 from .modes_shift import modes_shift
 from .n_rate import n_rate
 from .sample_based import sample_based
 from .tau_curves import tau_curves
 from .theorem1 import theorem1
 
-ORDER = (tau_curves, n_rate, capacity, modes_shift, gap, theorem1, calibrated, sample_based)
+ORDER = (tau_curves, n_rate, corollary, capacity, modes_shift, gap, theorem1, calibrated, ledger, sample_based)
 
-__all__ = ["ORDER", "Context", "Section", "calibrated", "capacity", "exact", "gap", "modes_shift", "n_rate",
+__all__ = ["ORDER", "Context", "Section", "calibrated", "capacity", "corollary", "exact", "gap", "ledger", "modes_shift", "n_rate",
            "sample_based", "tau_curves", "theorem1"]

@@ -13,7 +13,7 @@ import numpy as np
 from empirical.measure import MeasureConfig, Measurement
 
 from ..runner import Runner
-from ..stats import PowerLawFit, fit_power_law
+from ..stats import PowerLawFit, fit_power_law_seeds
 from ..sweeps import Scale
 from ..verdicts import Check
 
@@ -47,8 +47,34 @@ class Context:
 
 
 def fit(x: Any, y: Any, groups: Any) -> PowerLawFit:
-    """Power law by least squares in log-log with a bootstrap over ``groups`` (seeds), seed 0."""
-    return fit_power_law(np.asarray(x, float), np.asarray(y, float), groups=np.asarray(groups), seed=0)
+    """Power law in log-log: the mean of per-seed slopes with a t interval over ``groups`` (seeds)."""
+    return fit_power_law_seeds(np.asarray(x, float), np.asarray(y, float), groups=np.asarray(groups))
+
+
+def try_fit(x: Any, y: Any, groups: Any) -> PowerLawFit | None:
+    """:func:`fit`, or None when the data cannot give a per-seed slope (fewer than 2 seeds with 2 x each)."""
+    keep = [g for g in set(groups) if len({xi for xi, gi in zip(x, groups) if gi == g}) >= 2]
+    sel = [i for i, g in enumerate(groups) if g in keep]
+    if len(keep) < 2:
+        return None
+    return fit([x[i] for i in sel], [y[i] for i in sel], [groups[i] for i in sel])
+
+
+def curve(result: Measurement, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(τ, KL) of a measurement without the points whose sampler law was truncated by the grid's walls
+    (boundary mass above :data:`empirical.kl.BOUNDARY_MASS_MAX`): those measure another sampler."""
+    keep = ~truncated(result, name)
+    return result.taus[keep], np.asarray(result.K[name])[keep]
+
+
+def truncated(result: Measurement, name: str) -> np.ndarray:
+    """Which τ of a measurement have a truncated ``name`` law (all False where no mass was recorded)."""
+    from empirical.kl import BOUNDARY_MASS_MAX
+
+    mass = getattr(result, "boundary_mass", {}).get(name)
+    if mass is None:
+        return np.zeros(result.taus.size, dtype=bool)
+    return np.asarray(mass, dtype=float) > BOUNDARY_MASS_MAX
 
 
 def fmt_fit(f: PowerLawFit) -> str:
@@ -65,5 +91,5 @@ def seed_mean(results: Sequence[Measurement], key: str, values: Callable[[Measur
 
 
 def seeds_of(results: Sequence[Measurement]) -> list[int]:
-    """The seed of each result, in order (the bootstrap groups of a fit)."""
+    """The seed of each result, in order (the groups of a per-seed fit)."""
     return [r.config.seed for r in results]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from bounds import symbols as S
 from empirical.formats import markdown_table
 from empirical.measure import MeasureConfig
 
-from ..claims import CLAIMS
+from ..claims import CLAIMS, simplified, term_exponent
 from ..figures import curves_plot, loglog_fit_plot
-from ..sweeps import early_stopped, k1_configs
-from ..verdicts import rate_check, trend_check
-from .base import Context, Section, fit, fmt_fit, seed_mean, seeds_of
+from ..sweeps import early_stopped, has_minimum, k1_configs
+from ..verdicts import fit_numbers, rate_check, trend_check
+from .base import Context, Section, fit, fmt_fit, seed_mean, seeds_of, try_fit
 
 
 def capacity(ctx: Context) -> Section:
@@ -24,12 +25,13 @@ def capacity(ctx: Context) -> Section:
     k_es = seed_mean(res, "m", lambda r: early_stopped(r)[1])
     claim = CLAIMS["capacity-m"]
     checks = [trend_check(claim.id, claim.text(n=s.m_sweep_n), ms, k_es, claim.predicted == "increasing",
-                          {"m": ms, "K1_es_seed_mean": k_es.tolist()})]
+                          {"m": ms, "K1_es_seed_mean": k_es.tolist()}, claim.statistic, claim.against)]
     m = [r.config.m for r in res]
     i3 = [r.I3 for r in res]
     f = fit(m, i3, seeds_of(res))
     claim = CLAIMS["I3-vs-m"]
-    checks.append(rate_check(claim.id, claim.text(), f, claim.predicted))
+    checks.append(rate_check(claim.id, claim.text(), f, claim.predicted, claim.statistic))
+    units = time_units(res)
     paths = [curves_plot(ms, {"early-stopped K1 (seed mean)": k_es}, None, ctx.figure("capacity_m.png"),
                          "m (random features)", "KL", f"Capacity sweep, n = {s.m_sweep_n}", logx=True, logy=True),
              loglog_fit_plot(np.array(m), {"I3": i3}, f, claim.predicted, ctx.figure("I3_m.png"), "m", "I3",
@@ -37,5 +39,24 @@ def capacity(ctx: Context) -> Section:
     rows = [{"m": mm, "early-stopped K1": v} for mm, v in zip(ms, k_es)]
     return Section("Capacity (Fig. 11 analogue) and the random-feature error", (
         markdown_table(rows, ["m", "early-stopped K1"]) + f"\n\nI3 slope in m: {fmt_fit(f)} (predicted <= "
-        f"{claim.predicted:g})", *paths), tuple(checks),
-        {"capacity": {"m": ms, "K1_es": k_es.tolist(), "I3": i3, "I3_m": m}})
+        f"{claim.predicted:g})\n\n" + units["text"], *paths), tuple(checks),
+        {"capacity": {"m": ms, "K1_es": k_es.tolist(), "I3": i3, "I3_m": m, "time_units": units["numbers"]}})
+
+
+def time_units(results) -> dict:
+    """The exponent of m in τ_es at fixed n in the flows' time (θ-time, (9)-(10)) and in the A-flow's time
+    s = mτ (docs/theory.md §3.1): the bound's balance τ⁴/(mn) ~ 1/τ predicts (mn)^(1/5), i.e. m^(1/5)."""
+    keep = [r for r in results if has_minimum(r)]
+    f = try_fit([r.config.m for r in keep], [early_stopped(r)[0] for r in keep], seeds_of(keep))
+    b = simplified(2)
+    # τ_es balances τ⁴/(mn) against 1/τ: its exponent of m is -(m-exponent)/(difference of τ-exponents).
+    predicted = float(-term_exponent(b, "gen_mn", S.m)
+                      / (term_exponent(b, "gen_mn", S.tau) - term_exponent(b, "opt", S.tau)))
+    if f is None:
+        return {"numbers": {"curves_used": len(keep)}, "text": "Too few interior minima to fit tau_es against m."}
+    numbers = {"curves_used": len(keep), "theta_time": fit_numbers(f), "A_time_slope": f.slope + 1,
+               "A_time_ci95": [f.ci_low + 1, f.ci_high + 1], "predicted": predicted}
+    text = (f"Time unit (docs/theory.md §3.1): tau_es against m at n = {results[0].config.n}: exponent {fmt_fit(f)} in "
+            f"the flows' time tau (theta-flow), {f.slope + 1:.3f} [{f.ci_low + 1:.3f}, {f.ci_high + 1:.3f}] in the "
+            f"A-flow's time s = m tau; the bound's balance predicts {predicted:g}.")
+    return {"numbers": numbers, "text": text}

@@ -10,8 +10,8 @@ from empirical.formats import markdown_table
 from empirical.measure import Measurement
 
 from ..claims import CLAIMS
-from ..verdicts import Check
-from .base import Section
+from ..verdicts import inequality_check
+from .base import Section, truncated
 
 
 def exact(results: Sequence[Measurement]) -> Section:
@@ -26,14 +26,20 @@ def exact(results: Sequence[Measurement]) -> Section:
             for k, ratio in v["worst_ratio"].items():
                 worst[f"{flow}:{k}"] = max(worst.get(f"{flow}:{k}", -np.inf), ratio)
     claim = CLAIMS["lemmas-4-5-exact"]
-    checks = [Check(claim.id, claim.text(), {"flows": 2 * len(results), "worst_ratio_lhs_over_rhs": worst},
-                    claim.predicted, "pass" if lemma_ok else "fail")]
-    pairs = [(a, b) for r in results if "K2" in r.K for a, b in zip(r.K["K1"], r.K["K2"])]
+    checks = [inequality_check(claim.id, claim.text(), lemma_ok, {"flows": 2 * len(results),
+                               "worst_ratio_lhs_over_rhs": worst}, claim.predicted, claim.statistic)]
+    pairs, excluded = [], 0
+    for r in results:
+        if "K2" in r.K:
+            cut = truncated(r, "K2")
+            excluded += int(cut.sum())
+            pairs.extend((a, b) for a, b, c in zip(r.K["K1"], r.K["K2"], cut) if not c)
     k1, k2 = np.array(pairs).T if pairs else (np.zeros(0), np.zeros(0))
     claim = CLAIMS["K2<=K1-lemma2"]
-    checks.append(Check(claim.id, claim.text(),
-                        {"points": int(k1.size), "max_K2_over_K1": float(np.max(k2 / k1)) if k1.size else None},
-                        claim.predicted, "pass" if bool(np.all(k2 <= k1)) else "fail"))
+    checks.append(inequality_check(claim.id, claim.text(), bool(np.all(k2 <= k1)),
+                                   {"points": int(k1.size), "excluded_truncated_points": excluded,
+                                    "max_K2_over_K1": float(np.max(k2 / k1)) if k1.size else None},
+                                   claim.predicted, claim.statistic))
     rows = [{"check": k, "worst lhs/rhs": v} for k, v in sorted(worst.items())]
     return Section("Exact lemmas (docs/theory.md §7) on every flow of this report",
                    (markdown_table(rows, ["check", "worst lhs/rhs"]),), tuple(checks))

@@ -1,0 +1,86 @@
+"""The ledger of the proof (``verification.sections.ledger``) on hand-made flows: a fitted line with its
+negative controls, the exact Lemma 4 line, Lemma 5 as printed, and the untrained model's KL."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from empirical.measure import MeasureConfig, Measurement, make_target
+from verification.sections.ledger import (fitted_check, i2_check, lemma5_check, split, untrained_kl)
+
+NS = np.array([8.0, 16.0, 32.0, 128.0, 256.0, 512.0])
+TAUS = np.geomspace(1.0, 1e3, 7)
+
+
+def _grid(law):
+    n, tau = (a.ravel() for a in np.meshgrid(NS, TAUS, indexing="ij"))
+    m = np.full(n.size, 64.0)
+    pts = {"n": n, "m": m, "tau": tau, "mu": np.full(n.size, 3.0), "seed": np.zeros(n.size)}
+    pts["y"] = law(pts)
+    return split(pts, "n")
+
+
+def test_split_extrapolates_by_the_stated_factor():
+    pts, design = _grid(lambda p: p["tau"] / p["n"])
+    assert sorted(set(pts["n"][design])) == [8.0, 16.0, 32.0, 128.0]
+    assert sorted(set(pts["n"][~design])) == [512.0]  # >= 4 x 128; 256 is dropped
+
+
+def test_a_correct_line_holds_when_its_wrong_controls_fail():
+    pts, design = _grid(lambda p: 0.5 * p["tau"] ** 2 / (p["m"] * p["n"]))
+    paper = lambda p: [p["tau"] ** 2 / (p["m"] * p["n"])]
+    too_fast = {f"n^-{k}": (lambda p, k=k: [p["tau"] ** 2 / (p["m"] * p["n"] ** k)]) for k in (1.5, 2, 3)}
+    c = fitted_check("ledger-I1", pts, design, paper, too_fast, {})
+    assert c.verdict == "holds" and c.power == 1.0 and all(x["rejected"] for x in c.controls)
+    assert c.measured["constants"][0] == pytest.approx(0.5)
+
+
+def test_controls_that_cannot_fail_make_the_line_inconclusive():
+    pts, design = _grid(lambda p: 0.5 * p["tau"] ** 2 / (p["m"] * p["n"]))
+    paper = lambda p: [p["tau"] ** 2 / (p["m"] * p["n"])]
+    loose = {"no n decay": lambda p: [p["tau"] ** 2 / p["m"]], "constant": lambda p: [np.ones_like(p["n"])]}
+    c = fitted_check("ledger-I1", pts, design, paper, loose, {})
+    assert c.verdict == "inconclusive" and c.power == 0.0
+
+
+def test_a_line_too_optimistic_beyond_its_design_is_violated_with_where():
+    pts, design = _grid(lambda p: p["tau"] / np.sqrt(p["n"]))
+    c = fitted_check("ledger-I1", pts, design, lambda p: [p["tau"] / p["n"]], {}, {})
+    assert c.verdict == "violated" and c.measured["failures"] > 0
+    assert all(w["n"] == 512.0 and w["measured"] > w["bound"] for w in c.measured["where"])
+
+
+def _flow(m, seed, I2=None, theta_norm=None, taus=TAUS):
+    config = MeasureConfig(n=16, m=m, taus=tuple(taus), seed=seed, kl=("K1",), m_ref_factor=0)
+    z = np.zeros(len(taus))
+    lemmas = {"empirical_flow": {"holds": True, "worst_ratio": {}, "theta_norm": list(theta_norm if theta_norm is not None else z)}}
+    return Measurement(config, {"K1": z + 1}, z, z if I2 is None else I2, float("nan"), lemmas,
+                       {"theta_star_norm2": 2.0, "kl_prior": 0.0, "loss_star": 0.0, "loss_star_ref": 0.0}, {})
+
+
+def test_ledger_I2_is_violated_by_a_broken_lemma_4():
+    good = _flow(16, 0, I2=0.18 * 2.0 / (2 * TAUS))
+    assert i2_check([good]).verdict == "holds"
+    broken = _flow(16, 1, I2=1.01 * 2.0 / (2 * TAUS))
+    c = i2_check([good, broken])
+    assert c.verdict == "violated" and c.measured["max_ratio"] == pytest.approx(1.01)
+
+
+@pytest.mark.parametrize("growth, verdict", [(0.5, "violated"), (0.0, "consistent")])
+def test_lemma5_as_stated_reads_the_exponent_of_m(growth, verdict):
+    rng = np.random.default_rng(0)
+    flows = [_flow(m, s, theta_norm=np.sqrt(TAUS / m) * m**growth * (1 + 0.01 * rng.standard_normal()))
+             for m in (8, 32, 128, 512) for s in (0, 1, 2)]
+    check, numbers = lemma5_check(flows, (0, 1, 2))
+    assert check.verdict == verdict and numbers["slope"] == pytest.approx(growth, abs=0.02)
+
+
+def test_untrained_kl_matches_monte_carlo():
+    config = MeasureConfig(n=16, m=16, taus=(1.0,), kl=("K1",), m_ref_factor=0)
+    r = _flow(16, 0)
+    target = make_target(config)
+    x = target.sample(200_000, np.random.default_rng(1))
+    v = 2.0 * np.exp(2.0 * config.T) - 1.0  # the zero-score reverse OU from N(0, 1): variance 2e^{2T} - 1
+    terms = np.log(target.pdf(0.0, x)) + 0.5 * np.log(2 * np.pi * v) + x**2 / (2 * v)
+    assert untrained_kl(r) == pytest.approx(terms.mean(), abs=5 * terms.std() / np.sqrt(x.size))
