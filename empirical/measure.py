@@ -27,6 +27,11 @@ KL_NAMES = ("K1", "K2", "K3", "K4")
 DEFAULT_TAUS = tuple(float(t) for t in np.logspace(0, 8, 17))
 DEFAULT_MU = {"gm": 3.0, "bump": 1.5}
 
+NUMERICS_VERSION = 2
+"""Version of the numerics behind a measurement: incremented whenever a change alters measured numbers
+(a result cache keyed on it is invalidated). 2: K2's Fokker–Planck grid gained geometrically growing
+outer cells out to the sampler's reach (``empirical.kl.sde_law``), and ``boundary_mass`` is recorded."""
+
 
 @dataclass(frozen=True)
 class MeasureConfig:
@@ -164,6 +169,10 @@ class Measurement:
         KL(p_T‖π) ``kl_prior``, L̃(θ*) ``loss_star``, its nested-model estimate of L̃(θ̄*)
         ``loss_star_ref``, ‖θ*‖² ``theta_star_norm2`` and the nested model's size ``m_ref``.
     timings : dict of stage -> seconds
+    boundary_mass : dict of name -> array
+        ``"K2"``: the mass in the two outer cells of the Fokker–Planck grid of each K2's law, aligned
+        with ``taus`` (above :data:`empirical.kl.BOUNDARY_MASS_MAX` that K2 is truncated); empty when
+        K2 was not measured.
     """
 
     config: MeasureConfig
@@ -174,6 +183,7 @@ class Measurement:
     lemmas: dict[str, dict]
     quantities: dict[str, float]
     timings: dict[str, float]
+    boundary_mass: dict[str, np.ndarray] = field(default_factory=dict)
     features: RandomFeatures | None = field(default=None, repr=False)
     A: np.ndarray | None = field(default=None, repr=False)
     x_train: np.ndarray | None = field(default=None, repr=False)
@@ -184,7 +194,8 @@ class Measurement:
         return np.asarray(self.config.taus, dtype=float)
 
     def to_json(self) -> dict:
-        """The ``diffgen measure --json`` object: tau, K1..K4, I1..I3 aligned with tau, inputs, timings."""
+        """The ``diffgen measure --json`` object: tau, K1..K4, I1..I3 aligned with tau, inputs, timings,
+        and ``boundary_mass`` ({"K2": [...]} aligned with tau, or {})."""
         out = {"tau": list(self.config.taus)}
         nan = [None] * len(self.config.taus)
         for name in KL_NAMES:
@@ -196,16 +207,22 @@ class Measurement:
         out["quantities"] = self.quantities
         out["lemmas"] = self.lemmas
         out["timings"] = self.timings
+        out["boundary_mass"] = {k: [float(v) for v in vals] for k, vals in self.boundary_mass.items()}
         return out
 
     @classmethod
     def from_json(cls, obj: dict) -> Measurement:
-        """The measurement (without models) from :meth:`to_json`'s object; numbers round-trip exactly."""
+        """The measurement (without models) from :meth:`to_json`'s object; numbers round-trip exactly.
+
+        An object without ``boundary_mass`` (written before it existed) reads back with an empty one.
+        """
         config = MeasureConfig(**obj["inputs"])
         K = {k: np.asarray(obj[k], dtype=float) for k in KL_NAMES if obj[k][0] is not None}
         I3 = obj["I3"][0]
+        boundary = {k: np.asarray(v, dtype=float) for k, v in obj.get("boundary_mass", {}).items()}
         return cls(config, K, np.asarray(obj["I1"], dtype=float), np.asarray(obj["I2"], dtype=float),
-                   float("nan") if I3 is None else float(I3), obj["lemmas"], obj["quantities"], obj["timings"])
+                   float("nan") if I3 is None else float(I3), obj["lemmas"], obj["quantities"], obj["timings"],
+                   boundary)
 
     def save_model(self, path: str) -> None:
         """Write the models to the ``.npz`` file ``path``; ValueError if read back from JSON (no models).
@@ -278,11 +295,16 @@ def measure(config: MeasureConfig) -> Measurement:
     models = rf_score(features, A)
     K = {"K1": kl_score_bound(target, models, config.t0, loss=pop["g2"])}
     lap("K1")
-    measures = {"K2": kl_sde, "K3": kl_ode, "K4": kl_integrated}
+    measures = {"K3": kl_ode, "K4": kl_integrated}
+    boundary: dict[str, np.ndarray] = {}
     for name in config.kl:
         if name == "K1":
             continue
-        K[name] = np.array([measures[name](target, s, config.t0) for s in models])
+        if name == "K2":  # K2 and its law's boundary mass from one Fokker–Planck solve
+            k2 = np.array([kl_sde(target, s, config.t0, return_boundary_mass=True) for s in models], dtype=float)
+            K[name], boundary[name] = k2[:, 0].copy(), k2[:, 1].copy()
+        else:
+            K[name] = np.array([measures[name](target, s, config.t0) for s in models])
         lap(name)
     lemmas = {"empirical_flow": lemma_checks(emp, A, taus),
               "population_flow": lemma_checks(pop[config.lam], gradient_flow(pop[config.lam], taus), taus)}
@@ -295,4 +317,5 @@ def measure(config: MeasureConfig) -> Measurement:
         "theta_star_norm2": float(theta_distance(theta_star, np.zeros_like(theta_star)) ** 2),
         "m_ref": int(config.m * config.m_ref_factor),
     }
-    return Measurement(config, K, dec.I1, dec.I2, float(dec.I3), lemmas, quantities, timings, features, A, x_train)
+    return Measurement(config, K, dec.I1, dec.I2, float(dec.I3), lemmas, quantities, timings, boundary, features, A,
+                       x_train)

@@ -6,7 +6,8 @@
 - K4 :func:`kl_integrated`: p_{0,θ} ∝ exp(∫ s_{0,θ}) as (11).
 - :func:`sample_kl`: the usual sample-based estimate, for comparison only.
 
-K2 ≤ K1 is Lemma 2; K3 and K4 are not covered by it.
+K2 ≤ K1 is Lemma 2; K3 and K4 are not covered by it. :data:`BOUNDARY_MASS_MAX`: a K2 whose law has
+more mass than this in its grid's two outer cells is truncated (the grid held the sampler back).
 
 References
 ----------
@@ -15,9 +16,9 @@ Lemma 2 and Remark 3; docs/theory.md §4.
 """
 
 from .divergence import kl_cells
-from .measures import integrated_logpdf, kl_integrated, kl_ode, kl_sde, sde_law
+from .measures import BOUNDARY_MASS_MAX, integrated_logpdf, kl_integrated, kl_ode, kl_sde, sde_law
 from .sampling import sample_kl
 from .score_bound import kl_score_bound, score_error
 
-__all__ = ["integrated_logpdf", "kl_cells", "kl_integrated", "kl_ode", "kl_score_bound", "kl_sde", "sample_kl",
-           "score_error", "sde_law"]
+__all__ = ["BOUNDARY_MASS_MAX", "integrated_logpdf", "kl_cells", "kl_integrated", "kl_ode", "kl_score_bound",
+           "kl_sde", "sample_kl", "score_error", "sde_law"]

@@ -4,11 +4,15 @@ In reversed time s = T - t the sampler dx = [f x - g² s_θ] dt + g dW̄ has den
 
     ∂_s q = -∂_x(b q) + ½ g² ∂_xx q,   b(s, x) = -f(T-s) x + g(T-s)² s_θ(T-s, x),
 
-started from q(0) = π (or any start density). Finite volumes on uniform cells with
-Scharfetter–Gummel fluxes F = (D/h)[B(-P) q_i - B(P) q_{i+1}], D = g²/2, P = b h / D,
-B(z) = z/(e^z - 1), and zero flux through the two outer edges: the generator is a tridiagonal
-matrix with non-negative off-diagonals and zero column sums, so mass is conserved exactly and
-backward Euler keeps q positive. TR-BDF2 (Bank et al. 1985) is second order and L-stable.
+started from q(0) = π (or any start density). Finite volumes on cells of any widths h_i (the K2
+grid: equal cells over p_{t0}, geometrically growing ones outside, :func:`~empirical.kl.grids.space_edges`)
+with Scharfetter–Gummel fluxes through each inner face, F = (D/d)[B(-P) q_i - B(P) q_{i+1}],
+d = x_{i+1} - x_i the distance between the neighbouring cell centres, D = g²/2, P = b d / D with b
+at the face, B(z) = z/(e^z - 1) (exact for constant b and D between the centres), and
+dq_i/ds = -(F_{i+1/2} - F_{i-1/2}) / h_i, with zero flux through the two outer edges. The generator
+is tridiagonal with non-negative off-diagonals and zero h-weighted column sums, so the mass Σ h_i q_i
+is conserved exactly (up to round-off) and backward Euler keeps q positive. TR-BDF2 (Bank et al.
+1985) is second order and L-stable.
 
 References
 ----------
@@ -42,9 +46,9 @@ class FPSolution:
     Attributes
     ----------
     edges : ndarray of shape (N+1,)
-        Uniform cell edges.
+        Increasing cell edges (not necessarily equally spaced).
     q : ndarray of shape (N,)
-        Cell averages of the law; h · Σ q = 1 up to round-off.
+        Cell averages of the law; Σ h_i q_i = 1 up to round-off.
     t0 : float
         The time of the law.
     """
@@ -54,18 +58,30 @@ class FPSolution:
     t0: float
 
     @property
-    def h(self) -> float:
-        """Cell width."""
-        return float(self.edges[1] - self.edges[0])
+    def h(self) -> np.ndarray:
+        """Cell widths, shape (N,)."""
+        return np.diff(self.edges)
+
+    @property
+    def centres(self) -> np.ndarray:
+        """Cell centres, shape (N,)."""
+        return 0.5 * (self.edges[:-1] + self.edges[1:])
+
+    @property
+    def mass(self) -> float:
+        """Total mass Σ h_i q_i (1 for a law started from a density, up to round-off)."""
+        return float(np.sum(self.h * self.q))
 
     @property
     def boundary_mass(self) -> float:
-        """Mass in the two outer cells (the K2 measurement warns above 1e-6)."""
-        return float((self.q[0] + self.q[-1]) * self.h)
+        """Mass h_0 q_0 + h_{N-1} q_{N-1} in the two outer cells (K2 is 'truncated' above
+        :data:`empirical.kl.BOUNDARY_MASS_MAX`)."""
+        h = self.h
+        return float(self.q[0] * h[0] + self.q[-1] * h[-1])
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
         """Mass of the piecewise-constant law left of ``x`` (linear within each cell)."""
-        cum = np.concatenate([[0.0], np.cumsum(self.q) * self.h])
+        cum = np.concatenate([[0.0], np.cumsum(self.q * self.h)])
         return np.interp(x, self.edges, cum)
 
 
@@ -74,20 +90,25 @@ def _bernoulli(z: np.ndarray) -> np.ndarray:
     return 1.0 / special.exprel(z)
 
 
-def _generator(sde: LinearSDE, score: ScoreModel, t: float, faces: np.ndarray, h: float) -> np.ndarray:
-    """The tridiagonal generator A(t) of dq/ds = A q in ``solve_banded``'s (1, 1) layout."""
+def _generator(sde: LinearSDE, score: ScoreModel, t: float, faces: np.ndarray, d: np.ndarray,
+               h: np.ndarray) -> np.ndarray:
+    """The tridiagonal generator A(t) of dq/ds = A q in ``solve_banded``'s (1, 1) layout.
+
+    ``faces`` are the N-1 inner edges, ``d`` the distances between the cell centres either side of
+    them and ``h`` the N cell widths; h-weighted column sums of A are zero (mass conservation).
+    """
     g2 = float(sde.g2(t))
     diff = 0.5 * g2
     b = -float(sde.f(t)) * faces + g2 * score(t, faces)
-    peclet = b * h / diff
+    peclet = b * d / diff
     up = _bernoulli(peclet)          # weight of q_{i+1} in the flux through face i + 1/2
     down = up + peclet               # B(-P) = B(P) + P: weight of q_i
-    c = diff / h**2
+    c = diff / d                     # flux = c (down q_i - up q_{i+1})
     ab = np.zeros((3, faces.size + 1))
-    ab[0, 1:] = c * up
-    ab[2, :-1] = c * down
-    ab[1, :-1] -= c * down
-    ab[1, 1:] -= c * up
+    ab[0, 1:] = c * up / h[:-1]
+    ab[2, :-1] = c * down / h[1:]
+    ab[1, :-1] -= c * down / h[:-1]
+    ab[1, 1:] -= c * up / h[1:]
     return ab
 
 
@@ -117,7 +138,7 @@ def reverse_fokker_planck(sde: LinearSDE, score: ScoreModel, edges: np.ndarray, 
     score : ScoreModel
         The model score of the sampler (3).
     edges : ndarray of shape (N+1,)
-        Uniform cell edges; the flux through the outer two is zero.
+        Increasing cell edges, equally spaced or not; the flux through the outer two is zero.
     t_nodes : ndarray
         Increasing times t0 < ... < T, at least 2, the time steps (see
         :func:`empirical.quadrature.time_steps`).
@@ -135,8 +156,8 @@ def reverse_fokker_planck(sde: LinearSDE, score: ScoreModel, edges: np.ndarray, 
     Raises
     ------
     ValueError
-        If ``scheme`` is unknown, ``q_start`` does not have one value per cell, or ``t_nodes`` is
-        not increasing.
+        If ``scheme`` is unknown, ``edges`` are not increasing, ``q_start`` does not have one value
+        per cell, or ``t_nodes`` is not increasing.
 
     Examples
     --------
@@ -151,7 +172,7 @@ def reverse_fokker_planck(sde: LinearSDE, score: ScoreModel, edges: np.ndarray, 
     >>> edges = np.linspace(-8.0, 8.0, 301)
     >>> pi = start_cells(edges)
     >>> law = reverse_fokker_planck(ou(), exact_score(gaussian(0.0, 1.0)), edges, time_steps(0.0, 5.0, 40), pi)
-    >>> abs(float(law.q.sum() * law.h) - 1) < 1e-12, bool(np.abs(law.q - pi).max() < 1e-3)
+    >>> abs(law.mass - 1) < 1e-12, bool(np.abs(law.q - pi).max() < 1e-3)
     (True, True)
     """
     if scheme not in SCHEMES:
@@ -163,11 +184,14 @@ def reverse_fokker_planck(sde: LinearSDE, score: ScoreModel, edges: np.ndarray, 
         raise ValueError(f"q_start must have one value per cell ({edges.size - 1}), got shape {q.shape}")
     if t_nodes.ndim != 1 or t_nodes.size < 2 or np.any(np.diff(t_nodes) <= 0):
         raise ValueError("t_nodes must be an increasing 1-D array of at least 2 times")
-    h = float(edges[1] - edges[0])
+    if np.any(np.diff(edges) <= 0):
+        raise ValueError("edges must be increasing")
+    h = np.diff(edges)
+    d = 0.5 * (h[:-1] + h[1:])       # centre-to-centre distances across the inner faces
     faces = edges[1:-1]
 
     def gen(t: float) -> np.ndarray:
-        return _generator(sde, score, t, faces, h)
+        return _generator(sde, score, t, faces, d, h)
 
     a_hi = gen(t_nodes[-1]) if scheme == "trbdf2" else None
     for t_lo, t_hi in zip(t_nodes[-2::-1], t_nodes[:0:-1]):

@@ -1,7 +1,9 @@
 """The space grid shared by the KL measurements in 1-D (docs/theory.md §4), and cell averages on it.
 
-One uniform grid of cells holds the mass of p_{t0} and of the prior π = N(0, 1) that the reverse
-processes (3)-(4) start from. Time steps are :func:`empirical.quadrature.time_steps`.
+A window of equal cells holds the mass of p_{t0} and of the prior π = N(0, 1) that the reverse
+processes (3)-(4) start from; for the reverse SDE's law (K2), geometrically growing cells outside it
+reach as far as the sampler spreads (:func:`zero_score_sd` sets the reach). Time steps are
+:func:`empirical.quadrature.time_steps`.
 
 References
 ----------
@@ -15,32 +17,44 @@ from typing import Callable
 import numpy as np
 
 from ..checks import check_int
+from ..sde import LinearSDE
 from ..targets import Target1D
 
 
 def space_edges(target: Target1D, t0: float, n_cells: int, tail: float = 10.0,
-                prior_tail: float = 10.0) -> np.ndarray:
-    """Edges of ``n_cells`` equal cells over support(p_{t0}, tail) ∪ [-prior_tail, prior_tail].
+                prior_tail: float = 10.0, reach: float = 0.0, growth: float = 1.05) -> np.ndarray:
+    """Edges of ``n_cells`` equal cells over the window support(p_{t0}, tail) ∪ [-prior_tail, prior_tail],
+    then, when ``reach`` lies beyond the window, cells growing geometrically outwards to cover
+    [-reach, reach].
 
-    The prior part covers the start π = N(0, 1) of the reverse process, so the grid holds the mass
-    of both ends of the flow; the mass that a poor model drives outside is reported, not lost
-    (zero-flux boundaries, see :mod:`empirical.kl.fokker_planck`).
+    The window holds the mass of p_{t0} and of the prior π = N(0, 1) that the reverse process starts
+    from, at the resolution the KL needs. The outer cells hold what a sampler drives outside it (the
+    reverse SDE with score ≈ 0 spreads π by e^{T}): the first is ``growth`` times a window cell and
+    each next one ``growth`` times the one before, until the last edge reaches ``reach``, so they
+    add about log(1 + (reach - window)(growth - 1)/h) / log(growth) cells on a side. The flux
+    through the two outer edges is zero (:mod:`empirical.kl.fokker_planck`): the mass a sampler
+    drives against them is reported (``FPSolution.boundary_mass``), not lost.
 
     Parameters
     ----------
     target : Target1D
-        The target; its ``support(t0, tail)`` sets the data part of the grid.
+        The target; its ``support(t0, tail)`` sets the data part of the window.
     t0 : float
         Time in [0, T) of the reference density p_{t0}.
     n_cells : int
-        Number of cells, >= 2.
+        Number of equal cells of the window, >= 2.
     tail, prior_tail : float, default 10.0
         Widths, > 0: ``tail`` standard deviations of p_{t0}, and [-prior_tail, prior_tail] for π.
+    reach : float, default 0.0
+        Half-width >= 0 of the interval the outer cells cover; none when it is inside the window
+        (the default: ``n_cells`` equal cells).
+    growth : float, default 1.05
+        Ratio > 1 of consecutive outer cell widths.
 
     Returns
     -------
-    ndarray of shape (n_cells + 1,)
-        Uniform edges.
+    ndarray of shape (N+1,)
+        Increasing edges, N = ``n_cells`` plus the outer cells; equally spaced inside the window.
 
     Raises
     ------
@@ -54,13 +68,63 @@ def space_edges(target: Target1D, t0: float, n_cells: int, tail: float = 10.0,
     >>> e = space_edges(gaussian(0.0, 1.0), 0.0, 4, tail=10.0, prior_tail=10.0)
     >>> e.tolist()
     [-10.0, -5.0, 0.0, 5.0, 10.0]
+    >>> space_edges(gaussian(0.0, 1.0), 0.0, 4, reach=30.0, growth=2.0).tolist()
+    [-40.0, -20.0, -10.0, -5.0, 0.0, 5.0, 10.0, 20.0, 40.0]
     """
     n_cells = check_int("n_cells", n_cells, 2)
     for name, v in (("tail", tail), ("prior_tail", prior_tail)):
         if not (np.isfinite(v) and v > 0):
             raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+    if not (np.isfinite(reach) and reach >= 0):
+        raise ValueError(f"reach must be a finite number >= 0, got {reach!r}")
+    if not (np.isfinite(growth) and growth > 1):
+        raise ValueError(f"growth must be a finite number > 1, got {growth!r}")
     lo, hi = target.support(t0, tail=tail)
-    return np.linspace(min(lo, -prior_tail), max(hi, prior_tail), n_cells + 1)
+    window = np.linspace(min(lo, -prior_tail), max(hi, prior_tail), n_cells + 1)
+    h = float(window[1] - window[0])
+    left = _outer(h, growth, float(window[0] + reach))
+    right = _outer(h, growth, float(reach - window[-1]))
+    return np.concatenate([window[0] - left[::-1], window, window[-1] + right])
+
+
+def _outer(h: float, growth: float, length: float) -> np.ndarray:
+    """Offsets from a window edge of geometric cells h·growth^k, k = 1, 2, ..., until ``length`` is covered."""
+    if length <= 0:
+        return np.empty(0)
+    k = max(1, int(np.ceil(np.log1p(length * (growth - 1.0) / (growth * h)) / np.log(growth))))
+    offsets = h * growth * np.cumsum(growth ** np.arange(k + 1))
+    return offsets[: k + (offsets[k - 1] < length)]  # one more cell if round-off left it short
+
+
+def zero_score_sd(sde: LinearSDE, t0: float) -> float:
+    """Standard deviation at ``t0`` of the reverse SDE (3) with score 0 started from π = N(0, 1) at T.
+
+    With s_θ = 0 the sampler is linear, dx = -f x ds + g dW̄ in s = T - t, so its law stays a centred
+    Gaussian with variance (r(t0)/r(T))² (1 + σ_T²) - σ_{t0}² (r, σ² of the kernel (8)). For OU,
+    2 e^{2(T - t0)} - 1: an untrained model's sampler spreads π by about e^{T}. A score that
+    pulls inwards (any useful one) spreads it less.
+
+    Parameters
+    ----------
+    sde : LinearSDE
+        The forward SDE (2).
+    t0 : float
+        The time in [0, T) where the sampler stops.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from empirical.kl.grids import zero_score_sd
+    >>> from empirical.sde import ou
+    >>> bool(np.isclose(zero_score_sd(ou(5.0), 0.0), np.sqrt(2 * np.exp(10.0) - 1), rtol=1e-14))
+    True
+    """
+    grow = float(sde.r(t0)) / float(sde.r(sde.T))
+    return float(np.sqrt(grow**2 * (1.0 + float(sde.sigma2(sde.T))) - float(sde.sigma2(t0))))
 
 
 def cell_average(pdf: Callable[[np.ndarray], np.ndarray], edges: np.ndarray) -> np.ndarray:

@@ -9,7 +9,9 @@ p_{t0}, the law the samplers approximate at the time they stop, so that K2 ≤ K
 Default discretisation errors on ``two_mode(3)`` with a fitted m = 1024 random-ReLU score: K1 ~1e-6,
 K2 ~1e-5, K3 ~1e-4, K4 ~1e-8 (tests/empirical/test_kl.py); far smaller for smooth scores. The grids
 must resolve p_{t0}: a cell width below a tenth of its narrowest scale (diffused point masses at
-small t0 need more cells than the default).
+small t0 need more cells than the default). K2's grid also reaches as far as the sampler spreads
+(:func:`sde_law`); a K2 whose law keeps more than :data:`BOUNDARY_MASS_MAX` in its two outer cells
+is truncated.
 
 The examples use p0 = N(0, 1) under OU with T = 1, whose p_t is π at every t (so KL(p_T‖π) = 0),
 and the score of N(0.2, 1) as a model: its laws are unit-variance Gaussians with closed-form KLs.
@@ -35,19 +37,43 @@ from ..targets import Target1D
 from .divergence import kl_cells, kl_nodes
 from .flow_ode import probability_flow
 from .fokker_planck import FPSolution, reverse_fokker_planck, start_cells
-from .grids import cell_average, space_edges
+from .grids import cell_average, space_edges, zero_score_sd
 
 _SDE_STEPS = 128
+_REACH_SD = 12.0      # default reach: this many standard deviations of the zero-score sampler's law
+_WIDEN = 4.0          # each widening multiplies the reach by this ...
+_MAX_WIDENINGS = 3    # ... at most this many times (reach at most 64x the default)
+
+BOUNDARY_MASS_MAX = 1e-6
+"""A K2 whose law holds more mass than this in the two outer cells of its grid is *truncated*: the
+zero-flux walls held back a sampler that spreads further, so it is the KL of a different sampler."""
 
 
 def sde_law(target: Target1D, score: ScoreModel, t0: float = 0.0, n_cells: int = 1200,
             n_steps: int = _SDE_STEPS, power: float = 2.0, scheme: str = "trbdf2",
             start_pdf: Callable[[np.ndarray], np.ndarray] | None = None, tail: float = 10.0,
-            prior_tail: float = 10.0) -> FPSolution:
+            prior_tail: float = 10.0, reach: float | None = None, growth: float = 1.05) -> FPSolution:
     """The law at t0 of the reverse SDE (3) driven by ``score``, started at T from ``start_pdf``.
 
     ``start_pdf`` None is π = N(0, 1) (the sampler); ``target.pdf`` at T gives the exact start.
-    Grid: :func:`~empirical.kl.grids.space_edges`; time steps :func:`~empirical.quadrature.time_steps`.
+    Grid: :func:`~empirical.kl.grids.space_edges`, ``n_cells`` equal cells over the window that
+    resolves p_{t0} and π, then cells growing by ``growth`` out to ``reach``; time steps
+    :func:`~empirical.quadrature.time_steps`.
+
+    Reach: by default 12 standard deviations of the zero-score sampler's Gaussian law at t0
+    (:func:`~empirical.kl.grids.zero_score_sd`; 12 x 210 = 2520 for OU with T = 5, about 175 outer
+    cells a side at growth 1.05), which holds a briefly trained model's expanding sampler (K2's
+    cost grows by the ~30 % more cells). 12 rather than ~6: the coarse outer cells have Péclet
+    numbers far above 1, where the fluxes are upwind and smear the law, which fattens its tails (the
+    zero-score law's variance comes out 1.5x too large at growth 1.05, 2.2x at 1.1), so the law
+    outside the window is good for holding the mass and for ``boundary_mass``, not for moments. K2
+    sums over the window, where the sampler's drift points outwards towards the coarse cells: it
+    did not change (to 1e-13) between growth 1.02 and 1.1 in the cases measured. When the law still
+    has more than :data:`BOUNDARY_MASS_MAX` in its two outer cells, the reach is multiplied by 4 and
+    the law solved again, at most 3 times (up to 64 x the default reach, about 28 more cells a side
+    each time). A score that drives mass further out than that leaves the boundary mass above the
+    threshold (``kl_sde`` warns). An explicit ``reach`` is used as given, without widening;
+    ``reach=0`` is the window alone (the uniform grid of earlier versions).
 
     Parameters
     ----------
@@ -66,7 +92,11 @@ def sde_law(target: Target1D, score: ScoreModel, t0: float = 0.0, n_cells: int =
     start_pdf : callable, optional
         Start density at T.
     tail, prior_tail : float, default 10.0
-        Grid widths, > 0 (:func:`~empirical.kl.grids.space_edges`).
+        Window widths, > 0 (:func:`~empirical.kl.grids.space_edges`).
+    reach : float, optional
+        Half-width >= 0 covered by the outer cells; None (default) derives and widens it as above.
+    growth : float, default 1.05
+        Ratio > 1 of consecutive outer cell widths.
 
     Returns
     -------
@@ -88,23 +118,38 @@ def sde_law(target: Target1D, score: ScoreModel, t0: float = 0.0, n_cells: int =
     >>> p = gaussian(0.0, 1.0, sde=ou(1.0))
     >>> shifted = exact_score(gaussian(0.2, 1.0, sde=ou(1.0)))
     >>> law = sde_law(p, shifted, n_cells=300, n_steps=40)
-    >>> abs(float(law.q.sum() * law.h) - 1) < 1e-12  # the zero-flux walls conserve mass
+    >>> abs(law.mass - 1) < 1e-12  # the zero-flux walls conserve mass
     True
-    >>> mean = float(np.sum(law.q * (law.edges[:-1] + law.edges[1:]) / 2) * law.h)
+    >>> mean = float(np.sum(law.q * law.centres * law.h))
     >>> bool(abs(mean - 0.2 * (1 - np.exp(-2.0))) < 1e-3)  # q^SDE = N(0.2 (1 - e^{-2T}), 1)
     True
+    >>> sd0 = np.sqrt(2 * np.exp(2.0) - 1)  # the zero-score sampler's law at 0 is N(0, 2 e^{2T} - 1)
+    >>> law.boundary_mass < 1e-30, bool(law.edges[-1] >= 12 * sd0)
+    (True, True)
     """
-    edges = space_edges(target, t0, n_cells, tail, prior_tail)
     t_nodes = time_steps(t0, target.sde.T, n_steps, power)
-    return reverse_fokker_planck(target.sde, score, edges, t_nodes, start_cells(edges, start_pdf), scheme)
+    widen = reach is None
+    r = _REACH_SD * zero_score_sd(target.sde, t0) if widen else reach
+    for _ in range(_MAX_WIDENINGS + 1 if widen else 1):
+        edges = space_edges(target, t0, n_cells, tail, prior_tail, reach=r, growth=growth)
+        law = reverse_fokker_planck(target.sde, score, edges, t_nodes, start_cells(edges, start_pdf), scheme)
+        if law.boundary_mass <= BOUNDARY_MASS_MAX:
+            break
+        r *= _WIDEN
+    return law
 
 
-def kl_sde(target: Target1D, score: ScoreModel, t0: float = 0.0, **kwargs) -> float:
+def kl_sde(target: Target1D, score: ScoreModel, t0: float = 0.0, *, return_boundary_mass: bool = False,
+           **kwargs) -> float | tuple[float, float]:
     """K2 = KL(p_{t0} ‖ q^SDE) with cell averages of both (``kl_cells``); kwargs go to ``sde_law``.
 
     TR-BDF2 (second order) is not positivity-preserving: for a strongly overfitted score it can leave
     q = -1e-90 in far-tail cells where p_{t0} ~ 1e-19 still counts. Then the law is recomputed with
     backward Euler (an M-matrix with Scharfetter-Gummel fluxes, so q > 0) on four times the steps.
+
+    With ``return_boundary_mass`` the boundary mass of the law that gave K2 comes with it, from the
+    same solve: K2 with more than :data:`BOUNDARY_MASS_MAX` is truncated (the zero-flux walls held
+    the sampler back even at the widest reach of :func:`sde_law`).
 
     Parameters
     ----------
@@ -114,14 +159,17 @@ def kl_sde(target: Target1D, score: ScoreModel, t0: float = 0.0, **kwargs) -> fl
         The model score driving the sampler (3).
     t0 : float, default 0.0
         Where the sampler stops, in [0, T).
+    return_boundary_mass : bool, default False
+        Return ``(K2, boundary_mass)`` rather than K2.
     **kwargs
-        ``n_cells``, ``n_steps``, ``power``, ``scheme``, ``start_pdf``, ``tail``, ``prior_tail`` of
-        :func:`sde_law`.
+        ``n_cells``, ``n_steps``, ``power``, ``scheme``, ``start_pdf``, ``tail``, ``prior_tail``,
+        ``reach``, ``growth`` of :func:`sde_law`.
 
     Returns
     -------
-    float
-        K2 >= 0 up to discretisation; +inf when the law is <= 0 where p_{t0} has mass.
+    float, or (float, float) with ``return_boundary_mass``
+        K2 >= 0 up to discretisation; +inf when the law is <= 0 where p_{t0} has mass. The boundary
+        mass is ``FPSolution.boundary_mass`` of the law.
 
     Raises
     ------
@@ -131,8 +179,8 @@ def kl_sde(target: Target1D, score: ScoreModel, t0: float = 0.0, **kwargs) -> fl
     Warns
     -----
     RuntimeWarning
-        When TR-BDF2 is replaced by backward Euler, when more than 1e-6 of the mass sits in the two
-        outer cells (the walls truncate the sampler), or when the result is +inf.
+        When TR-BDF2 is replaced by backward Euler, when more than :data:`BOUNDARY_MASS_MAX` of the
+        mass sits in the two outer cells (the walls truncate the sampler), or when the result is +inf.
 
     Examples
     --------
@@ -148,9 +196,9 @@ def kl_sde(target: Target1D, score: ScoreModel, t0: float = 0.0, **kwargs) -> fl
     >>> shifted = exact_score(gaussian(0.2, 1.0, sde=ou(1.0)))
     >>> kl_sde(p, exact_score(p), n_cells=300, n_steps=40) < 1e-6
     True
-    >>> k2 = kl_sde(p, shifted, n_cells=300, n_steps=40)
-    >>> bool(abs(k2 - 0.02 * (1 - np.exp(-2.0)) ** 2) < 1e-4)
-    True
+    >>> k2, boundary = kl_sde(p, shifted, n_cells=300, n_steps=40, return_boundary_mass=True)
+    >>> bool(abs(k2 - 0.02 * (1 - np.exp(-2.0)) ** 2) < 1e-4), boundary < 1e-30
+    (True, True)
     >>> bool(k2 <= kl_score_bound(p, shifted))  # K1 = 0.02 (1 - e^{-2T}) here
     True
     """
@@ -163,14 +211,16 @@ def kl_sde(target: Target1D, score: ScoreModel, t0: float = 0.0, **kwargs) -> fl
                       "resolve p_t0); recomputed with backward Euler on 4x the steps", RuntimeWarning, stacklevel=2)
         steps = 4 * kwargs.get("n_steps", _SDE_STEPS)
         law = sde_law(target, score, t0, **{**kwargs, "scheme": "euler", "n_steps": steps})
+        p = cell_average(lambda x: target.pdf(t0, x), law.edges)  # its reach may have widened differently
         out = kl_cells(p, law.q, law.h)
-    if law.boundary_mass > 1e-6:
-        warnings.warn(f"K2: mass {law.boundary_mass:.2e} sits in the two outer cells; the zero-flux walls "
-                      "truncate this model's sampler: widen tail/prior_tail", RuntimeWarning, stacklevel=2)
+    if law.boundary_mass > BOUNDARY_MASS_MAX:
+        warnings.warn(f"K2: mass {law.boundary_mass:.2e} sits in the two outer cells (reach {law.edges[-1]:.3g}); "
+                      "the zero-flux walls truncate this model's sampler: pass a larger reach",
+                      RuntimeWarning, stacklevel=2)
     if np.isinf(out):
         warnings.warn("K2: the computed law is <= 0 where p_t0 has mass: the cells do not resolve p_t0 "
                       "(keep h below a tenth of its narrowest scale)", RuntimeWarning, stacklevel=2)
-    return out
+    return (out, law.boundary_mass) if return_boundary_mass else out
 
 
 def kl_ode(target: Target1D, score: ScoreModel, t0: float = 0.0, n_x: int = 1201,

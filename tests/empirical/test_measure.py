@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from verification.cli import main
 from empirical.features import rf_score
-from empirical.kl import kl_score_bound
+from empirical.kl import BOUNDARY_MASS_MAX, kl_score_bound
 from empirical.flow import gradient_flow
-from empirical.measure import MeasureConfig, Measurement, make_target, measure
+from empirical.measure import NUMERICS_VERSION, MeasureConfig, Measurement, make_target, measure
 
 SMALL = dict(n=24, m=48, taus=(3.0, 3e3, 3e6), seed=5)
 
@@ -64,6 +64,32 @@ def test_json_round_trip_is_exact_and_drops_the_models(small, tmp_path):
     assert back.features is None and back.A is None
     with pytest.raises(ValueError, match="holds no model"):
         back.save_model(str(tmp_path / "m.npz"))
+
+
+def test_boundary_mass_is_recorded_and_round_trips_exactly(small):
+    # one value per tau for K2, from the same solve as K2; below the truncation threshold here
+    bm = small.boundary_mass["K2"]
+    assert set(small.boundary_mass) == {"K2"} and bm.shape == (len(small.config.taus),)
+    assert np.all((bm >= 0) & (bm <= BOUNDARY_MASS_MAX))
+    obj = json.loads(json.dumps(small.to_json()))
+    assert obj["boundary_mass"] == {"K2": [float(v) for v in bm]}
+    # nonzero, tiny and awkward values must come back bit for bit
+    awkward = np.array([1.0 / 3.0, 2.5e-300, 0.1 + 0.2])
+    obj["boundary_mass"]["K2"] = [float(v) for v in awkward]
+    back = Measurement.from_json(json.loads(json.dumps(obj)))
+    assert set(back.boundary_mass) == {"K2"} and np.array_equal(back.boundary_mass["K2"], awkward)
+    assert back.boundary_mass["K2"].dtype == float
+    assert np.array_equal(Measurement.from_json(json.loads(json.dumps(small.to_json()))).boundary_mass["K2"], bm)
+    # written before the field existed: read back as empty
+    del obj["boundary_mass"]
+    assert Measurement.from_json(obj).boundary_mass == {}
+    assert isinstance(NUMERICS_VERSION, int) and NUMERICS_VERSION >= 2
+
+
+def test_boundary_mass_is_empty_without_k2():
+    r = measure(MeasureConfig(n=8, m=8, taus=(1.0,), kl=("K1", "K4"), m_ref_factor=0))
+    assert r.boundary_mass == {} and r.to_json()["boundary_mass"] == {}
+    assert Measurement.from_json(json.loads(json.dumps(r.to_json()))).boundary_mass == {}
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers():
