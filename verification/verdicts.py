@@ -155,15 +155,19 @@ def t_interval(values: Sequence[float], ci: float = 0.95) -> tuple[float, float,
 
 def rise_statistic(curves: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict:
     """The early-stopping rise of each (τ, KL) curve, (KL(τ_max) - min_τ KL) / min_τ KL, with a t-interval
-    over the curves (seeds) and where each minimum sits; no threshold."""
+    over the curves (seeds) and where each minimum sits; no threshold. Curves of fewer than 3 points are
+    left out (``seeds`` counts the rest)."""
     rises, argmins, interior = [], [], []
     for tau, values in curves:
         v = np.asarray(values, dtype=float)
+        if v.size < 3:  # too few untruncated points to tell a minimum from an end
+            continue
         i = int(np.argmin(v))
         rises.append(float((v[-1] - v[i]) / v[i]))
         argmins.append(float(np.asarray(tau)[i]))
         interior.append(bool(0 < i < v.size - 1 and v[0] > v[i]))
-    mean, lo, hi = t_interval(rises) if len(rises) > 1 else (rises[0], float("nan"), float("nan"))
+    nan = float("nan")
+    mean, lo, hi = t_interval(rises) if len(rises) > 1 else (rises[0] if rises else nan, nan, nan)
     return {"rise": rises, "rise_mean": mean, "rise_ci95": [lo, hi], "argmin_tau": argmins,
             "interior_minimum": interior, "seeds": len(rises)}
 

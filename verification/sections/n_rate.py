@@ -49,11 +49,19 @@ def n_rate(ctx: Context) -> Section:
     n = [r.config.n for r in k1]
     seeds = seeds_of(k1)
     tau_es, k1_es = zip(*(early_stopped(r) for r in k1))
-    k2_es = [float(np.min(curve(r, "K2")[1])) for r in k2]
+    # K2 at τ_es where the sampler's law is not truncated (NaN otherwise: left out of the fit).
+    k2_es = [float(np.min(v)) if (v := curve(r, "K2")[1]).size else float("nan") for r in k2]
+    ok2 = [i for i, v in enumerate(k2_es) if np.isfinite(v)]
     checks = [rise_check(k1, s.rate_ns)]
-    fits = {"K1": fit(n, k1_es, seeds), "K2": fit(n, k2_es, seeds)}
-    checks += [rate_check(f"rate-n-{k}", CLAIMS[f"rate-n-{k}"].text(), fits[k], CLAIMS[f"rate-n-{k}"].predicted,
-                          CLAIMS[f"rate-n-{k}"].statistic) for k in ("K1", "K2")]
+    fits = {"K1": fit(n, k1_es, seeds)}
+    f2 = try_fit([n[i] for i in ok2], [k2_es[i] for i in ok2], [seeds[i] for i in ok2])
+    if f2 is not None:
+        fits["K2"] = f2
+    for k in ("K1", "K2"):
+        claim = CLAIMS[f"rate-n-{k}"]
+        checks.append(rate_check(claim.id, claim.text(), fits[k], claim.predicted, claim.statistic) if k in fits
+                      else Check(claim.id, claim.text(), {"error": "no untruncated K2 to fit"}, claim.predicted,
+                                 "inconclusive", claim.statistic))
     interior = [i for i, r in enumerate(k1) if has_minimum(r)]
     claim = CLAIMS["tau-es-vs-n"]
     f = try_fit([n[i] for i in interior], [tau_es[i] for i in interior], [seeds[i] for i in interior])
@@ -72,8 +80,9 @@ def n_rate(ctx: Context) -> Section:
     tau_x = np.array([n[i] for i in interior])
     paths = [loglog_fit_plot(x, {"K1 at tau_es": k1_es}, fits["K1"], predicted["K1"], ctx.figure("rate_n_K1.png"),
                              "n (m = n)", "early-stopped K1", "Early-stopped KL vs n"),
-             loglog_fit_plot(x, {"K2 at tau_es": k2_es}, fits["K2"], predicted["K2"], ctx.figure("rate_n_K2.png"),
-                             "n (m = n)", "early-stopped K2", "Early-stopped sampler KL vs n"),
+             *([loglog_fit_plot(x[ok2], {"K2 at tau_es": [k2_es[i] for i in ok2]}, fits["K2"], predicted["K2"],
+                                ctx.figure("rate_n_K2.png"), "n (m = n)", "early-stopped K2",
+                                "Early-stopped sampler KL vs n")] if "K2" in fits else []),
              *([loglog_fit_plot(tau_x, {"tau_es": [tau_es[i] for i in interior]}, fits["tau_es"], predicted["tau_es"],
                                 ctx.figure("tau_es_n.png"), "n (m = n)", "tau_es", "Early-stopping time vs n")]
                if "tau_es" in fits else [])]
