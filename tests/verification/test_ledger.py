@@ -84,3 +84,29 @@ def test_untrained_kl_matches_monte_carlo():
     v = 2.0 * np.exp(2.0 * config.T) - 1.0  # the zero-score reverse OU from N(0, 1): variance 2e^{2T} - 1
     terms = np.log(target.pdf(0.0, x)) + 0.5 * np.log(2 * np.pi * v) + x**2 / (2 * v)
     assert untrained_kl(r) == pytest.approx(terms.mean(), abs=5 * terms.std() / np.sqrt(x.size))
+
+
+def test_a_broken_lemma_2_is_violated_and_fails_the_build(tmp_path, monkeypatch):
+    from verification import report
+    from verification.sections import exact, ledger
+    from verification.sweeps import QUICK
+    from verification.sections.base import Section
+
+    k2_above = _flow(16, 0)
+    k2_above.K["K2"] = k2_above.K["K1"] * 1.01
+    checks = {c.name: c for c in exact([k2_above]).checks}
+    assert checks["K2<=K1-lemma2"].verdict == "violated"
+    assert checks["K2<=K1-lemma2"].measured["max_K2_over_K1"] == pytest.approx(1.01)
+    # A truncated sampler law measures another sampler: it is counted, not judged.
+    k2_above.boundary_mass["K2"] = np.full(TAUS.size, 1e-3)
+    cut = {c.name: c for c in exact([k2_above]).checks}["K2<=K1-lemma2"]
+    assert cut.verdict == "holds" and cut.measured["excluded_truncated_points"] == TAUS.size
+
+    def one_section(ctx):
+        ctx.runner.history.append(_flow(16, 0, I2=2.0 / TAUS))  # I2 above ||theta*||^2/(2 tau): Lemma 4 broken
+        return Section("fake", ("",))
+
+    monkeypatch.setattr(report, "ORDER", (one_section, ledger))  # the ledger runs on the history
+    with pytest.raises(report.ExactCheckFailed, match="ledger-I2"):
+        report.build(QUICK, tmp_path, show_progress=False)
+    assert (tmp_path / "results.json").is_file()  # written before raising
