@@ -1,7 +1,7 @@
 """The lemma bounds of docs/theory.md §7 as plain numeric functions (numpy-broadcasting).
 
 Lemmas 1, 4, 5 and the Rademacher step have explicit constants and are asserted exactly on measured
-quantities. Lemmas 6 and 8 are "≲" rates: they carry a hidden constant (``constant``, default 1).
+quantities; Lemma 4 also in its sharp form for quadratic losses (:func:`lemma4_quadratic_bound`). Lemmas 6 and 8 are "≲" rates: they carry a hidden constant (``constant``, default 1).
 Every function raises ``ValueError``, naming the parameter, for a non-finite input or one outside
 its valid range.
 
@@ -160,6 +160,61 @@ def lemma4_bound(dist0_sq: ArrayLike, tau: ArrayLike) -> ArrayLike:
     """
     a = _checked({"dist0_sq": dist0_sq, "tau": tau}, [nonnegative("dist0_sq"), positive("tau")], "Lemma 4")
     return _out(a["dist0_sq"] / (2.0 * a["tau"]))
+
+
+def lemma4_quadratic_bound(dist0_sq: ArrayLike, tau: ArrayLike) -> ArrayLike:
+    """Lemma 4, sharp for quadratic losses: L(θ(τ)) - L(θ*) ≤ ‖θ0 - θ*‖² / (4eτ).
+
+    For L(θ) = θᵀ(B1 ⊗ I)θ - 2⟨B2, θ⟩ + c with B1 symmetric positive semi-definite (the losses of
+    Lemma 3) under the gradient flow dθ/dτ = -∇L = -2(B1 ⊗ I)θ + 2 B2 from θ0, and θ* a minimiser,
+    the error e = θ - θ* obeys de/dτ = -2(B1 ⊗ I)e, so e(τ) = e^{-2(B1 ⊗ I)τ} e0 and, in the
+    eigenbasis of B1 (eigenvalues β_i ≥ 0, components e0_i of e0),
+
+        L(θ(τ)) - L(θ*) = e(τ)ᵀ(B1 ⊗ I)e(τ) = Σ_i β_i e^{-4β_i τ} e0_i²
+                        ≤ max_{β ≥ 0} β e^{-4βτ} · ‖e0‖² = ‖θ0 - θ*‖² / (4eτ),
+
+    the maximum at β = 1/(4τ). The constant is sharp: one eigenvalue β = 1/(4τ) attains it. It is
+    :func:`lemma4_bound` (any convex L, any comparator) times 1/(2e) ≈ 0.1839, for the comparator θ*
+    only (a minimiser: the excess loss over any other comparator is not of this form).
+
+    Parameters
+    ----------
+    dist0_sq : float or array_like
+        ‖θ0 - θ*‖², ≥ 0, in the norm in which L has the form above.
+    tau : float or array_like
+        Training time, > 0.
+
+    Returns
+    -------
+    float or ndarray
+        ‖θ0 - θ*‖² / (4eτ); a float for scalar input.
+
+    Raises
+    ------
+    ValueError
+        For dist0_sq < 0, τ ≤ 0, or a non-finite input.
+
+    References
+    ----------
+    Lemma 4 of the paper (module References) states the general ‖θ0 - θ̃‖²/(2τ); the quadratic
+    sharpening is derived above. docs/theory.md §8.1.
+
+    Examples
+    --------
+    L(θ) = βθ² (B1 = β, B2 = 0) from θ0 = 1: θ(τ) = e^{-2βτ}, excess loss β e^{-4βτ}; at τ = 1/(4β)
+    it equals the bound 1/(4eτ) = β/e:
+
+    >>> import math
+    >>> from bounds.lemmas import lemma4_bound, lemma4_quadratic_bound
+    >>> beta = 2.0
+    >>> tau = 1 / (4 * beta)
+    >>> math.isclose(beta * math.exp(-4 * beta * tau), lemma4_quadratic_bound(1.0, tau), rel_tol=1e-15)
+    True
+    >>> round(lemma4_quadratic_bound(1.0, 10.0) / lemma4_bound(1.0, 10.0), 6)  # 1/(2e)
+    0.18394
+    """
+    a = _checked({"dist0_sq": dist0_sq, "tau": tau}, [nonnegative("dist0_sq"), positive("tau")], "Lemma 4 (quadratic)")
+    return _out(a["dist0_sq"] / (4.0 * np.e * a["tau"]))
 
 
 def lemma5_bound(tau: ArrayLike, loss_drop: ArrayLike) -> ArrayLike:

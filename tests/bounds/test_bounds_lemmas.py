@@ -19,6 +19,7 @@ from bounds import (
     lemma8_mc_error,
     rademacher_bound,
 )
+from bounds.lemmas import lemma4_quadratic_bound
 from empirical.sde import ou
 
 
@@ -26,6 +27,7 @@ def test_exact_arithmetic():
     assert lemma1_radius(2.0, 0.05, C_T=1.5) == pytest.approx(1.5 * (2.0 + math.sqrt(math.log(400.0))), rel=1e-15)
     assert lemma1_tail_probability(2.0) == pytest.approx(math.sqrt(2 / math.pi) * math.exp(-2.0), rel=1e-15)
     assert lemma4_bound(3.0, 4.0) == 3.0 / 8.0
+    assert lemma4_quadratic_bound(3.0, 4.0) == pytest.approx(3.0 / (16.0 * math.e), rel=1e-15)
     assert lemma5_bound(4.0, 9.0) == 6.0
     assert lemma6_mc_error(3.0, 0.1, 50.0, constant=2.0) == pytest.approx(2 * 3 * math.log(100.0) ** 2 / 50, rel=1e-15)
     assert lemma8_mc_error(3.0, 0.1, 50.0) == pytest.approx(9 * math.log(10.0) / 50, rel=1e-15)
@@ -42,6 +44,8 @@ def test_exact_arithmetic():
         (lambda: lemma1_tail_probability(math.nan), "c"),
         (lambda: lemma4_bound(1.0, 0.0), "tau"),
         (lambda: lemma4_bound(-1.0, 1.0), "dist0_sq"),
+        (lambda: lemma4_quadratic_bound(1.0, -1.0), "tau"),
+        (lambda: lemma4_quadratic_bound(math.inf, 1.0), "dist0_sq"),
         (lambda: lemma5_bound(1.0, -0.5), "loss_drop"),
         (lambda: lemma6_mc_error(0.5, 0.1, 10.0), "d"),
         (lambda: lemma6_mc_error(1.0, 0.1, 0.5), "m"),
@@ -110,6 +114,41 @@ def test_lemma4_constant_is_within_factor_e_of_tight():
     worst = np.max(h * np.exp(-2 * h * tau) * theta0**2 / 2)
     assert lemma4_bound(theta0**2, tau) / worst == pytest.approx(2 * math.e, rel=1e-6)
 
+
+
+@pytest.mark.parametrize("beta", [0.05, 1.0, 30.0])
+def test_lemma4_quadratic_bound_is_attained_with_one_eigenvalue(beta):
+    """L = βθ² (B1 = β, B2 = 0, θ* = 0), flow dθ/dτ = -2βθ integrated by solve_ivp from θ0 = 1.3 to
+    τ = 1/(4β): the excess βθ(τ)² = β e^{-1} θ0² equals ‖θ0‖²/(4eτ), so its ratio to the printed bound
+    ‖θ0‖²/(2τ) is 1/(2e) ≈ 0.18394 exactly (closed form; the flows of the report reach 0.1800)."""
+    theta0, tau = 1.3, 1 / (4 * beta)
+    theta = integrate.solve_ivp(lambda _, th: -2 * beta * th, (0.0, tau), [theta0], rtol=1e-12, atol=1e-14).y[0, -1]
+    excess = beta * theta**2
+    assert excess / lemma4_bound(theta0**2, tau) == pytest.approx(1 / (2 * math.e), rel=1e-9)
+    assert excess / lemma4_quadratic_bound(theta0**2, tau) == pytest.approx(1.0, rel=1e-9)
+    # Away from τ = 1/(4β) the same flow stays strictly below the sharp bound.
+    for t in (0.5 * tau, 2.0 * tau):
+        assert beta * (theta0 * math.exp(-2 * beta * t)) ** 2 < 0.9 * lemma4_quadratic_bound(theta0**2, t)
+
+
+@settings(max_examples=20)
+@given(seed=st.integers(0, 2**32 - 1), tau=st.floats(0.01, 50.0), rank=st.integers(1, 4))
+def test_lemma4_quadratic_bound_on_random_quadratic_flows(seed, tau, rank):
+    """L(θ) = ½θᵀHθ - bᵀθ (H = 2 B1 ⪰ 0, possibly singular), comparator the minimiser: the excess loss
+    stays below ‖θ0 - θ*‖²/(4eτ), with θ* the minimum-norm minimiser (the flow's limit from θ0 = 0)."""
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(rank, 4))
+    H = A.T @ A
+    b = H @ rng.normal(size=4)
+    loss = lambda th: 0.5 * th @ H @ th - b @ th  # noqa: E731
+    star = np.linalg.lstsq(H, b, rcond=None)[0]
+    theta0 = rng.normal(size=4)
+    excess = loss(quadratic_flow(H, b, theta0, tau)) - loss(star)
+    # θ0's component in ker H never moves and costs nothing: measure the distance in range(H) only.
+    w, V = np.linalg.eigh(H)
+    e0 = V.T @ (theta0 - star)
+    dist2 = float(np.sum(e0[w > 1e-10 * w.max()] ** 2))
+    assert excess <= lemma4_quadratic_bound(dist2, tau) * (1 + 1e-9) + 1e-12
 
 def test_rademacher_bound_against_monte_carlo():
     """Linear class ‖v‖₁ ≤ 1 on z = (x, e): sup = ‖Σ εᵢ zᵢ‖∞ / n exactly; ReLU contraction keeps it below.
