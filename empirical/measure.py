@@ -27,7 +27,7 @@ KL_NAMES = ("K1", "K2", "K3", "K4")
 DEFAULT_TAUS = tuple(float(t) for t in np.logspace(0, 8, 17))
 DEFAULT_MU = {"gm": 3.0, "bump": 1.5}
 
-NUMERICS_VERSION = 2
+NUMERICS_VERSION = 3
 """Version of the numerics behind a measurement: incremented whenever a change alters measured numbers
 (a result cache keyed on it is invalidated). 2: K2's Fokker–Planck grid gained geometrically growing
 outer cells out to the sampler's reach (``empirical.kl.sde_law``), and ``boundary_mass`` is recorded."""
