@@ -30,7 +30,8 @@ DEFAULT_MU = {"gm": 3.0, "bump": 1.5}
 NUMERICS_VERSION = 3
 """Version of the numerics behind a measurement: incremented whenever a change alters measured numbers
 (a result cache keyed on it is invalidated). 2: K2's Fokker–Planck grid gained geometrically growing
-outer cells out to the sampler's reach (``empirical.kl.sde_law``), and ``boundary_mass`` is recorded."""
+outer cells out to the sampler's reach (``empirical.kl.sde_law``), and ``boundary_mass`` is recorded.
+3: the lemma checks also assert Lemma 4's sharp quadratic constant and record ‖θ(τ)‖ at every τ."""
 
 
 @dataclass(frozen=True)
