@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -48,10 +49,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(handler=_report, scale="quick")
 
-    c = sub.add_parser("calibrate", help="fit the hidden constants of a theorem's bound on the calibration design",
-                       description="Measure the calibration design (seeds 100-101, n and m powers of two), fit the "
-                                   "smallest constants that make the simplified bound dominate K1 and K2 (linear "
-                                   "program) and freeze them in verification/data/.")
+    c = sub.add_parser("calibrate", help="fit the hidden constants of a theorem's bound and of its negative controls",
+                       description="Measure the calibration design (n, m in {8, 32, 128}, three mu, a fresh seed < "
+                                   "10000 per cell, K1 on tau in [1, 1e8]), fit the smallest constants that make "
+                                   "the simplified bound dominate max(K1, K2) (linear program), fit every negative "
+                                   "control (verification/controls.py) by the same program, and freeze both in "
+                                   "verification/data/.")
     c.add_argument("--theorem", type=int, choices=(1, 2), required=True)
     c.add_argument("--cache", type=Path, default=Path(".cache/calibration"), help="resumable result cache")
     c.add_argument("--no-progress", action="store_true")
@@ -59,12 +62,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
+    from . import controls
+
+    started = time.perf_counter()
+    command = f"diffgen calibrate --theorem {args.theorem}"
     runner = Runner(ResultCache(args.cache), not args.no_progress)
     results = runner.run_all(heldout.calibration_design(args.theorem), f"calibration, Theorem {args.theorem}")
-    cal = heldout.fit(args.theorem, results, f"diffgen calibrate --theorem {args.theorem}")
+    cal = heldout.fit(args.theorem, results, command)
+    points, y, dropped = heldout.measured_points(results)
+    fits = controls.fit_all(args.theorem, heldout.variables(args.theorem, points), y)
+    wall = round(time.perf_counter() - started, 1)
     path = heldout.save(args.theorem, cal)
-    print(markdown_table([{"term": k, "constant": v} for k, v in cal.constants.items()], ["term", "constant"]))
-    print(f"constants written to {path}")
+    cpath = controls.save(args.theorem, fits, command, heldout.design_summary(args.theorem), cal.seeds,
+                          points=len(points), excluded_truncated_K2=dropped, wall_s=wall)
+    rows = [{"bound": f"Theorem {args.theorem}", "term": k, "constant": v} for k, v in cal.constants.items()]
+    rows += [{"bound": f.control.key, "term": k, "constant": v} for f in fits for k, v in f.constants.items()]
+    print(markdown_table(rows, ["bound", "term", "constant"]))
+    print(f"constants written to {path} and {cpath} ({len(points)} design points, {wall} s)")
     return 0
 
 

@@ -65,7 +65,7 @@ QUICK = Scale(
     curve_ns=(16, 64, 256), curve_m=256, rate_ns=(16, 32, 64, 128, 256, 512), rate_m_over_n=1.0,
     m_sweep=(16, 32, 64, 128, 256, 512), m_sweep_n=64, mu_sweep=(2.5, 3.0, 4.0, 5.0, 6.0, 8.0),
     mu_n=64, mu_m=256, gap_ns=(16, 32, 64, 128, 256, 512), gap_m=256, gap_tau=1e4,
-    bump_ns=(16, 32, 64, 128, 256), heldout=8,
+    bump_ns=(16, 32, 64, 128, 256), heldout=12,
 )
 FULL = Scale(
     name="full", seeds=(0, 1, 2, 3, 4), taus=_grid(0, 11, 6), kl_taus=_grid(0, 10, 1),
@@ -73,7 +73,7 @@ FULL = Scale(
     rate_m_over_n=1.0, m_sweep=(8, 16, 32, 64, 128, 256, 512, 1024), m_sweep_n=64,
     mu_sweep=(2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 8.0, 10.0), mu_n=64, mu_m=256,
     gap_ns=(16, 32, 64, 128, 256, 512, 1024), gap_m=256, gap_tau=1e4,
-    bump_ns=(16, 32, 64, 128, 256, 512), heldout=16,
+    bump_ns=(16, 32, 64, 128, 256, 512), heldout=24,
 )
 SCALES = {"quick": QUICK, "full": FULL}
 
