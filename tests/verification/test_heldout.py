@@ -179,9 +179,15 @@ def test_calibration_files_are_complete_with_provenance(theorem):
 
 
 FROZEN_DRAWS = 6
+FINDING_THEOREM2 = (
+    "finding: the calibrated Theorem 2 bound is violated on these held-out draws (n = 2, m = 245, mu = 3.37, seed "
+    "1370525872: K1 2.32 at tau 1.9e5 and 4.13 at tau 5.8e6 against a bound of 0.96; the fitted generalisation "
+    "constants are 0, so nothing in the bound grows with tau or 1/n, while K1 does at n = 2), and the named "
+    "controls c tau^4 n/m, c sqrt(tau)/(mn) and c mu^2 are not rejected by them (power 0.4)")
 
 
-@pytest.mark.parametrize("theorem", [2, 1])
+@pytest.mark.parametrize("theorem", [
+    pytest.param(2, marks=pytest.mark.xfail(strict=True, reason=FINDING_THEOREM2)), 1])
 def test_frozen_named_controls_are_rejected_or_the_check_is_inconclusive(theorem):
     """On a small held-out design (K1 only, which is max(K1, K2) by Lemma 2): every named control of the
     frozen calibration is rejected, or the check does not claim "holds" or "violated" with power behind it."""

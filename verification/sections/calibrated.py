@@ -79,7 +79,9 @@ def calibrated(ctx: Context) -> Section:
             f"tau {_fmt_range(h.get('tau'))}, mu {_fmt_range(h.get('mu'))}. "
             f"{m['dominated']}/{m['points']} held-out points under the paper's bound "
             f"({m['excluded_truncated_K2']} left out: K2 law truncated)"
-            + (f"; above it at {m['failures']}" if m["failures"] else "") + ".")
+            + ("; above it at " + "; ".join(
+                f"n {f['n']}, m {f['m']}, tau {f['tau']:.3g}, mu {f['mu']:.3g}, seed {f['seed']}: "
+                f"{f['measured']:.3g} > {f['bound']:.3g}" for f in m["failures"]) if m["failures"] else "") + ".")
     paths = [tightness_histogram(ctx.figure("tightness.png"), ratios)] if ratios else []
     text = (
         "The constants of the paper's simplified bound and of each negative control (verification/controls.py) "
