@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from verification.claims import CLAIMS
@@ -23,13 +24,26 @@ SMALL = replace(
     gap_ns=(16, 32, 64, 128), gap_m=128, bump_ns=(16, 32, 64), heldout=2,
 )
 
+SUPPORTS = ("holds", "consistent", "holds-with-slack")
+"""The verdicts that do not contradict the paper (docs/theory.md §8)."""
+
 FINDINGS: dict[str, str] = {
-    "tau-es-vs-n": "finding: the measured early-stopping time grows much faster than n^(2/5) along m = n "
-                   "(slope 1.83, 95% CI [0.80, 2.55] at this design; 1.45 [0.89, 1.85] in the quick report)",
-    "modes-shift-tau": "finding: tau_es grows with mu instead of shrinking (seed-mean tau_es 2.8e7, 3.1e7, 3.6e7, "
-                       "5.7e7, 1.7e8 at mu = 2.5, 3, 4, 6, 8, Kendall tau +1.0; n = 64, m = 128)",
-    "theorem1-early-stopping": "finding: on the compact-support target K1 plateaus instead of rising after its "
-                               "minimum (rise 2.2%, 0%, 0% over seeds at n = 16, m = 128; the check needs 5%)",
+    "early-stopping-K2": "mechanism-not-observed: K2's rise after its minimum at n = 16, m = 128 is 109%, 49%, 40% "
+                         "over 3 seeds, t interval [-0.27, 1.60] reaches 0",
+    "early-stopping-K1": "mechanism-not-observed: along m = n, K1 plateaus at some seed (n = 16: rises 18%, 5.7%, "
+                         "1.5e-12; t interval [-0.15, 0.31])",
+    "modes-shift-tau": "mechanism-not-observed: tau_es grows with mu instead of shrinking (geometric means 1.4e7, "
+                       "1.5e7, 1.8e7, 3.9e7, 1.6e8 at mu = 2.5, 3, 4, 6, 8; Kendall tau +1.0; n = 64, m = 128)",
+    "gap-grows-tau": "mechanism-not-observed: I1 saturates in tau; its slope over the last two decades is 0.008 "
+                     "[0.002, 0.015] at n = 16, far below the generalisation terms' tau^3-tau^4",
+    "theorem1-early-stopping": "mechanism-not-observed: on the compact-support target K1 plateaus after its minimum "
+                               "(rises 2.2%, 0%, 0% over seeds at n = 16, m = 128)",
+    "calibrated-bound-theorem2": "inconclusive at this design: 2 held-out draws (6 points) under the bound, 0 of 5 "
+                                 "named controls rejected",
+    "calibrated-bound-theorem1": "inconclusive at this design: 2 held-out draws (6 points) under the bound, 1 of 5 "
+                                 "named controls rejected",
+    "lemma5-as-stated": "violated: max_tau ||theta(tau)|| / sqrt(tau/m) grows as m^0.41 [0.27, 0.54] at n = 64 in "
+                        "the flows' time (docs/theory.md §3.1)",
 }
 
 
@@ -39,12 +53,7 @@ def checks(tmp_path_factory) -> dict:
     return {c.name: c for c in result["checks"]}
 
 
-TESTED = [
-    "lemmas-4-5-exact", "K2<=K1-lemma2", "early-stopping-K1", "early-stopping-K2", "rate-n-K1", "rate-n-K2",
-    "tau-es-vs-n", "capacity-m", "I3-vs-m", "modes-shift-KL", "modes-shift-tau", "modes-shift-power",
-    "gap-grows-tau", "gap-shrinks-n", "theorem1-rate-n", "theorem1-early-stopping",
-    "calibrated-bound-theorem2", "calibrated-bound-theorem1",
-]
+TESTED = list(CLAIMS)
 
 
 @pytest.mark.parametrize("name", [
@@ -52,9 +61,25 @@ TESTED = [
 ])
 def test_claim(checks, name):
     check = checks[name]
-    assert check.verdict in ("pass", "pass-with-slack"), f"{check.claim}: measured {check.measured}, predicted {check.predicted}"
+    assert check.verdict in SUPPORTS, f"{check.claim}: {check.verdict}; measured {check.measured}, predicted {check.predicted}"
 
 
 def test_every_check_is_tested_and_is_a_claim_of_the_registry(checks):
-    assert set(checks) == set(TESTED) == set(CLAIMS)
+    assert set(checks) == set(CLAIMS)
     assert list(checks) == list(CLAIMS)  # the report shows the claims in the registry's order
+
+
+def test_every_check_states_its_statistic_and_a_verdict_of_the_six(checks):
+    from verification.verdicts import VERDICTS
+
+    assert all(c.statistic and c.verdict in VERDICTS for c in checks.values())
+
+
+def test_each_negative_control_is_rejected_or_the_check_is_inconclusive(checks):
+    fitted = [c for c in checks.values() if c.controls is not None]
+    assert {c.name for c in fitted} >= {"calibrated-bound-theorem1", "calibrated-bound-theorem2", "ledger-I1",
+                                         "ledger-I3"}
+    for c in fitted:
+        named = [x for x in c.controls if x["named"]]
+        assert c.power == pytest.approx(np.mean([x["rejected"] for x in named]))
+        assert c.verdict == "inconclusive" or all(x["rejected"] for x in named), (c.name, c.controls)

@@ -105,8 +105,7 @@ def fitted_check(claim_id: str, points: Mapping[str, np.ndarray], design: np.nda
     line = fitted_line(points, design, paper)
     found = [{"shape": name, "rejected": bool(r["failures"] > 0), "named": True, "violations": r["failures"],
               "constants": r["constants"]} for name, r in ((k, fitted_line(points, design, v)) for k, v in controls.items())]
-    power = float(np.mean([c["rejected"] for c in found])) if found else 0.0
-    verdict = "violated" if line["failures"] else ("holds" if power > 0.5 else "inconclusive")
+    verdict, power = heldout.verdict(line["failures"], found)
     return Check(claim.id, claim.text(), {**line, **sizes}, claim.predicted, verdict, claim.statistic,
                  power=power, controls=tuple(found))
 
