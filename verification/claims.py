@@ -146,9 +146,9 @@ _RATE = ("least-squares slope in log-log per seed; the exponent is their mean wi
          "over seeds")
 _RATE_FAIL = "the CI lies wholly above the predicted exponent (slower decay than the bound allows)"
 _TREND = "Kendall's tau of the seed summary against the swept variable, two-sided p-value"
-_RISE = ("relative rise (KL(tau_max) - min_tau KL) / min_tau KL per seed, with a 95% t interval over seeds; "
-         "no threshold")
-_RISE_FAIL = "some curve without an interior minimum, or a rise whose interval reaches 0 (a plateau)"
+_RISE = ("relative rise (KL(tau_max) - min_tau KL) / min_tau KL per seed: whether each seed's curve falls to an "
+         "interior minimum and rises above the measurement's accuracy; the mean rise with a 95% t interval over seeds")
+_RISE_FAIL = "some seed's curve plateaus (no rise beyond the measurement's accuracy) or ends at its minimum"
 _FITTED = ("smallest constants dominating the design (linear program), then the largest ratio "
            "measured/bound on held-out points beyond the design; the same for negative controls (power)")
 _FITTED_FAIL = "a held-out point above the calibrated bound (violated); controls not rejected (inconclusive)"
@@ -187,7 +187,8 @@ _CLAIMS = (
           "tau_es ~ n^({exponent}) along m = n (corollary (16) prescribes it; it does not predict the optimum)",
           "Corollary (16); Bonnaire et al. 2025 (tau_mem ~ n)", "n_rate",
           "slope of log tau_es in log n per seed (curves with an interior minimum only), 95% t interval",
-          "the interval excludes 2/5: the bound's balance point is not where the optimum sits",
+          "the interval excludes 2/5: the bound's balance point is not where the optimum sits (an interval "
+          "holding both 2/5 and 1, tau_mem ~ n, is inconclusive)",
           lambda: float(_r2().tau_es_exponent), "mechanism-not-observed"),
     Claim("corollary16-prescribed", "K1 at the prescribed tau = c n^(2/5) along m = n decays at least as "
           "n^({exponent}) for some constant c (corollary (16) as stated), two-mode target", "Corollary (16)",

@@ -12,7 +12,7 @@ from empirical.measure import KL_NAMES, MeasureConfig
 from ..claims import CLAIMS
 from ..figures import tau_curves_plot
 from ..sweeps import early_stopped, k1_configs
-from ..verdicts import Check, rise_statistic, rise_verdict
+from ..verdicts import RISE_RTOL, Check, rise_statistic, rise_verdict
 from .base import Context, Section, curve
 
 
@@ -41,7 +41,7 @@ def tau_curves(ctx: Context) -> Section:
         rows.append(row)
     claim = CLAIMS["early-stopping-K2"]
     curves = [curve(r, "K2") for r in kl if r.config.n == small]
-    stat = {**rise_statistic(curves), "excluded_truncated_points": int(sum(len(s.kl_taus) - c[0].size for c in curves))}
+    stat = {**rise_statistic(curves, RISE_RTOL["K2"]), "excluded_truncated_points": int(sum(len(s.kl_taus) - c[0].size for c in curves))}
     checks = [Check(claim.id, claim.text(n=small, m=s.curve_m), stat, claim.predicted,
                     rise_verdict(stat), claim.statistic)]
     rises = [{"n": n, **{f"seed {r.config.seed}": float(r.K["K1"][-1] / np.min(r.K["K1"]) - 1)
