@@ -3,7 +3,8 @@ report's flows, with its left side, right side, fitted constant where the paper 
 
 - ``ledger-I2``: I2 ≤ ‖θ0 − θ*‖²/(2τ) (Lemma 4, no hidden constant) on every flow of the report.
 - ``ledger-I1``: I1 ≤ c1 Poly(µ) τ⁴/(mn) + c2 Poly(µ) τ³/m² with constants fitted on small n and tested on
-  n at least 4× larger; negative controls fitted and tested the same way.
+  n at least 4× larger; negative controls fitted and tested the same way; the unsimplified form's
+  generalisation product, fitted and tested the same way, reported beside.
 - ``ledger-I3``: I3 ≤ c µ²/m, fitted on small m and tested on m at least 4× larger, with controls.
 - ``lemma5-as-stated``: ‖θ(τ)‖ ≲ ‖θ0‖ + √(τ/m) as printed, θ0 = 0: the exponent of m in
   max_τ ‖θ(τ)‖/√(τ/m) (0 if one constant serves every m).
@@ -18,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 from scipy import integrate
 
+from bounds import theorem1
 from empirical.formats import markdown_table
 from empirical.lemma_checks import LEMMA_RTOL
 from empirical.measure import Measurement, make_target
@@ -49,12 +51,14 @@ def _unique(results: Sequence[Measurement], seeds: Sequence[int] | None = None) 
 
 def _points(results: Sequence[Measurement], lhs: Callable[[Measurement], np.ndarray], per_tau: bool = True
             ) -> dict[str, np.ndarray]:
-    """The variables and the left side at every τ of every result (one point per result if not ``per_tau``)."""
-    cols: dict[str, list] = {k: [] for k in ("n", "m", "tau", "mu", "seed", "y")}
+    """The variables, L̃(θ*) and the left side at every τ of every result (one point per result if not
+    ``per_tau``)."""
+    cols: dict[str, list] = {k: [] for k in ("n", "m", "tau", "mu", "seed", "L_star", "y")}
     for r in results:
         taus = r.taus if per_tau else r.taus[:1]
         y = np.broadcast_to(np.asarray(lhs(r), dtype=float), taus.shape)
-        for k, v in (("n", r.config.n), ("m", r.config.m), ("mu", r.config.mu), ("seed", r.config.seed)):
+        for k, v in (("n", r.config.n), ("m", r.config.m), ("mu", r.config.mu), ("seed", r.config.seed),
+                     ("L_star", r.quantities["loss_star"])):
             cols[k].extend([v] * taus.size)
         cols["tau"].extend(taus.tolist())
         cols["y"].extend(y.tolist())
@@ -125,7 +129,17 @@ def i1_check(results: Sequence[Measurement], seeds: Sequence[int]) -> Check:
         "1/(mn)": lambda p: [1.0 / (p["m"] * p["n"])],
     }
     sizes = _ranges(pts, design, "n") | {"points_with_I1_le_0": int(np.sum(pts["y"] <= 0))}
+    if pts["y"].size:
+        sizes["full_form"] = fitted_line(pts, design, full_generalisation)
     return fitted_check("ledger-I1", pts, design, paper, controls, sizes)
+
+
+def full_generalisation(p: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    """The generalisation product of the unsimplified bound (end of Appendix A, docs/theory.md §5) with unit
+    constants and its defaults (d = 1, δ = 0.05, C_T = C_x = C_e = 1), at the measured L̃(θ*)."""
+    terms = theorem1("full").evaluate_terms(check_hypotheses=False, n=p["n"], m=p["m"], tau=p["tau"],
+                                             L_star=p["L_star"])
+    return [np.broadcast_to(terms["generalization"], p["n"].shape)]
 
 
 def _ranges(pts: Mapping[str, np.ndarray], design: np.ndarray, key: str) -> dict:
