@@ -25,6 +25,9 @@ from .sweeps import Scale
 from .verdicts import VERDICTS, Check
 
 EXACT_CHECKS = ("lemmas-4-5-exact", "K2<=K1-lemma2", "ledger-I2")
+TIME_UNIT = ("Every tau in this report is the time of the flows (9)-(10) in theta = vec(A)/sqrt(m); the plain "
+             "gradient flow in A runs the same path in time m tau (docs/theory.md §3.1). Verdicts: "
+             "docs/theory.md §8.")
 
 
 class ExactCheckFailed(RuntimeError):
@@ -59,7 +62,8 @@ def build(scale: Scale, out: Path, show_progress: bool = True) -> dict:
                       if any(c.verdict == v for c in checks))
     body = [(s.title, s.content) for s in sections]
     write_report_md(out / "report.md", [
-        ("Verdicts", head + "\n\n" + markdown_table(summary, ["check", "verdict", "power", "claim"])), *body,
+        ("Verdicts", head + "\n\n" + markdown_table(summary, ["check", "verdict", "power", "claim"])
+         + "\n\n" + TIME_UNIT), *body,
         ("Provenance", markdown_table([{"key": k, "value": str(v)} for k, v in prov.items() if k != "params"],
                                       ["key", "value"]))], title=f"Scaling report ({scale.name})")
     data = {k: v for s in sections for k, v in s.data.items()}
