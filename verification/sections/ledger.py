@@ -258,7 +258,8 @@ def ledger_rows(history: Sequence[Measurement], checks: Mapping[str, Check]) -> 
     median (the slack), with the constant where the paper hides one."""
     k2 = [r.K["K2"][~truncated(r, "K2")] / r.K["K1"][~truncated(r, "K2")] for r in history if "K2" in r.K]
     ratio = np.concatenate(k2) if k2 else np.zeros(0)
-    l5 = np.array([v["worst_ratio"]["lemma5"] for r in history for v in r.lemmas.values()])
+    l5 = np.array([v["worst_ratio"]["lemma5"] for r in history for v in r.lemmas.values()
+                   if "lemma5" in v.get("worst_ratio", {})])
     i1, i2, i3, l5s = (checks[k] for k in ("ledger-I1", "ledger-I2", "ledger-I3", "lemma5-as-stated"))
     rows = [{"step": "Lemma 2", "inequality": "K2 <= K1", "constants": "none", "verdict": "holds" if np.all(ratio <= 1)
              else "violated", "power": "-", "worst lhs/rhs": float(ratio.max()) if ratio.size else None,
