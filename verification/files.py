@@ -37,6 +37,20 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return target
 
 
+def ensure_writable_dir(path: str | os.PathLike, flag: str) -> Path:
+    """``path`` as a directory this process can write (created if missing), checked before any computation
+    by writing and removing a probe file; ValueError naming ``flag`` otherwise."""
+    target = Path(path)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=target, prefix=".write-test.")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise ValueError(f"{flag}: {str(target)!r} is not a writable directory ({err.strerror or err})") from None
+    return target
+
+
 def write_results_json(path: str | os.PathLike, checks: Sequence[Check], provenance: Mapping[str, Any],
                        extra: Mapping[str, Any] | None = None) -> Path:
     """Write results.json: ``checks`` (a list), a ``summary`` of verdict counts, ``provenance``
