@@ -1,4 +1,4 @@
-"""Shared pytest configuration: hypothesis profiles and the opt-in ``slow`` marker."""
+"""Shared pytest configuration: hypothesis profiles, the opt-in ``slow`` marker and the allocator setting."""
 
 from __future__ import annotations
 
@@ -15,6 +15,14 @@ settings.register_profile("thorough", max_examples=200, **_COMMON)
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev")
 settings.load_profile(PROFILE)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The allocator setting every diffgen task runs with (verification.execution.tune_malloc): the same
+    # numbers, without page-faulting large arrays back on every allocation.
+    from verification.execution import tune_malloc
+
+    tune_malloc()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -21,6 +21,8 @@ from empirical.formats import markdown_table
 
 from . import heldout
 from .cache import ResultCache
+from .execution import SCHEDULER_ENV, Execution, Executor
+from .files import ensure_writable_dir
 from .report import ExactCheckFailed, build
 from .runner import Runner
 from .sweeps import SCALES
@@ -47,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     size.add_argument("--full", dest="scale", action="store_const", const="full", help="the committed report (opt-in)")
     p.add_argument("--out", type=Path, default=None, help="output directory (default reports/<scale>)")
     p.add_argument("--no-progress", action="store_true")
+    _execution_args(p, "DIR/.cache of --out")
     p.set_defaults(handler=_report, scale="quick")
 
     c = sub.add_parser("calibrate", help="fit the hidden constants of a theorem's bound and of its negative controls",
@@ -56,9 +59,21 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "control (verification/controls.py) by the same program, and freeze both in "
                                    "verification/data/.")
     c.add_argument("--theorem", type=int, choices=(1, 2), required=True)
-    c.add_argument("--cache", type=Path, default=Path(".cache/calibration"), help="resumable result cache")
     c.add_argument("--no-progress", action="store_true")
+    _execution_args(c, ".cache/calibration")
     c.set_defaults(handler=_calibrate)
+
+
+def _execution_args(p: argparse.ArgumentParser, store_default: str) -> None:
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="1: run serially in this process; N >= 2: a local Dask cluster of N single-threaded "
+                        "worker processes (default: one per core)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help=f"run the tasks on an existing Dask scheduler, e.g. tcp://host:8786 (default: the "
+                        f"environment variable {SCHEDULER_ENV}); overrides --workers")
+    p.add_argument("--store", "--cache", dest="store", type=Path, default=None, metavar="PATH",
+                   help=f"the resumable result store (default {store_default}); on a cluster, results are "
+                        "stored by this process as they arrive")
 
 
 def _calibrate(args: argparse.Namespace) -> int:
@@ -66,8 +81,10 @@ def _calibrate(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     command = f"diffgen calibrate --theorem {args.theorem}"
-    runner = Runner(ResultCache(args.cache), not args.no_progress)
-    results = runner.run_all(heldout.calibration_design(args.theorem), f"calibration, Theorem {args.theorem}")
+    store = ensure_writable_dir(args.store or Path(".cache/calibration"), "--store")
+    with Executor(Execution.from_args(args.workers, args.scheduler)) as executor:
+        runner = Runner(ResultCache(store), not args.no_progress, executor)
+        results = runner.run_all(heldout.calibration_design(args.theorem), f"calibration, Theorem {args.theorem}")
     cal = heldout.fit(args.theorem, results, command)
     points, y, dropped = heldout.measured_points(results)
     fits = controls.fit_all(args.theorem, heldout.variables(args.theorem, points), y)
@@ -83,9 +100,11 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    out = args.out or Path("reports") / args.scale
+    out = ensure_writable_dir(args.out or Path("reports") / args.scale, "--out")
+    store = ensure_writable_dir(args.store, "--store") if args.store is not None else None
+    execution = Execution.from_args(args.workers, args.scheduler)
     try:
-        result = build(SCALES[args.scale], out, not args.no_progress)
+        result = build(SCALES[args.scale], out, not args.no_progress, execution, store)
     except ExactCheckFailed as err:
         print(f"diffgen: {err}", file=sys.stderr)
         return 1
@@ -96,13 +115,37 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point. Invalid input exits with status 2 and one line on stderr naming the parameter."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Entry point; the exit status, never a traceback for what a user can cause.
+
+    - 2: invalid input (a ``ValueError``: one line on stderr naming the parameter), an argparse usage
+      error, or an ``OSError`` reading or writing a file (one line naming the path);
+    - 130: interrupted (Ctrl-C), with one line ``diffgen: interrupted`` on stderr;
+    - 141 (128 + SIGPIPE), silently: stdout was closed early (``diffgen rates ... | head -0``).
+    """
     try:
-        return int(args.handler(args) or 0)
+        args = build_parser().parse_args(argv)
+        status = int(args.handler(args) or 0)
+        sys.stdout.flush()  # a closed pipe raises here, inside the handlers below, not at exit
+        return status
+    except KeyboardInterrupt:
+        print("diffgen: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        import os
+
+        try:  # point stdout at /dev/null, so that the interpreter's final flush does not fail again
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # no real descriptor (e.g. captured by a test)
+            pass
+        return 141
     except ValueError as err:
         print(f"diffgen: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        where = f"{err.filename}: " if err.filename is not None else ""
+        print(f"diffgen: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
 
 

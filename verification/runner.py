@@ -1,7 +1,9 @@
-"""Runs measurements through the resumable cache, with a progress bar over each sweep.
+"""Runs measurements through the resumable result store, as tasks of an :class:`~verification.execution.Executor`
+(this process, a local Dask cluster, or an existing scheduler), with a progress bar over each sweep.
 
-Results come back typed (:class:`empirical.measure.Measurement`, without models) and identical
-whether they were computed now or read from the cache: both go through the same JSON.
+Results come back typed (:class:`empirical.measure.Measurement`, without models) and identical whether
+they were computed now, on any worker, or read from the store: all go through the same JSON, and every
+task runs single-threaded (:func:`verification.execution.pinned`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from typing import TypeVar
 
 from empirical.measure import NUMERICS_VERSION, MeasureConfig, Measurement, measure
 
-from .cache import ResultCache
+from .cache import ResultCache, config_key
+from .execution import Execution, Executor, pinned
 
 _T = TypeVar("_T")
 
@@ -24,32 +27,52 @@ def progress(iterable: Iterable[_T], desc: str, enabled: bool = True, total: int
     return tqdm(iterable, desc=desc, total=total, disable=not enabled, file=sys.stderr, dynamic_ncols=True)
 
 
+def measure_json(config: MeasureConfig) -> dict:
+    """One task: ``measure(config)`` as its JSON object (what the store keeps)."""
+    return measure(config).to_json()
+
+
+def store_key(config: MeasureConfig) -> dict:
+    """The store's key of a measurement: the full configuration and the numerics version
+    (:data:`empirical.measure.NUMERICS_VERSION`), so a result of older numerics is never reused."""
+    return {"numerics": NUMERICS_VERSION, **config.to_dict()}
+
+
 class Runner:
-    """Runs measurements through a cache (None: no cache), with a progress bar over each sweep.
+    """Runs measurements through a store (None: no store) on an executor (default: this process, serially),
+    with a progress bar over each sweep.
 
     ``history`` holds every measurement of every sweep run by :meth:`run_all`, in order: the exact
     checks of the report (Lemmas 4-5, K2 <= K1) are asserted on all of them.
     """
 
-    def __init__(self, cache: ResultCache | None, show_progress: bool = True) -> None:
+    def __init__(self, cache: ResultCache | None, show_progress: bool = True, executor: Executor | None = None) -> None:
         self.cache = cache
         self.show_progress = show_progress
+        self.executor = executor or Executor(Execution(workers=1))
         self.history: list[Measurement] = []
 
     def run(self, config: MeasureConfig) -> Measurement:
-        """``measure(config)`` without its models, from the cache when it was computed before.
-
-        The cache key holds :data:`empirical.measure.NUMERICS_VERSION`, so a result computed by older
-        numerics is never reused."""
-        obj = self.cached({"numerics": NUMERICS_VERSION, **config.to_dict()}, lambda: measure(config).to_json())
-        return Measurement.from_json(obj)
+        """``measure(config)`` without its models, from the store when it was computed before."""
+        return Measurement.from_json(self.cached(store_key(config), lambda: measure_json(config)))
 
     def run_all(self, configs: Sequence[MeasureConfig], desc: str) -> list[Measurement]:
-        """:meth:`run` over a sweep with a progress bar; the results are also appended to ``history``."""
-        results = [self.run(c) for c in progress(configs, desc, self.show_progress, total=len(configs))]
+        """:meth:`run` over a sweep: the configurations not in the store run as tasks of the executor, each
+        stored as it finishes; results in the order of ``configs``, also appended to ``history``."""
+        keys = [store_key(c) for c in configs]
+        found = [self.cache.get(k) if self.cache is not None else None for k in keys]
+        todo = [i for i, f in enumerate(found) if f is None]
+
+        def keep(j: int, result: dict) -> None:
+            i = todo[j]
+            found[i] = self.cache.put(keys[i], result) if self.cache is not None else result
+
+        self.executor.map(measure_json, [configs[i] for i in todo], [f"measure-{config_key(keys[i])}" for i in todo],
+                          keep, lambda it: progress(it, desc, self.show_progress, total=len(todo)))
+        results = [Measurement.from_json(obj) for obj in found]
         self.history.extend(results)
         return results
 
     def cached(self, key: dict, fn: Callable[[], dict]) -> dict:
-        """``fn()`` (a JSON-ready dict), stored under ``key`` in the cache."""
-        return fn() if self.cache is None else self.cache.get_or_compute(key, lambda _: fn())
+        """``fn()`` (a JSON-ready dict, computed single-threaded in this process), stored under ``key``."""
+        return pinned(fn) if self.cache is None else self.cache.get_or_compute(key, lambda _: pinned(fn))
