@@ -18,12 +18,13 @@ import numpy as np
 import sympy as sp
 
 from bounds import symbols as S
-from bounds.validation import Range, as_float_arrays, check
+from bounds.validation import Range, as_float_arrays, check, check_finite
 
 @functools.lru_cache(maxsize=256)
 def _lambdify(parameters: tuple[sp.Symbol, ...], expr: sp.Expr) -> object:
     # Shared by every Bound with the same expression (e.g. after with_constants): lambdify once.
-    return sp.lambdify(parameters, expr, modules="numpy")
+    # Logs expanded (log(1/delta**2) -> -2 log(delta)): 1/delta**2 overflows for delta < 1e-154.
+    return sp.lambdify(parameters, sp.expand_log(expr, force=True), modules="numpy")
 
 
 LHS_LATEX = r"\mathrm{KL}(p_0 \,\|\, p_{0,\hat{\theta}_n(\tau)}) \lesssim "
@@ -147,8 +148,10 @@ class Bound:
             ...
         ValueError: constants: unknown name 'c_foo' for Theorem 1 (simplified); valid: ['c_app_bar', ...]
         """
+        if not isinstance(constants, Mapping):
+            raise ValueError(f"constants must be a mapping of name to value, got {type(constants).__name__}")
         names = {c.name for c in self.constants}
-        unknown = sorted(set(constants) - names)
+        unknown = sorted(set(map(str, constants)) - names)
         if unknown:
             raise ValueError(f"constants: unknown name {unknown[0]!r} for {self.name}; valid: {sorted(names)}")
         checked = as_float_arrays(constants)
@@ -207,7 +210,9 @@ class Bound:
 
     def _call(self, fn: object, arrays: Mapping[str, np.ndarray]) -> float | np.ndarray:
         shape = np.broadcast_shapes(*(a.shape for a in arrays.values()))
-        out = np.broadcast_to(np.asarray(fn(*(arrays[s.name] for s in self.parameters)), dtype=float), shape)
+        with np.errstate(all="ignore"):  # an overflow is refused by check_finite, not warned about
+            value = fn(*(arrays[s.name] for s in self.parameters))
+        out = np.broadcast_to(np.asarray(value, dtype=float), shape)
         return float(out) if out.ndim == 0 else out.copy()
 
     def evaluate_resolved(self, arrays: Mapping[str, np.ndarray]) -> float | np.ndarray:
@@ -222,8 +227,15 @@ class Bound:
         -------
         float or ndarray
             A float for scalar inputs, else an array of the broadcast shape.
+
+        Raises
+        ------
+        ValueError
+            If the bound overflows a double (:func:`~bounds.validation.check_finite`).
         """
-        return self._call(self._functions[0], arrays)
+        out = self._call(self._functions[0], arrays)
+        check_finite(out, "the bound", self.name, arrays)
+        return out
 
     def dtau_resolved(self, arrays: Mapping[str, np.ndarray]) -> float | np.ndarray:
         """d(bound)/dτ at values already returned by :meth:`resolve` (used by early stopping).
@@ -261,8 +273,10 @@ class Bound:
         Raises
         ------
         ValueError
-            Naming the parameter: unknown or missing, non-finite, outside the formula's domain, or
-            (unless ``check_hypotheses=False``) outside the theorem's hypotheses.
+            Naming the parameter: unknown or missing, not a finite real number (bools and strings
+            included), outside the formula's domain or the calculator's limits
+            (:data:`bounds.validation.LIMITS`), or (unless ``check_hypotheses=False``) outside the
+            theorem's hypotheses; or if the result overflows a double (never returned as inf/NaN).
 
         References
         ----------
@@ -326,7 +340,10 @@ class Bound:
         0.112
         """
         arrays = self.resolve(check_hypotheses, **values)
-        return {k: self._call(fn, arrays) for k, fn in self._functions[1].items()}
+        out = {k: self._call(fn, arrays) for k, fn in self._functions[1].items()}
+        for k, v in out.items():
+            check_finite(v, f"the term {k!r}", self.name, arrays)
+        return out
 
     def latex(self) -> str:
         """LaTeX of the whole bound, terms in the paper's order.

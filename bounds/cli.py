@@ -17,6 +17,7 @@ import json
 
 from bounds.bound import Bound
 from bounds.early_stopping import early_stopping_time
+from bounds.rate_inputs import EXPONENT_MAX, parse_exponent
 from bounds.rates import rates
 from bounds.theorem1 import theorem1
 from bounds.theorem2 import DEFAULT_POLY_DEGREE, theorem2
@@ -24,21 +25,32 @@ from bounds.theorem2 import DEFAULT_POLY_DEGREE, theorem2
 VARIABLES = ("n", "m", "tau", "mu", "delta", "d")
 
 
+RANGES = (
+    "valid ranges: n, m, tau in [1, 1e30]; mu in (sqrt(log(1/delta^2)), min(1e6, 10^(100/k))], i.e. "
+    "mu^k <= 1e100; k in (0, 100]; delta in (0, 1); d in [1, 1e6]. The lower ends n, m, tau, d >= 1 and "
+    "mu > sqrt(log(1/delta^2)) are the theorems' hypotheses (--outside-hypotheses relaxes them to > 0); the "
+    "upper ends keep every term inside a double. Out-of-range input exits with status 2 and one line naming "
+    "the parameter; no result is ever printed as NaN or Infinity."
+)
+
+
 def _theorem_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--theorem", type=int, choices=(1, 2), required=True, help="Theorem 1 or Theorem 2 of the paper")
     p.add_argument("--form", choices=("simplified", "full"), default="simplified", help="default: simplified")
-    p.add_argument("--k", type=float, default=DEFAULT_POLY_DEGREE, help="Theorem 2: degree of Poly(mu) (default 6)")
+    p.add_argument("--k", type=float, default=DEFAULT_POLY_DEGREE,
+                   help="Theorem 2: degree of Poly(mu), in (0, 100] (default 6; the full form needs 6)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def _value_options(p: argparse.ArgumentParser, with_tau: bool) -> None:
-    p.add_argument("--n", type=float, required=True, help="number of training samples (>= 1)")
-    p.add_argument("--m", type=float, required=True, help="number of random features (>= 1)")
+    p.add_argument("--n", type=float, required=True, help="number of training samples, in [1, 1e30]")
+    p.add_argument("--m", type=float, required=True, help="number of random features, in [1, 1e30]")
     if with_tau:
-        p.add_argument("--tau", type=float, required=True, help="training time (>= 1)")
-    p.add_argument("--mu", type=float, help="Theorem 2: mode position (> sqrt(log(1/delta^2)))")
+        p.add_argument("--tau", type=float, required=True, help="training time, in [1, 1e30]")
+    p.add_argument("--mu", type=float, help="Theorem 2 (required there): mode position, in "
+                   "(sqrt(log(1/delta^2)), min(1e6, 10^(100/k))]")
     p.add_argument("--delta", type=float, help="confidence, in (0, 1) (default 0.05)")
-    p.add_argument("--d", type=float, help="Theorem 1: data dimension (>= 1, default 1)")
+    p.add_argument("--d", type=float, help="Theorem 1: data dimension, in [1, 1e6] (default 1)")
     p.add_argument("--outside-hypotheses", dest="check_hypotheses", action="store_false",
                    help="evaluate even outside the theorem's hypotheses (tau < 1, mu too small, ...), with a warning")
 
@@ -81,20 +93,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     Theorem 2 (simplified): tau_es = 3.07677, bound at tau_es = 0.420578
     0
     """
-    p = sub.add_parser("bound", help="evaluate Theorem 1 or 2 and each of its terms")
+    p = sub.add_parser("bound", help="evaluate Theorem 1 or 2 and each of its terms", epilog=RANGES)
     _theorem_options(p)
     _value_options(p, with_tau=True)
     p.add_argument("--latex", action="store_true", help="also print the bound in LaTeX")
     p.set_defaults(handler=_cmd_bound)
 
-    p = sub.add_parser("early-stop", help="early-stopping time tau_es >= 1 and the bound there")
+    p = sub.add_parser("early-stop", help="early-stopping time tau_es >= 1 and the bound there", epilog=RANGES)
     _theorem_options(p)
     _value_options(p, with_tau=False)
     p.set_defaults(handler=_cmd_early_stop)
 
     p = sub.add_parser("rates", help="exponents of n in tau_es and in the early-stopped bound for m ~ n^a")
     _theorem_options(p)
-    p.add_argument("--m-exponent", default="1", help="a in m = c n^a, a positive rational like 1 or 3/2 (default 1)")
+    p.add_argument("--m-exponent", default="1", help="a in m = c n^a, a positive rational like 1 or 3/2, "
+                   f"numerator and denominator at most {EXPONENT_MAX:g} (default 1)")
     p.set_defaults(handler=_cmd_rates)
 
 
@@ -124,7 +137,7 @@ def _cmd_bound(args: argparse.Namespace) -> int:
         out = {"bound": total, "terms": terms, "inputs": _inputs(bound, args, resolved)}
         if args.latex:
             out["latex"] = bound.latex()
-        print(json.dumps(out))
+        print(json.dumps(out, allow_nan=False))
         return 0
     print(f"{bound.name}: bound = {total:.6g}")
     width = max(len(k) for k in terms)
@@ -147,7 +160,7 @@ def _cmd_early_stop(args: argparse.Namespace) -> int:
             "clamped": result.clamped,
             "inputs": {k: v for k, v in _inputs(bound, args, resolved).items() if k != "tau"},
         }
-        print(json.dumps(out))
+        print(json.dumps(out, allow_nan=False))
         return 0
     note = " (clamped to tau >= 1)" if result.clamped else ""
     print(f"{bound.name}: tau_es = {result.tau_es:.6g}{note}, bound at tau_es = {result.bound_at_tau_es:.6g}")
@@ -155,9 +168,10 @@ def _cmd_early_stop(args: argparse.Namespace) -> int:
 
 
 def _cmd_rates(args: argparse.Namespace) -> int:
-    result = rates(_bound(args), m_exponent=args.m_exponent).as_json()
+    exponent = parse_exponent(args.m_exponent, "--m-exponent")
+    result = rates(_bound(args), m_exponent=exponent).as_json()
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps(result, allow_nan=False))
         return 0
     print(f"m ~ n^{result['m_exponent']}: tau_es ~ n^{result['tau_es_exponent']}, bound ~ n^{result['bound_exponent']}")
     print(f"  balance: {' vs '.join(result['balance'] or ['clamped at tau = 1'])}")

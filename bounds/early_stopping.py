@@ -24,8 +24,10 @@ import sympy as sp
 
 from bounds import symbols as S
 from bounds.bound import Bound
+from bounds.validation import LIMITS, as_float_arrays
 
 S_MAX = 100.0  # log τ beyond which a bound still decreasing is reported as having no minimiser
+S_LIMIT = float(np.log(LIMITS["tau"]))  # log τ_es above which the result leaves the calculator's range
 S_TOL = 1e-13  # absolute tolerance on log τ, i.e. relative tolerance on τ_es
 
 
@@ -80,9 +82,9 @@ def stationary_tau(bound: Bound, terms: Iterable[str] | None = None, **values: f
 
     Raises
     ------
-    KeyError
-        For a name in ``terms`` that the bound lacks, or in ``values`` that is no symbol of
-        :mod:`bounds.symbols`.
+    ValueError
+        For a name in ``terms`` that the bound lacks, a name in ``values`` that is no symbol of
+        :mod:`bounds.symbols`, or a value that is not a finite real number.
 
     References
     ----------
@@ -104,8 +106,18 @@ def stationary_tau(bound: Bound, terms: Iterable[str] | None = None, **values: f
     >>> stationary_tau(theorem1(form="full")) is None
     True
     """
+    if not isinstance(bound, Bound):
+        raise ValueError(f"bound must be a Bound (e.g. theorem1() or theorem2()), got {type(bound).__name__}")
+    unknown = [k for k in ([] if terms is None else list(terms)) if k not in bound.terms]
+    unknown += [k for k in values if k not in S.BY_NAME]
+    if unknown:
+        raise ValueError(f"unknown term or parameter {unknown[0]!r} for {bound.name}; terms: {list(bound.terms)}")
+    arrays = as_float_arrays(values)
+    shaped = [k for k, v in arrays.items() if v.ndim]
+    if shaped:
+        raise ValueError(f"{shaped[0]} must be a scalar for stationary_tau, got an array of shape {arrays[shaped[0]].shape}")
     chosen = bound.terms if terms is None else {k: bound.terms[k] for k in terms}
-    subs = {S.BY_NAME[k]: sp.nsimplify(v, rational=True) for k, v in values.items()}
+    subs = {S.BY_NAME[k]: sp.nsimplify(float(v), rational=True) for k, v in arrays.items()}
     slope = sp.diff(sp.Add(*chosen.values()).subs(subs), S.tau)
     if not slope.is_rational_function(S.tau):
         return None
@@ -145,9 +157,11 @@ def early_stopping_time(
     Raises
     ------
     ValueError
-        If ``tau`` is given, ``method`` is unknown, an input is invalid (as in
-        :meth:`~bounds.bound.Bound.evaluate`), the bound still decreases at τ = e^100 (e.g. zero
-        constants on the τ-increasing terms), or ``method="symbolic"`` gets arrays or finds no root.
+        If ``bound`` is not a Bound, ``tau`` is given, ``method`` is unknown, an input is invalid (as
+        in :meth:`~bounds.bound.Bound.evaluate`, limits included: n, m ≤ 1e30 keep τ_es below 1e13 at
+        unit constants), the bound still decreases at τ = e^100 (e.g. zero constants on the
+        τ-increasing terms), τ_es exceeds the limit τ ≤ 1e30, or ``method="symbolic"`` gets arrays or
+        finds no root.
 
     References
     ----------
@@ -185,6 +199,8 @@ def early_stopping_time(
     >>> early_stopping_time(theorem1(), n=1, m=1).clamped
     True
     """
+    if not isinstance(bound, Bound):
+        raise ValueError(f"bound must be a Bound (e.g. theorem1() or theorem2()), got {type(bound).__name__}")
     if "tau" in values:
         raise ValueError("tau must not be given: it is the variable early_stopping_time optimises over")
     if method not in ("numeric", "symbolic"):
@@ -199,6 +215,10 @@ def early_stopping_time(
         s_star = _symbolic_log_tau(bound, arrays, shape)
     else:
         s_star = _bisect(lambda s: np.asarray(bound.dtau_resolved(at(s))), shape)
+    if np.any(s_star > S_LIMIT):
+        raise ValueError(
+            f"tau_es of {bound.name} lies above tau = {LIMITS['tau']:g}, the calculator's limit on tau: the "
+            "constants of the tau-increasing terms (c_gen1/c_gen2/c_gen) are tiny against c_opt")
     clamped = s_star <= 0.0
     value = bound.evaluate_resolved(at(s_star))
     if not shape:

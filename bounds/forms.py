@@ -15,7 +15,7 @@ import sympy as sp
 
 from bounds import symbols as S
 from bounds.bound import Bound
-from bounds.validation import Range, at_least_one, nonnegative, open_unit, positive
+from bounds.validation import LIMITS, Range, at_least_one, at_most, nonnegative, open_unit, positive
 
 FORMS = ("simplified", "full")
 
@@ -126,7 +126,8 @@ def conditions(with_d: bool) -> tuple[Range, ...]:
     -------
     tuple of Range
         n, m, τ (, d), T > 0 and δ ∈ (0, 1); every hidden constant and measured input ≥ 0 (domain);
-        then n, m, τ (, d) ≥ 1 (hypotheses).
+        n, m, τ ≤ 1e30 (, d ≤ 1e6) (limits, :data:`bounds.validation.LIMITS`); then n, m, τ (, d) ≥ 1
+        (hypotheses).
 
     References
     ----------
@@ -138,6 +139,7 @@ def conditions(with_d: bool) -> tuple[Range, ...]:
         *(positive(p) for p in (*dims, "T")),
         open_unit("delta"),
         *(nonnegative(p) for p in inputs),
+        *(at_most(p, LIMITS[p]) for p in dims),
         *(at_least_one(p) for p in dims),
     )
 

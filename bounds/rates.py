@@ -18,14 +18,15 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+import numpy as np
 import sympy as sp
 
 from bounds import symbols as S
 from bounds.bound import Bound
+from bounds.rate_inputs import GROWTH, checked_values, parse_exponent
 from bounds.theorem1 import theorem1
 from bounds.theorem2 import theorem2
 
-GROWTH = (S.n, S.m, S.tau, S.mu)
 a_sym = sp.Symbol("a", positive=True)
 """The exponent a of the coupling m = c·n^a, when kept symbolic (:func:`regimes`)."""
 
@@ -89,6 +90,7 @@ def monomials(bound: Bound, **values: float) -> tuple[Monomial, ...]:
     ValueError
         If a term is not a sum of positive monomials in n, m, τ, µ.
     """
+    values = checked_values(bound, values)
     subs = {s: v for s, v in bound.default_items} | {S.BY_NAME[k]: v for k, v in values.items()}
     subs = {s: sp.nsimplify(v, rational=True) for s, v in subs.items() if s not in GROWTH}
     merged: dict[tuple[object, ...], Monomial] = {}
@@ -202,34 +204,6 @@ class Rates:
         }
 
 
-def parse_exponent(value: object, name: str = "m_exponent") -> sp.Rational:
-    """A positive exact rational from an int, a float, a sympy number or a string like "3/2".
-
-    Parameters
-    ----------
-    value : int, float, sympy number or str
-        The exponent, > 0. A float is read from its decimal string (0.5 → 1/2).
-    name : str, default "m_exponent"
-        Parameter name used in error messages.
-
-    Returns
-    -------
-    sympy Rational
-
-    Raises
-    ------
-    ValueError
-        Naming ``name``, if ``value`` is not a rational number or is ≤ 0.
-    """
-    try:
-        r = sp.Rational(str(value).strip())
-    except (TypeError, ValueError, SyntaxError):
-        raise ValueError(f"{name} must be a positive rational number such as 1 or 3/2, got {value!r}") from None
-    if not r > 0:
-        raise ValueError(f"{name} must be a positive rational number (> 0), got {value!r}")
-    return r
-
-
 def rates(bound: Bound | int, m_exponent: object = 1, **values: float) -> Rates:
     """Exponents of n in τ_es and in the early-stopped bound for m = c·n^a, a = ``m_exponent``.
 
@@ -243,7 +217,7 @@ def rates(bound: Bound | int, m_exponent: object = 1, **values: float) -> Rates:
     bound : Bound or {1, 2}
         A Bound, or 1 / 2 for the simplified Theorem 1 / Theorem 2 (k = 6).
     m_exponent : int, float, sympy number or str, default 1
-        a in m = c·n^a, a positive rational such as 1 or "3/2" (:func:`parse_exponent`).
+        a in m = c·n^a, a positive rational such as 1 or "3/2" (:func:`bounds.rate_inputs.parse_exponent`).
     **values : float
         Fix inputs other than n, m, τ, µ (e.g. ``L_bar=0.1``; see :func:`monomials`); else defaults.
 
@@ -255,8 +229,9 @@ def rates(bound: Bound | int, m_exponent: object = 1, **values: float) -> Rates:
     Raises
     ------
     ValueError
-        If ``bound`` is not a Bound, 1 or 2, ``m_exponent`` is invalid, or the bound decreases in τ
-        without end (no early-stopping time).
+        If ``bound`` is not a Bound, 1 or 2, ``m_exponent`` is invalid, a name of ``values`` is not an
+        input of the bound (or is one of n, m, τ, µ) or its value is not a finite number in its
+        domain, or the bound decreases in τ without end (no early-stopping time).
 
     References
     ----------
@@ -285,7 +260,8 @@ def rates(bound: Bound | int, m_exponent: object = 1, **values: float) -> Rates:
     """
     a = parse_exponent(m_exponent)
     if not isinstance(bound, Bound):
-        bound = {1: theorem1, 2: theorem2}[bound]() if bound in (1, 2) else _bad_theorem(bound)
+        ok = isinstance(bound, (int, np.integer)) and not isinstance(bound, bool) and bound in (1, 2)
+        bound = {1: theorem1, 2: theorem2}[int(bound)]() if ok else _bad_theorem(bound)
     monos = monomials(bound, **values)
     moving = [p for p in monos if p.tau_exp != 0]
     gamma = minimax([(p.alpha(a), p.tau_exp) for p in moving], lower=sp.Integer(0))

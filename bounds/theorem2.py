@@ -18,7 +18,7 @@ import sympy as sp
 from bounds import symbols as S
 from bounds.bound import Bound
 from bounds.forms import check_form, conditions, full_terms, make_bound, simplified_terms
-from bounds.validation import Range, positive
+from bounds.validation import LIMITS, Range, at_most, positive
 
 NAME = "Theorem 2"
 DEFAULT_POLY_DEGREE = 6
@@ -49,14 +49,41 @@ def mu_separation(values: Mapping[str, np.ndarray]) -> np.ndarray:
     >>> round(float(mu_separation({"delta": np.array(0.05)})), 6)  # √log(400)
     2.447747
     """
-    return np.sqrt(np.log(1.0 / values["delta"] ** 2))
+    return np.sqrt(-2.0 * np.log(values["delta"]))  # log(1/δ²) without overflowing 1/δ²
+
+
+def mu_limit(values: Mapping[str, np.ndarray], k: float | None = None) -> np.ndarray:
+    """Largest µ the calculator accepts: min(1e6, 1e100^{1/k}), so that Poly(µ) = µ^k ≤ 1e100.
+
+    Parameters
+    ----------
+    values : mapping of str to ndarray
+        Resolved inputs; ``values["k"]`` is read when ``k`` is None (a symbolic degree).
+    k : float, optional
+        The degree of Poly(µ), when numeric.
+
+    Returns
+    -------
+    ndarray
+        The upper end of µ (:data:`bounds.validation.LIMITS`).
+
+    Examples
+    --------
+    >>> from bounds.theorem2 import mu_limit
+    >>> float(mu_limit({}, 6)), round(float(mu_limit({}, 50)), 6)
+    (1000000.0, 100.0)
+    """
+    degree = values["k"] if k is None else np.asarray(k, dtype=float)
+    return np.minimum(LIMITS["mu"], LIMITS["poly"] ** (1.0 / degree))
 
 
 def _degree(k: int | float | sp.Expr) -> sp.Expr:
     if isinstance(k, sp.Symbol):
         return k
-    if isinstance(k, bool) or not isinstance(k, (int, float, sp.Rational)) or not (math.isfinite(k) and k > 0):
-        raise ValueError(f"k (degree of Poly(mu)) must be a finite number > 0 or a sympy Symbol, got {k!r}")
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, float, np.integer, np.floating, sp.Rational)) \
+            or not (math.isfinite(k) and 0 < k <= LIMITS["k"]):
+        raise ValueError(f"k (degree of Poly(mu)) must be a finite number in (0, {LIMITS['k']:g}] "
+                         f"or a sympy Symbol, got {k!r}")
     return sp.nsimplify(k)
 
 
@@ -77,12 +104,13 @@ def theorem2(
     term µ² log(1/δ)/m of Lemma 8.
 
     Hypotheses (checked by :meth:`~bounds.bound.Bound.evaluate`): n, m, τ ≥ 1; δ ∈ (0, 1); T > 0;
-    µ > √log(1/δ²) (≈ 2.4477 at the default δ = 0.05).
+    µ > √log(1/δ²) (≈ 2.4477 at the default δ = 0.05). Limits (always enforced, so that no term
+    overflows a double): n, m, τ ≤ 1e30 and µ ≤ min(1e6, 10^{100/k}), i.e. Poly(µ) ≤ 1e100.
 
     Parameters
     ----------
     k : int, float, sympy Rational or sympy Symbol, default 6
-        Degree of Poly(µ) = µ^k; a finite number > 0. A sympy Symbol keeps the degree symbolic and
+        Degree of Poly(µ) = µ^k; a finite number in (0, 100]. A sympy Symbol keeps the degree symbolic and
         becomes a required input of the bound (checked > 0). ``form="full"`` accepts only k = 6.
     form : {"simplified", "full"}, default "simplified"
         The theorem's statement, or the proof's unsimplified bound (end of Appendix A).
@@ -100,7 +128,7 @@ def theorem2(
     Raises
     ------
     ValueError
-        If ``k`` is not a finite number > 0 or a Symbol, if ``k != 6`` with ``form="full"``, if
+        If ``k`` is not a finite number in (0, 100] or a Symbol, if ``k != 6`` with ``form="full"``, if
         ``form`` is unknown, or if ``constants`` is invalid.
 
     References
@@ -125,7 +153,7 @@ def theorem2(
     >>> bound.evaluate(n=1000, m=1000, tau=10, mu=1)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
         ...
-    ValueError: mu = 1 is outside the valid range mu in (sqrt(log(1/delta**2)) = 2.44775, inf) ...
+    ValueError: mu = 1 is outside the valid range mu in (sqrt(log(1/delta**2)) = 2.44775, 1e+06] ...
 
     The unsimplified form exists only for the proof's sixth power:
 
@@ -141,11 +169,13 @@ def theorem2(
         raise ValueError(f"k must be {DEFAULT_POLY_DEGREE} for form='full' (the proof's sixth power), got {k!r}")
     else:
         terms = full_terms(C_support=S.mu, dim=sp.Integer(1), rf=S.mu**2 * sp.log(1 / S.delta) / S.m)
-    separation = Range(
-        "mu", low=mu_separation, low_open=True, low_text="sqrt(log(1/delta**2))", source="hypothesis"
-    )
-    conds = (positive("mu"), *conditions(with_d=False), separation)
-    if isinstance(degree, sp.Symbol):
-        conds = (positive(degree.name), *conds)
+    symbolic = isinstance(degree, sp.Symbol)
+    high = mu_limit if symbolic else float(mu_limit({}, float(degree)))
+    high_text = "min(1e6, 10**(100/k))" if symbolic or degree > 100 / 6 else ""
+    separation = Range("mu", low=mu_separation, low_open=True, low_text="sqrt(log(1/delta**2))", high=high,
+                       high_text=high_text, source="hypothesis")
+    conds = (positive("mu"), *conditions(with_d=False), at_most("mu", high, high_text), separation)
+    if symbolic:
+        conds = (positive(degree.name), at_most(degree.name, LIMITS["k"]), *conds)
     required = (S.n, S.m, S.tau, S.mu, *((degree,) if isinstance(degree, sp.Symbol) else ()))
     return make_bound(f"{NAME} ({form})", terms, conds, required, constants)

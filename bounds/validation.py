@@ -1,8 +1,10 @@
 """Input checks: finite numbers, the formulas' domain, and each theorem's hypotheses.
 
 Every failure is a ``ValueError`` whose message names the parameter, the offending value and the
-valid range. Domain and finiteness are always enforced (outside them a formula is undefined or NaN);
-the theorems' hypotheses can be switched off with ``check_hypotheses=False``, which warns instead.
+valid range. Domain and finiteness are always enforced (outside them a formula is undefined or NaN),
+and so are the calculator's *limits* (:data:`LIMITS`: beyond them a term would overflow a double, so
+the calculator refuses rather than print inf or NaN); the theorems' hypotheses can be switched off
+with ``check_hypotheses=False``, which warns instead.
 
 References
 ----------
@@ -22,6 +24,23 @@ import numpy as np
 
 Values = Mapping[str, np.ndarray]
 
+LIMITS: dict[str, float] = {
+    "n": 1e30,
+    "m": 1e30,
+    "tau": 1e30,
+    "d": 1e6,
+    "mu": 1e6,
+    "poly": 1e100,
+    "k": 100.0,
+}
+"""Upper ends of the calculator's inputs (always enforced, also with ``check_hypotheses=False``).
+
+With n, m ≥ 1, τ ≤ 1e30, Poly(µ) = µ^k ≤ 1e100 (``"poly"``; µ ≤ 1e6, k ≤ 100) and d ≤ 1e6, every term
+of both theorems (simplified and full forms, unit constants and default inputs) stays below about
+1e230, far from the largest double (1.8e308); τ_es ≤ (mn)^{1/5} stays below 1e13. The confidence δ
+needs no lower end: log(1/δ²) is evaluated as -2 log δ. A result that still overflows (huge hidden
+constants or measured inputs passed to the API) is refused by :func:`check_finite`."""
+
 
 class HypothesisWarning(UserWarning):
     """A bound was evaluated outside the hypotheses of its theorem (``check_hypotheses=False``).
@@ -38,15 +57,16 @@ class Range:
     ----------
     param : str
         Name of the checked parameter.
-    low, high : float, or for ``low`` a callable of the other values
+    low, high : float, or a callable of the other values
         Interval ends (``±inf`` for none).
     low_open, high_open : bool
         Whether the ends are excluded.
-    low_text : str
-        How a computed lower end is written in messages, e.g. ``"sqrt(log(1/delta**2))"``.
-    source : {"domain", "hypothesis"}
-        ``"domain"``: without it the formula is undefined (never switched off); ``"hypothesis"``:
-        a hypothesis of the theorem (``check_hypotheses=False`` relaxes it).
+    low_text, high_text : str
+        How a computed end is written in messages, e.g. ``"sqrt(log(1/delta**2))"``.
+    source : {"domain", "limit", "hypothesis"}
+        ``"domain"``: without it the formula is undefined; ``"limit"``: beyond it a term overflows a
+        double (:data:`LIMITS`); both are never switched off. ``"hypothesis"``: a hypothesis of the
+        theorem (``check_hypotheses=False`` relaxes it).
 
     Examples
     --------
@@ -65,19 +85,23 @@ class Range:
 
     param: str
     low: float | Callable[[Values], np.ndarray] = -math.inf
-    high: float = math.inf
+    high: float | Callable[[Values], np.ndarray] = math.inf
     low_open: bool = False
     high_open: bool = False
     low_text: str = ""
     source: str = "domain"
+    high_text: str = ""
 
     @property
     def is_domain(self) -> bool:
-        """True for a domain condition, False for a theorem's hypothesis."""
-        return self.source == "domain"
+        """True for a condition always enforced (domain or limit), False for a theorem's hypothesis."""
+        return self.source != "hypothesis"
 
     def _low(self, values: Values) -> np.ndarray:
         return self.low(values) if callable(self.low) else np.asarray(self.low)
+
+    def _high(self, values: Values) -> np.ndarray:
+        return self.high(values) if callable(self.high) else np.asarray(self.high)
 
     def violations(self, values: Values) -> np.ndarray:
         """Boolean mask (broadcast over all inputs) of the points violating the condition.
@@ -92,9 +116,9 @@ class Range:
         ndarray of bool
             True where the value lies outside the interval.
         """
-        v, lo = np.broadcast_arrays(values[self.param], self._low(values))
+        v, lo, hi = np.broadcast_arrays(values[self.param], self._low(values), self._high(values))
         below = v <= lo if self.low_open else v < lo
-        above = v >= self.high if self.high_open else v > self.high
+        above = v >= hi if self.high_open else v > hi
         return below | above
 
     def describe(self, values: Values, index: tuple[int, ...]) -> str:
@@ -112,11 +136,14 @@ class Range:
         str
             The interval; a computed lower end is shown as ``low_text = value``.
         """
-        lo = self._low(values)
-        lo_value = float(np.broadcast_to(lo, np.broadcast(values[self.param], lo).shape)[index])
+        def at(end: np.ndarray) -> float:
+            return float(np.broadcast_to(end, np.broadcast(values[self.param], end).shape)[index])
+
+        lo_value, hi_value = at(self._low(values)), at(self._high(values))
         low = f"{self.low_text} = {lo_value:.6g}" if self.low_text else f"{lo_value:g}"
-        close = ")" if self.high_open or math.isinf(self.high) else "]"
-        return f"{'(' if self.low_open else '['}{low}, {self.high:g}{close}"
+        high = f"{self.high_text} = {hi_value:.6g}" if self.high_text else f"{hi_value:g}"
+        close = ")" if self.high_open or math.isinf(hi_value) else "]"
+        return f"{'(' if self.low_open else '['}{low}, {high}{close}"
 
 
 def as_float_arrays(values: Mapping[str, object]) -> dict[str, np.ndarray]:
@@ -135,7 +162,8 @@ def as_float_arrays(values: Mapping[str, object]) -> dict[str, np.ndarray]:
     Raises
     ------
     ValueError
-        Naming the parameter, for a value that is not a real number or is NaN or infinite.
+        Naming the parameter, for a value that is not a real number (a bool, a string, None, a
+        complex number, ...) or is NaN or infinite.
 
     Examples
     --------
@@ -144,12 +172,20 @@ def as_float_arrays(values: Mapping[str, object]) -> dict[str, np.ndarray]:
     Traceback (most recent call last):
         ...
     ValueError: n must be a finite real number, got inf
+    >>> as_float_arrays({"n": True})
+    Traceback (most recent call last):
+        ...
+    ValueError: n must be a finite real number, got True (a bool is not a number here)
     """
     out: dict[str, np.ndarray] = {}
     for name, value in values.items():
+        if isinstance(value, (bool, np.bool_)) or (isinstance(value, np.ndarray) and value.dtype == bool):
+            raise ValueError(f"{name} must be a finite real number, got {value!r} (a bool is not a number here)")
+        if value is None or isinstance(value, (str, bytes)):
+            raise ValueError(f"{name} must be a finite real number, got {value!r}")
         try:
             arr = np.asarray(value, dtype=float)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValueError(f"{name} must be a finite real number, got {value!r}") from None
         if not np.all(np.isfinite(arr)):
             bad = float(arr[~np.isfinite(arr)].flat[0])
@@ -204,14 +240,93 @@ def check(
         index = tuple(int(i) for i in np.argwhere(mask)[0])
         value = float(np.broadcast_to(values[cond.param], mask.shape)[index])
         where = f" (array element {index})" if mask.ndim else ""
+        origin = (f"limit of {context}: beyond it a term overflows a double" if cond.source == "limit"
+                  else f"{cond.source} of {context}")
         message = (
             f"{cond.param} = {value:g}{where} is outside the valid range "
-            f"{cond.param} in {cond.describe(values, index)} ({cond.source} of {context})"
+            f"{cond.param} in {cond.describe(values, index)} ({origin})"
         )
         if cond.is_domain or check_hypotheses:
             hint = "" if cond.is_domain else "; pass check_hypotheses=False (CLI: --outside-hypotheses) to evaluate anyway"
             raise ValueError(message + hint)
         warnings.warn(message + "; evaluated anyway (check_hypotheses=False)", HypothesisWarning, stacklevel=3)
+
+
+def check_finite(result: object, what: str, context: str, values: Mapping[str, np.ndarray]) -> None:
+    """Refuse a non-finite result (an overflow of a double) with a ``ValueError`` naming the inputs.
+
+    Inside :data:`LIMITS` the theorems' terms stay finite at unit constants and default inputs; this
+    catches what is left (e.g. a hidden constant of 1e300 passed to the API), so that no NaN or inf
+    is ever returned.
+
+    Parameters
+    ----------
+    result : float or ndarray
+        The computed value(s).
+    what : str
+        What was computed, e.g. ``"the term 'gen_mn'"``.
+    context : str
+        The bound, e.g. ``"Theorem 1 (simplified)"``.
+    values : mapping of str to ndarray
+        The resolved inputs, quoted (at the first bad element) in the message.
+
+    Raises
+    ------
+    ValueError
+        If some element of ``result`` is NaN or infinite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bounds.validation import check_finite
+    >>> check_finite(np.array([1.0, np.inf]), "the bound", "Theorem 1", {"n": np.array([1.0, 1e-300])})
+    Traceback (most recent call last):
+        ...
+    ValueError: Theorem 1: the bound overflows a double at n = 1e-300 (array element (1,)); keep every input inside its valid range (n, m, tau in [1, 1e30], mu**k <= 1e100, d <= 1e6) and the hidden constants and measured inputs moderate
+    """
+    arr = np.asarray(result, dtype=float)
+    if np.all(np.isfinite(arr)):
+        return
+    index = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0]) if arr.ndim else ()
+    at = {k: float(np.broadcast_to(v, arr.shape)[index]) for k, v in values.items()
+          if np.broadcast_shapes(np.shape(v), arr.shape) == arr.shape}
+    # The variables, then any other input far from O(1) (a likely culprit).
+    named = [k for k in ("n", "m", "tau", "mu", "k", "d", "delta") if k in at]
+    named += [k for k, v in at.items() if k not in named and not (v == 0 or 1e-6 <= abs(v) <= 1e6)]
+    shown = ", ".join(f"{k} = {at[k]:g}" for k in named)
+    where = f" (array element {index})" if arr.ndim else ""
+    raise ValueError(
+        f"{context}: {what} overflows a double at {shown}{where}; keep every input inside its valid range "
+        f"(n, m, tau in [1, 1e30], mu**k <= 1e100, d <= 1e6) and the hidden constants and measured inputs moderate"
+    )
+
+
+def at_most(param: str, high: float | Callable[[Values], np.ndarray], high_text: str = "") -> Range:
+    """Limit 0 < ``param`` ≤ ``high`` (:data:`LIMITS`): beyond it a term would overflow a double.
+
+    Parameters
+    ----------
+    param : str
+        Name of the checked parameter.
+    high : float or callable of the values
+        The upper end.
+    high_text : str, optional
+        How a computed upper end is written in messages.
+
+    Returns
+    -------
+    Range
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bounds.validation import at_most, check
+    >>> check({"n": np.array(1e300)}, [at_most("n", 1e30)], context="Theorem 1")
+    Traceback (most recent call last):
+        ...
+    ValueError: n = 1e+300 is outside the valid range n in (0, 1e+30] (limit of Theorem 1: beyond it a term overflows a double)
+    """
+    return Range(param, low=0.0, low_open=True, high=high, high_text=high_text, source="limit")
 
 
 def positive(param: str) -> Range:

@@ -12,9 +12,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import tempfile
+from pathlib import Path
 
 from .formats import markdown_table, to_jsonable
-from .measure import LAMBDAS, TARGETS, MeasureConfig, measure
+from .measure import LAMBDAS, LIMITS, TARGETS, MeasureConfig, measure
+from .resources import DEFAULT_MAX_MEMORY_GIB
+
+RANGES = (
+    f"valid ranges: --n and --m integers in [1, {LIMITS['n']:.0e}] (1e3 is accepted as 1000), and together "
+    f"under the memory cap (--max-memory, default {DEFAULT_MAX_MEMORY_GIB:g} GiB: the m x m arrays of the model "
+    f"and of its nested model of 4m features, estimated in empirical/resources.py; m = 4096 with the nested "
+    f"model is about 13 GiB); --mu in (0, {LIMITS['mu']:g}] for gm, (1, {LIMITS['mu']:g}] for bump (the bumps "
+    f"also need mu <= about 6 sqrt(T) - 1, their x-quadrature's limit); --tau 1 to {LIMITS['taus']} values "
+    f"in (0, {LIMITS['tau']:g}]; --T in [{LIMITS['T'][0]:g}, {LIMITS['T'][1]:g}]; --t0 in [0, T); --seed an "
+    "integer >= 0; --weights two numbers in (0, 1) summing to 1. Out-of-range input exits with status 2 and "
+    "one line naming the parameter, before any computation."
+)
 
 
 def _floats(name: str):
@@ -24,6 +39,47 @@ def _floats(name: str):
         except ValueError:
             raise argparse.ArgumentTypeError(f"{name} must be comma-separated numbers, got {text!r}") from None
     return parse
+
+
+def _count(name: str):
+    """An integer, also written as 1e3 (a float with no fractional part, finite)."""
+    def parse(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (value == value and abs(value) != float("inf") and value.is_integer()):
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}")
+        return int(value)
+    return parse
+
+
+def _npz_path(text: str | None) -> Path | None:
+    """The ``--save-model`` path, checked writable before any computation (never silently renamed)."""
+    if text is None:
+        return None
+    path = Path(text)
+    if path.is_dir():
+        raise ValueError(f"--save-model: {text!r} is a directory; give a file name ending in .npz")
+    if path.suffix != ".npz":
+        raise ValueError(f"--save-model: {text!r} must end in .npz (numpy would silently write {text}.npz)")
+    parent = path.parent
+    if not parent.is_dir():
+        what = "is not a directory" if parent.exists() else "does not exist"
+        raise ValueError(f"--save-model: the directory {str(parent)!r} of {text!r} {what}")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ValueError(f"--save-model: {text!r} exists and is not writable")
+    try:
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=".diffgen-write-test.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise ValueError(f"--save-model: cannot write in {str(parent)!r} ({err.strerror or err})") from None
+    return path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,21 +92,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     """
     p = sub.add_parser("measure", help="train the random-feature score model and measure K1..K4, I1..I3",
                        description="Train the random-feature score model (12) by the exact gradient flows "
-                                   "(9)-(10) and measure KL(p0 || p_theta) four ways at each training time tau.")
+                                   "(9)-(10) and measure KL(p0 || p_theta) four ways at each training time tau.",
+                       epilog=RANGES)
     p.add_argument("--target", choices=TARGETS, default="gm", help="gm: two-mode Gaussian mixture (Theorem 2); "
                    "bump: two compactly supported C1 bumps (Theorem 1)")
-    p.add_argument("--mu", type=float, default=None, help="mode position (default 3 for gm, 1.5 for bump)")
-    p.add_argument("--weights", type=_floats("--weights"), default=(0.5, 0.5), metavar="Q1,Q2")
-    p.add_argument("--n", type=int, required=True, help="number of training samples")
-    p.add_argument("--m", type=int, required=True, help="number of random features")
-    p.add_argument("--tau", type=_floats("--tau"), required=True, metavar="T1,T2,...", help="training times")
-    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--mu", type=float, default=None, help=f"mode position, in (0, {LIMITS['mu']:g}] "
+                   f"((1, {LIMITS['mu']:g}] for bump; default 3 for gm, 1.5 for bump)")
+    p.add_argument("--weights", type=_floats("--weights"), default=(0.5, 0.5), metavar="Q1,Q2",
+                   help="mixture weights in (0, 1) summing to 1 (default 0.5,0.5)")
+    p.add_argument("--n", type=_count("--n"), required=True, help=f"number of training samples, in [1, {LIMITS['n']:.0e}]")
+    p.add_argument("--m", type=_count("--m"), required=True,
+                   help=f"number of random features, in [1, {LIMITS['m']:.0e}] and under --max-memory")
+    p.add_argument("--tau", type=_floats("--tau"), required=True, metavar="T1,T2,...",
+                   help=f"training times, 1 to {LIMITS['taus']} values in (0, {LIMITS['tau']:g}]")
+    p.add_argument("--seed", type=_count("--seed"), required=True, help="master seed, an integer >= 0")
     p.add_argument("--lambda", dest="lam", choices=LAMBDAS, default="std", help="weighting λ(t) of (6)")
-    p.add_argument("--T", type=float, default=5.0, help="horizon of the OU forward process")
-    p.add_argument("--t0", type=float, default=0.0, help="the samplers stop at t0 (needs > 0 with --lambda g2)")
+    p.add_argument("--T", type=float, default=5.0,
+                   help=f"horizon of the OU forward process, in [{LIMITS['T'][0]:g}, {LIMITS['T'][1]:g}] (default 5)")
+    p.add_argument("--t0", type=float, default=0.0, help="the samplers stop at t0, in [0, T) (needs > 0 with --lambda g2)")
     p.add_argument("--kl", default="K1,K2,K3,K4", help="which measurements (K1 always)")
+    p.add_argument("--max-memory", type=float, default=DEFAULT_MAX_MEMORY_GIB, metavar="GIB",
+                   help=f"refuse, before computing, a run estimated to hold more than GIB GiB "
+                        f"(default {DEFAULT_MAX_MEMORY_GIB:g}; empirical/resources.py)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--save-model", metavar="PATH", help="write W, U, A, x_train, tau, T, embedding to an .npz")
+    p.add_argument("--save-model", metavar="PATH.npz", help="write W, U, A, x_train, tau, T, embedding to this "
+                   ".npz file (must end in .npz; its directory must exist; checked writable before computing)")
     p.set_defaults(handler=_measure)
 
 
@@ -58,9 +124,10 @@ def _measure(args: argparse.Namespace) -> int:
     config = MeasureConfig(target=args.target, mu=args.mu, weights=args.weights, n=args.n, m=args.m,
                            taus=args.tau, seed=args.seed, lam=args.lam, T=args.T, t0=args.t0,
                            kl=tuple(k.strip() for k in args.kl.split(",")))
-    result = measure(config)
-    if args.save_model:
-        result.save_model(args.save_model)
+    save = _npz_path(args.save_model)
+    result = measure(config, max_memory=args.max_memory)
+    if save is not None:
+        result.save_model(str(save))
     out = result.to_json()
     if args.json:
         print(json.dumps(to_jsonable(out)))

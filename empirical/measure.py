@@ -7,6 +7,7 @@ training data and one for the frozen features, so the same seed gives the same n
 from __future__ import annotations
 
 import functools
+import math
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -18,6 +19,7 @@ from .flow import gradient_flow
 from .kl import kl_integrated, kl_ode, kl_score_bound, kl_sde
 from .lemma_checks import lemma_checks, theta_distance
 from .loss import WEIGHTINGS, empirical_losses, population_losses
+from .resources import DEFAULT_MAX_MEMORY_GIB, check_resources
 from .sde import ou
 from .targets import Target1D, two_bumps, two_mode
 
@@ -43,21 +45,21 @@ class MeasureConfig:
     target : {"gm", "bump"}
         'gm' (Theorem 2: q1 N(-mu, 1) + q2 N(mu, 1)) or 'bump' (Theorem 1: two C¹ bumps
         (1 - y²)^2 of half-width 1 centred at ±mu, compact support).
-    mu, weights : float > 0 (> 1 for 'bump'; None: 3 for gm, 1.5 for bump), (q1, q2) in (0, 1)
+    mu, weights : float in (0, 100] ((1, 100] for 'bump'; None: 3 for gm, 1.5 for bump), (q1, q2) in (0, 1)
         Mode position and mixture weights summing to 1 (q1 weighs the mode at -mu).
-    n, m : int >= 1
-        Training-set size and number of random features.
-    taus : tuple of float > 0
+    n, m : int in [1, 1e6] (not bool)
+        Training-set size and number of random features (the memory cap of :func:`measure` binds first for m).
+    taus : tuple of 1 to 1000 floats in (0, 1e15]
         Training times τ of the flows.
-    seed : int >= 0
+    seed : int >= 0 (not bool)
         Master seed.
     lam : {"std", "var", "g2"}
         Training weighting λ of (6): 'std' (default), 'var' or 'g2' (needs t0 > 0).
-    T : float > 0
+    T : float in [0.1, 100]
         Horizon of the OU forward process.
     kl : subset of ("K1", "K2", "K3", "K4") holding K1
         Which to compute (K2-K4 cost seconds per τ; K1 is exact and cheap).
-    m_ref_factor : int, 0 or >= 2
+    m_ref_factor : int, 0 or in [2, 64]
         The nested model with m·m_ref_factor features estimates L̃(θ̄*) for I3 of (15);
         0 skips I3 (reported as NaN), which saves the largest eigendecomposition.
     t0 : float in [0, T)
@@ -83,8 +85,10 @@ class MeasureConfig:
     t0: float = 0.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "taus", tuple(float(t) for t in np.atleast_1d(self.taus)))
-        object.__setattr__(self, "weights", tuple(float(q) for q in self.weights))
+        object.__setattr__(self, "taus", _reals("tau", self.taus))
+        object.__setattr__(self, "weights", _reals("weights", self.weights))
+        if isinstance(self.kl, str) or not all(isinstance(k, str) for k in _iterable("kl", self.kl)):
+            raise ValueError(f"kl must be a subset of {KL_NAMES} containing K1, got {self.kl!r}")
         object.__setattr__(self, "kl", tuple(self.kl))
         if self.mu is None:
             object.__setattr__(self, "mu", DEFAULT_MU.get(self.target, 3.0))
@@ -95,31 +99,66 @@ class MeasureConfig:
         return asdict(self)
 
 
+LIMITS = {"n": 10**6, "m": 10**6, "m_ref_factor": 64, "mu": 100.0, "tau": 1e15, "taus": 1000, "T": (0.1, 100.0)}
+"""Upper ends of :class:`MeasureConfig` (README "Valid ranges"): n ≤ 1e6 (the empirical loss costs n·m
+per t node), m ≤ 1e6 and m_ref_factor ≤ 64 (the memory cap of :mod:`empirical.resources` binds far
+earlier), µ ≤ 100 (the mixture's Fisher quadrature needs (2µ + 24)·4µ panels, at most 2e5), τ ≤ 1e15
+and at most 1000 of them, T in [0.1, 100]."""
+
+
+def _iterable(name: str, value: object) -> list:
+    try:
+        return list(np.atleast_1d(np.asarray(value, dtype=object)).ravel()) if not isinstance(value, str) else [value]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a list of numbers, got {value!r}") from None
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _reals(name: str, value: object) -> tuple[float, ...]:
+    items = _iterable(name, value)
+    if not all(_is_real(v) for v in items):
+        raise ValueError(f"{name} must be a list of finite real numbers, got {value!r}")
+    return tuple(float(v) for v in items)
+
+
+def _integer(name: str, value: object, low: int, high: int) -> None:
+    if not (isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and low <= value <= high):
+        raise ValueError(f"{name} must be an integer in [{low}, {high:g}], got {value!r}")
+
+
+def _real(name: str, value: object, low: float, high: float, low_open: bool = False) -> None:
+    if not (_is_real(value) and math.isfinite(value) and (value > low if low_open else value >= low) and value <= high):
+        raise ValueError(f"{name} must be a finite number in {'(' if low_open else '['}{low:g}, {high:g}], "
+                         f"got {value!r}")
+
+
 def _check(c: MeasureConfig) -> None:
-    if c.target not in TARGETS:
+    if not isinstance(c.target, str) or c.target not in TARGETS:
         raise ValueError(f"target must be one of {TARGETS}, got {c.target!r}")
-    if c.lam not in LAMBDAS:
+    if not isinstance(c.lam, str) or c.lam not in LAMBDAS:
         raise ValueError(f"lambda must be one of {LAMBDAS}, got {c.lam!r}")
-    for name, value in (("n", c.n), ("m", c.m)):
-        if not (isinstance(value, (int, np.integer)) and value >= 1):
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    if not (isinstance(c.m_ref_factor, (int, np.integer)) and (c.m_ref_factor == 0 or c.m_ref_factor >= 2)):
-        raise ValueError(f"m_ref_factor must be 0 (skip I3) or an integer >= 2, got {c.m_ref_factor!r}")
-    if not (isinstance(c.seed, (int, np.integer)) and c.seed >= 0):
+    _integer("n", c.n, 1, LIMITS["n"])
+    _integer("m", c.m, 1, LIMITS["m"])
+    if not (isinstance(c.m_ref_factor, (int, np.integer)) and not isinstance(c.m_ref_factor, (bool, np.bool_))
+            and (c.m_ref_factor == 0 or 2 <= c.m_ref_factor <= LIMITS["m_ref_factor"])):
+        raise ValueError(f"m_ref_factor must be 0 (skip I3) or an integer in [2, {LIMITS['m_ref_factor']}], "
+                         f"got {c.m_ref_factor!r}")
+    if not (isinstance(c.seed, (int, np.integer)) and not isinstance(c.seed, (bool, np.bool_)) and c.seed >= 0):
         raise ValueError(f"seed must be an integer >= 0, got {c.seed!r}")
-    if not (np.isfinite(c.mu) and c.mu > 0):
-        raise ValueError(f"mu must be a finite number > 0, got {c.mu!r}")
-    if c.target == "bump" and c.mu <= 1.0:
-        raise ValueError(f"mu must be > 1 for target 'bump' (bumps of half-width 1 centred at ±mu), got {c.mu!r}")
+    _real("mu", c.mu, 1.0 if c.target == "bump" else 0.0, LIMITS["mu"], low_open=True)
     if len(c.weights) != 2 or not all(np.isfinite(q) and 0 < q < 1 for q in c.weights) \
             or not np.isclose(sum(c.weights), 1.0, rtol=0, atol=1e-9):
         raise ValueError(f"weights must be two numbers in (0, 1) summing to 1, got {c.weights!r}")
     taus = np.asarray(c.taus)
-    if taus.size == 0 or not np.all(np.isfinite(taus)) or np.any(taus <= 0):
-        raise ValueError(f"tau must be a non-empty list of finite numbers > 0, got {list(c.taus)!r}")
-    if not (np.isfinite(c.T) and c.T > 0):
-        raise ValueError(f"T must be a finite number > 0, got {c.T!r}")
-    if not (np.isfinite(c.t0) and 0 <= c.t0 < c.T):
+    if taus.size == 0 or taus.size > LIMITS["taus"] or not np.all(np.isfinite(taus)) or np.any(taus <= 0) \
+            or np.any(taus > LIMITS["tau"]):
+        raise ValueError(f"tau must be a non-empty list of at most {LIMITS['taus']} finite numbers in "
+                         f"(0, {LIMITS['tau']:g}], got {list(c.taus)[:10]!r}{' ...' if taus.size > 10 else ''}")
+    _real("T", c.T, *LIMITS["T"])
+    if not (_is_real(c.t0) and math.isfinite(c.t0) and 0 <= c.t0 < c.T):
         raise ValueError(f"t0 must be in [0, T) = [0, {c.T}), got {c.t0!r}")
     if c.lam == "g2" and c.t0 <= 0:
         raise ValueError("t0 must be > 0 with lambda 'g2': the empirical loss's constant E 2/σ_t² diverges at t = 0")
@@ -237,7 +276,7 @@ class Measurement:
                  tau=np.asarray(self.config.taus), T=self.config.T, embedding=self.features.embedding)
 
 
-def measure(config: MeasureConfig) -> Measurement:
+def measure(config: MeasureConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -> Measurement:
     """Train the model (12) by the exact flows (9)-(10) and measure K1..K4 and I1..I3 at every τ.
 
     Draws n training points from the target and m features from ``config.seed``; builds the
@@ -249,10 +288,21 @@ def measure(config: MeasureConfig) -> Measurement:
     ----------
     config : MeasureConfig
         Checked on construction (ValueError names a field outside its range).
+    max_memory : float, default 16
+        Memory cap in GiB (:data:`empirical.resources.DEFAULT_MAX_MEMORY_GIB`): a run whose
+        estimate (:func:`empirical.resources.memory_estimate`) exceeds it is refused before anything
+        is allocated.
 
     Returns
     -------
     Measurement
+
+    Raises
+    ------
+    ValueError
+        Before any computation: ``config`` is not a MeasureConfig, ``max_memory`` is not a number
+        > 0, the target's x-quadrature cannot resolve p_t at the first time node (bumps: large mu,
+        small T), or the memory estimate exceeds the cap (the message names n, m and the cap).
 
     References
     ----------
@@ -267,6 +317,9 @@ def measure(config: MeasureConfig) -> Measurement:
     >>> bool((r.K["K2"] <= r.K["K1"]).all())  # Lemma 2: the sampler's KL under the score bound
     True
     """
+    if not isinstance(config, MeasureConfig):
+        raise ValueError(f"config must be a MeasureConfig, got {type(config).__name__}")
+    check_resources(config, make_target(config), max_memory)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 

@@ -69,8 +69,8 @@ def test_rates_json_exact_rationals(capsys):
         (["bound", "--theorem", "2", "--n", "10", "--m", "10", "--tau", "2", "--mu", "1"], "mu"),
         (["bound", "--theorem", "2", "--n", "10", "--m", "10", "--tau", "2"], "mu"),
         (["early-stop", "--theorem", "1", "--n", "10", "--m", "-3"], "m"),
-        (["rates", "--theorem", "1", "--m-exponent", "-1"], "m_exponent"),
-        (["rates", "--theorem", "1", "--m-exponent", "one"], "m_exponent"),
+        (["rates", "--theorem", "1", "--m-exponent", "-1"], "--m-exponent"),
+        (["rates", "--theorem", "1", "--m-exponent", "one"], "--m-exponent"),
     ],
 )
 def test_bad_input_exit_2_one_line(capsys, argv, param):

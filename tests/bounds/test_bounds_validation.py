@@ -24,7 +24,7 @@ CASES = [
     (theorem1, "T", 0.0, "(0, inf)", False),
     (theorem1, "L_star", -0.1, "[0, inf)", False),
     (theorem1, "c_opt", -1.0, "[0, inf)", False),
-    (theorem2, "mu", 2.0, "(sqrt(log(1/delta**2)) = 2.44775, inf)", True),
+    (theorem2, "mu", 2.0, "(sqrt(log(1/delta**2)) = 2.44775, 1e+06]", True),
     (theorem2, "mu", -3.0, "(0, inf)", False),
     (theorem2, "n", 0.1, "[1, inf)", True),
     (theorem2, "KL_T", -1.0, "[0, inf)", False),

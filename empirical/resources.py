@@ -1,0 +1,231 @@
+"""What one measurement will hold in memory, estimated before anything is allocated, and the guard.
+
+:func:`empirical.measure.measure` calls :func:`check_resources` first: a run whose estimate exceeds
+the cap (``max_memory`` GiB, default :data:`DEFAULT_MAX_MEMORY_GIB`; ``diffgen measure --max-memory``)
+is refused with a ``ValueError`` naming n, m and the cap, as is a target whose own x-quadrature would
+need more panels than it allows (the bumps at large µ or small T). The cap is a fixed number, not the
+host's free memory, so the same configuration is accepted or refused on every machine.
+
+The estimate, in float64 words (8 bytes), with m features, M = m·m_ref_factor features of the nested
+model (0 when m_ref_factor = 0), L = 2 weightings of the population loss (1 with λ = 'g2'), W = 2
+coefficient threads (:data:`empirical.coefficients._WORKERS`) and P = 2·W·max(min(n·m, 2^21), n)
+words of the empirical mixture's moment blocks (``partial_moments``, 2^21 pairs a block):
+
+- coefficients of the population loss: W·(2.125 + L)·m² (per thread two m×m buffers, a boolean m×m
+  mask and L accumulators), plus the target's own x-quadrature at the first time node (below);
+- coefficients of the nested model: L·m² + 6.25·M² (its W threads, the population B1s alive);
+- coefficients of the empirical loss: (L + 6.25)·m² + M² + P;
+- eigendecompositions (``numpy.linalg.eigh``: a copy, 2N² of workspace, the eigenvectors):
+  (L + 6)·m² + 5·M²;
+- the KL measurements: (L + 3)·m² + 2·M² + 4·G·m, with G the largest x-grid whose scores are held
+  as G×m arrays: 4001 for K4, 1200 + 43·(T + 10) (the Fokker–Planck grid with its outer cells) for
+  K2 and K3, 0 for K1 alone (exact, no grid);
+
+the peak is the largest of these, plus 8·len(τ)·m (the flows over τ), 4·n (the training set), the
+target's x-quadrature (bumps: 8 arrays of X × 2 components × 96 nodes, Gaussian mixtures: 6 arrays
+of X × 2, with X the quadrature points at the first time node t = t0 + (T - t0)·u₁², u₁ the first
+Gauss–Legendre node of the t-grid) and :data:`INTERPRETER_BYTES` for Python and its libraries.
+Checked against the peak resident memory of runs with m up to 2048, m_ref_factor 0-4, K1-K4 and both
+targets: the estimate lies 0-40% above it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .coefficients import _WORKERS
+from .quadrature import N_T_DEFAULT, time_grid
+from .targets import Bump1D, GaussianMixture1D
+
+DEFAULT_MAX_MEMORY_GIB = 16.0
+"""The default memory cap of one measurement, in GiB (2^30 bytes)."""
+
+GIB = 2**30
+WORD = 8  # bytes of a float64
+INTERPRETER_BYTES = 256 * 2**20
+"""Python, numpy, scipy and sympy themselves (about 120 MiB resident), rounded up."""
+MIXTURE_BLOCK = 1 << 21  # (point, component) pairs per block of empirical.coefficients.partial_moments
+K4_GRID = 4001  # empirical.kl.kl_integrated's default n_x
+
+
+def _default(method: Any, name: str) -> int:
+    return int(inspect.signature(method).parameters[name].default)
+
+
+def first_time_node(T: float, t0: float) -> float:
+    """The smallest t of the losses' t-grid (:func:`empirical.quadrature.time_grid`), where p_t is narrowest.
+
+    Examples
+    --------
+    >>> from empirical.resources import first_time_node
+    >>> f"{first_time_node(5.0, 0.0):.4g}"
+    '6.037e-07'
+    """
+    return float(time_grid(T, N_T_DEFAULT, t0).t.min())
+
+
+def x_quadrature(target: object, t: float) -> tuple[int, int, int]:
+    """(points, most points allowed, float64 words held per point) of the target's own x-quadrature at t.
+
+    The bumps integrate on composite 8-point Gauss–Legendre panels no wider than σ_t/4
+    (``Bump1D.x_grid``, at most its ``max_panels``) and hold about 8 arrays of (points, components,
+    order) while doing so; a Gaussian mixture's Fisher information uses panels of half its narrowest
+    scale (``GaussianMixture1D.fisher_information``). Other targets: (0, inf, 0).
+
+    Parameters
+    ----------
+    target : Target1D
+    t : float
+        Time in [0, T].
+
+    Returns
+    -------
+    points, limit, words : int, int or float, int
+    """
+    if isinstance(target, Bump1D):  # mirrors Bump1D.x_grid's panel count without building the grid
+        mu, rho, sig = target._params(t)
+        lo, hi = target.support(t)
+        breaks = np.unique(np.clip(np.concatenate([[lo, hi], mu - rho, mu + rho]), lo, hi))
+        h = 0.25 * sig if sig > 0 else math.inf
+        panels = sum(max(4, math.ceil((b - a) / h)) if math.isfinite(h) else 4 for a, b in zip(breaks[:-1], breaks[1:]))
+        limit = _default(Bump1D.x_grid, "max_panels")
+        return 8 * panels, 8 * limit, 8 * target.weights.size * target.order
+    if isinstance(target, GaussianMixture1D):
+        panels = target._panels(t)[2]
+        limit = _default(GaussianMixture1D.fisher_information, "max_panels")
+        return 8 * panels, 8 * limit, 6 * target.weights.size
+    return 0, math.inf, 0
+
+
+def grid_size(config: Any) -> int:
+    """G: the largest x-grid of the KL measurements asked for, whose scores are held as G×m arrays."""
+    sizes = [0]
+    if "K4" in config.kl:
+        sizes.append(K4_GRID)
+    if "K2" in config.kl or "K3" in config.kl:
+        sizes.append(int(1200 + 43 * (config.T + 10)))
+    return max(sizes)
+
+
+def memory_estimate(config: Any, target: object) -> dict[str, float]:
+    """Bytes a measurement will hold at its peak, by part, and their sum ``"total"`` (module docstring).
+
+    Parameters
+    ----------
+    config : MeasureConfig
+        Read: n, m, m_ref_factor, lam, kl, T, t0, taus.
+    target : Target1D
+        The configuration's target (:func:`empirical.measure.make_target`).
+
+    Returns
+    -------
+    dict of str to float
+        ``"arrays"`` (the largest phase's n×m and m×m arrays), ``"taus"``, ``"data"``,
+        ``"target quadrature"``, ``"interpreter"`` and ``"total"``, in bytes.
+
+    Examples
+    --------
+    >>> from empirical.measure import MeasureConfig, make_target
+    >>> from empirical.resources import memory_estimate
+    >>> c = MeasureConfig(n=64, m=1024, taus=(1.0,), kl=("K1",), m_ref_factor=4)
+    >>> round(memory_estimate(c, make_target(c))["arrays"] / 2**30, 3)  # 6.25 (4m)^2 + 2 m^2 words
+    0.797
+    """
+    m, n = float(config.m), float(config.n)
+    M = m * config.m_ref_factor
+    L = 1 if config.lam == "g2" else 2
+    W = _WORKERS
+    blocks = 2 * W * max(min(n * m, MIXTURE_BLOCK), n)
+    phases = {
+        "population coefficients": W * (2.125 + L) * m * m,
+        "nested coefficients": L * m * m + W * 3.125 * M * M,
+        "empirical coefficients": (L + 6.25) * m * m + M * M + blocks,
+        "eigendecompositions": (L + 6) * m * m + 5 * M * M,
+        "KL measurements": (L + 3) * m * m + 2 * M * M + 4 * grid_size(config) * m,
+    }
+    points, _, words = x_quadrature(target, first_time_node(config.T, config.t0))
+    parts = {
+        "arrays": WORD * max(phases.values()),
+        "taus": WORD * 8.0 * len(config.taus) * max(m, 1.0),
+        "data": WORD * 4.0 * n,
+        "target quadrature": WORD * float(points) * words,
+        "interpreter": float(INTERPRETER_BYTES),
+    }
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+def check_resources(config: Any, target: object, max_memory: float | None = None) -> None:
+    """Refuse, before any computation, a measurement that its target cannot integrate or that exceeds the cap.
+
+    Parameters
+    ----------
+    config : MeasureConfig
+    target : Target1D
+        The configuration's target.
+    max_memory : float, optional
+        The cap in GiB, > 0 (default :data:`DEFAULT_MAX_MEMORY_GIB`).
+
+    Raises
+    ------
+    ValueError
+        Naming ``max_memory`` if it is not a number > 0; naming mu and T if the target's x-quadrature
+        needs more panels than it allows at the first time node; naming n, m (and m_ref_factor) and
+        the cap if :func:`memory_estimate` exceeds it.
+
+    Examples
+    --------
+    >>> from empirical.measure import MeasureConfig, make_target
+    >>> from empirical.resources import check_resources
+    >>> c = MeasureConfig(n=64, m=20000, taus=(1.0,), kl=("K1",))
+    >>> check_resources(c, make_target(c))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    ValueError: n = 64, m = 20000 (m_ref_factor 4: a nested model of 80000 features): the run would hold about 304 GiB...
+    """
+    cap = check_max_memory(DEFAULT_MAX_MEMORY_GIB if max_memory is None else max_memory)
+    t1 = first_time_node(config.T, config.t0)
+    points, limit, _ = x_quadrature(target, t1)
+    if points > limit:
+        raise ValueError(
+            f"mu = {config.mu:g} with T = {config.T:g} (t0 = {config.t0:g}): target {config.target!r} needs "
+            f"{points // 8} x-panels at the first time node t = {t1:.3g} of the losses, above the "
+            f"{int(limit) // 8} its quadrature allows; lower mu, or raise T or t0"
+        )
+    parts = memory_estimate(config, target)
+    if parts["total"] > cap * GIB:
+        nested = (f" (m_ref_factor {config.m_ref_factor}: a nested model of {config.m * config.m_ref_factor} "
+                  "features)" if config.m_ref_factor else "")
+        raise ValueError(
+            f"n = {config.n}, m = {config.m}{nested}: the run would hold about {parts['total'] / GIB:.3g} GiB "
+            f"(m×m, n×m and grid×m arrays, estimated in empirical/resources.py), above the memory cap "
+            f"max_memory = {cap:g} GiB; lower m (or m_ref_factor, n), or raise the cap "
+            "(diffgen measure --max-memory GIB)"
+        )
+
+
+def check_max_memory(value: object) -> float:
+    """``value`` as a float if it is a finite number of GiB > 0, else a ``ValueError`` naming max_memory.
+
+    Examples
+    --------
+    >>> from empirical.resources import check_max_memory
+    >>> check_max_memory(0)
+    Traceback (most recent call last):
+        ...
+    ValueError: max_memory must be a finite number of GiB > 0, got 0
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not (math.isfinite(value) and value > 0):
+        raise ValueError(f"max_memory must be a finite number of GiB > 0, got {value!r}")
+    return float(value)
+
+
+def describe(parts: Mapping[str, float]) -> str:
+    """One line: each part of :func:`memory_estimate` in MiB (for logs and error reports)."""
+    return ", ".join(f"{k} {v / 2**20:.0f} MiB" for k, v in parts.items())
