@@ -76,7 +76,7 @@ def lemma1_radius(x0_abs: ArrayLike, delta: ArrayLike, C_T: ArrayLike = 1.0) -> 
         [nonnegative("x0_abs"), open_unit("delta"), nonnegative("C_T")],
         "Lemma 1",
     )
-    return _out(a["C_T"] * (a["x0_abs"] + np.sqrt(np.log(1.0 / a["delta"] ** 2))))
+    return _out(a["C_T"] * (a["x0_abs"] + np.sqrt(-2.0 * np.log(a["delta"]))))
 
 
 def lemma1_tail_probability(c: ArrayLike) -> ArrayLike:
@@ -300,7 +300,7 @@ def lemma6_mc_error(d: ArrayLike, delta: ArrayLike, m: ArrayLike, constant: floa
         [Range("d", low=1.0), open_unit("delta"), Range("m", low=1.0), nonnegative("constant")],
         "Lemma 6",
     )
-    return _out(a["constant"] * a["d"] * np.log(1.0 / a["delta"] ** 2) ** 2 / a["m"])
+    return _out(a["constant"] * a["d"] * (-2.0 * np.log(a["delta"])) ** 2 / a["m"])
 
 
 def lemma8_mc_error(mu: ArrayLike, delta: ArrayLike, m: ArrayLike, constant: float = 1.0) -> ArrayLike:
@@ -345,7 +345,7 @@ def lemma8_mc_error(mu: ArrayLike, delta: ArrayLike, m: ArrayLike, constant: flo
         [positive("mu"), open_unit("delta"), Range("m", low=1.0), nonnegative("constant")],
         "Lemma 8",
     )
-    return _out(a["constant"] * a["mu"] ** 2 * np.log(1.0 / a["delta"]) / a["m"])
+    return _out(a["constant"] * a["mu"] ** 2 * (-np.log(a["delta"])) / a["m"])
 
 
 def rademacher_bound(x_inf: ArrayLike, e_inf: ArrayLike, d: ArrayLike, n: ArrayLike) -> ArrayLike:

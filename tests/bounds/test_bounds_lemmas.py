@@ -180,3 +180,13 @@ def test_lemma6_dominates_pointwise_hoeffding():
         q = np.quantile(feats.mean(axis=1) ** 2, 1 - delta)
         hoeffding = 2 * math.log(2 / delta) / m
         assert q <= hoeffding <= lemma6_mc_error(1, delta, m)
+
+
+def test_lemmas_stay_finite_where_one_over_delta_squared_overflows():
+    # log(1/δ²) for δ = 1e-300 is 1381.55 (finite), though 1/δ² overflows a double.
+    from bounds.lemmas import lemma1_radius, lemma6_mc_error, lemma8_mc_error
+
+    lq = -2.0 * math.log(1e-300)
+    assert lemma1_radius(1.0, 1e-300) == pytest.approx(1.0 + math.sqrt(lq), rel=1e-14)
+    assert lemma6_mc_error(1.0, 1e-300, 10.0) == pytest.approx(lq**2 / 10.0, rel=1e-14)
+    assert lemma8_mc_error(3.0, 1e-300, 10.0) == pytest.approx(9.0 * (lq / 2) / 10.0, rel=1e-14)
