@@ -150,7 +150,11 @@ class Executor:
         from distributed import Client, LocalCluster
 
         if mode == "scheduler":
-            self.client = Client(self.execution.scheduler)
+            try:
+                self.client = Client(self.execution.scheduler)
+            except (OSError, ValueError) as err:  # unreachable, or not an address
+                raise ValueError(f"--scheduler: cannot reach a Dask scheduler at {self.execution.scheduler!r} "
+                                 f"({err})") from None
         else:
             n = self.execution.workers or os.cpu_count() or 1
             self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)

@@ -135,3 +135,12 @@ def test_benchmark_local_cluster_against_serial(benchmark, tmp_path):
         benchmark.extra_info["speedup_over_serial"] = serial_s / benchmark.stats.stats.min
         print(f"local cluster speed-up over serial: {benchmark.extra_info['speedup_over_serial']:.2f}x "
               f"({os.cpu_count()} cores)")
+
+
+def test_an_unreachable_scheduler_is_named(monkeypatch):
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        with pytest.raises(ValueError, match="--scheduler: cannot reach"):
+            with Executor(Execution(scheduler="tcp://127.0.0.1:1")):
+                pass
