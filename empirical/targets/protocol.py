@@ -1,8 +1,9 @@
 """What every target distribution p0 offers the engine: its diffused density p_t and exact score.
 
 A target is diffused by a forward linear SDE (2) (its ``sde``). Every routine of the engine that
-takes a target is annotated with one of these protocols, so a new target (the d-dimensional ones to
-come) only has to implement the methods listed here.
+takes a target is annotated with one of these protocols, so a new target only has to implement the
+methods listed here: the 1-D mixtures and bumps implement ``Target1D``, the d-dimensional products
+(:mod:`empirical.targets.product`) ``Target``.
 
 References
 ----------
