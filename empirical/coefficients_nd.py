@@ -20,6 +20,7 @@ so with h1 = √λ σ(z)/√m, h2 = √λ ∇log p_t (docs/theory.md §3), exact
 
 (ω_t, t) is the t-quadrature of :func:`empirical.quadrature.time_grid`. In d = 1 every ρ_ij is ±1
 and this reproduces the 1-D engine :func:`empirical.coefficients.exact_coefficients`.
+:func:`two_mode_nd_coefficients` is the shortcut for Theorem 2's target :func:`two_mode_nd`.
 
 Cost: n_t × K calls of :func:`relu_product_moment` on the m(m + 1)/2 pairs i <= j (B1 is filled
 symmetrically), plus one m×m Gram matrix W Wᵀ; d enters only through W Wᵀ and the projections
@@ -41,7 +42,7 @@ from .features import RandomFeatures
 from .gaussian_relu import relu_positive_prob, relu_product_moment
 from .quadrature import TimeGrid
 from .sde import LinearSDE, ou
-from .targets import GaussianMixture1D
+from .targets import GaussianMixture1D, two_mode_nd
 
 
 def _check_mixture(means, weights, var0, d: int) -> tuple[np.ndarray, np.ndarray, float]:
@@ -197,3 +198,54 @@ def mixture_coefficients(
         B1[ju, iu] = pair_acc[k] / m
         coefs[k] = (B1, -pos_acc[k][:, None] * W / np.sqrt(m))
     return coefs, {k: float(v) for k, v in c_acc.items()}
+
+
+def two_mode_nd_coefficients(
+    mu: float,
+    d: int,
+    weights: tuple[float, float],
+    features: RandomFeatures,
+    grid: TimeGrid,
+    lam_values: dict[str, np.ndarray],
+    direction: np.ndarray | None = None,
+    sde: LinearSDE | None = None,
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, float]]:
+    """:func:`mixture_coefficients` for Theorem 2's target q1 N(-µu, I) + q2 N(µu, I) in R^d.
+
+    The target is :func:`empirical.targets.two_mode_nd` (its checks apply); c uses its exact
+    ``fisher_information``.
+
+    Parameters
+    ----------
+    mu, d, weights, direction
+        As in :func:`empirical.targets.two_mode_nd` (direction u, e1 by default).
+    features, grid, lam_values, sde
+        As in :func:`mixture_coefficients`.
+
+    Returns
+    -------
+    coefs, consts
+        As in :func:`mixture_coefficients`.
+
+    Raises
+    ------
+    ValueError
+        From :func:`empirical.targets.two_mode_nd` or :func:`mixture_coefficients`.
+
+    Examples
+    --------
+    Under OU, g(t)² = 2, so the 'g2' weighting is the constant 2:
+
+    >>> from empirical.coefficients_nd import two_mode_nd_coefficients
+    >>> from empirical.features import draw_features
+    >>> from empirical.quadrature import time_grid
+    >>> g = time_grid(5.0, 4)
+    >>> coefs, consts = two_mode_nd_coefficients(3.0, 3, (0.5, 0.5), draw_features(6, d=3), g, {"g2": 2.0 + 0 * g.t})
+    >>> coefs["g2"][1].shape, consts["g2"] > 0
+    ((6, 3), True)
+    """
+    sde = sde or ou(features.T)
+    target = two_mode_nd(mu, d, weights, direction=direction, sde=sde)
+    u = target.direction
+    return mixture_coefficients(np.stack([-mu * u, mu * u]), weights, 1.0, features, grid, lam_values, sde,
+                                fisher=target.fisher_information)

@@ -148,3 +148,18 @@ def test_bad_arguments_raise_naming_the_parameter(kwargs, word):
             "lam_values": {"std": np.ones(4)}, "sde": ou()} | kwargs
     with pytest.raises(ValueError, match=word):
         mixture_coefficients(**args)
+
+
+def test_two_mode_nd_convenience_matches_explicit_means():
+    from empirical.coefficients_nd import two_mode_nd_coefficients
+
+    sde, d, u = ou(), 3, random_direction(3, seed=9)
+    f, grid = draw_features(8, d=d, seed=3), time_grid(sde.T, 8)
+    lams = _lams(sde, grid, d)
+    a, ca = two_mode_nd_coefficients(2.5, d, (0.3, 0.7), f, grid, lams, direction=u, sde=sde)
+    b, cb = mixture_coefficients(np.stack([-2.5 * u, 2.5 * u]), (0.3, 0.7), 1.0, f, grid, lams, sde)
+    for k in LAMS:
+        assert _rel(a[k][0], b[k][0]) < 1e-12 and _rel(a[k][1], b[k][1]) < 1e-12
+        assert abs(ca[k] - cb[k]) < 1e-10 * cb[k]
+    with pytest.raises(ValueError, match="mu"):
+        two_mode_nd_coefficients(-1.0, d, (0.5, 0.5), f, grid, lams)
