@@ -32,7 +32,7 @@ import numpy as np
 from ..sde import LinearSDE, ou
 from .bump import bump, two_bumps
 from .frames import frame, random_direction, unit_vector
-from .mixture import gaussian, two_mode
+from .mixture import GaussianMixture1D, gaussian, two_mode
 from .protocol import Target1D
 
 _ORTHO_TOL = 1e-10
@@ -189,6 +189,31 @@ class ProductTarget:
     def fisher_information(self, t: float) -> float:
         """E_{p_t}‖∇log p_t‖² = Σ_j E_{f_{j,t}}|(log f_{j,t})'|², the constant c(t) of Lemma 3."""
         return float(sum(f.fisher_information(t) * cols.size for f, cols in self._groups))
+
+    def gaussian_mixture(self) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """p0 as an isotropic Gaussian mixture Σ_k q_k N(c_k, var0·I), or None if it is not one.
+
+        It is one when every factor is a :class:`GaussianMixture1D` and all component variances of all
+        factors equal one var0: the product of the factors' components, K = Π_j K_j of them, with means
+        Q (m_{1,k1}, ..., m_{d,kd}) and weights Π_j q_{j,kj} (the first factor's index varying slowest).
+
+        Returns
+        -------
+        (means (K, d), weights (K,), var0) or None
+            The means in the original frame (x = Q y); the input of
+            :func:`empirical.coefficients_nd.mixture_coefficients`.
+        """
+        if not all(isinstance(f, GaussianMixture1D) for f in self.factors):
+            return None
+        variances = np.concatenate([f.variances for f in self.factors])
+        if not np.all(variances == variances[0]):
+            return None
+        grids = np.meshgrid(*[f.means for f in self.factors], indexing="ij")
+        means = np.stack([g.ravel() for g in grids], axis=1)
+        weights = np.ones(1)
+        for f in self.factors:
+            weights = np.outer(weights, f.weights).ravel()
+        return self._from_frame(means), weights, float(variances[0])
 
 
 def _check_dim(d: int) -> int:

@@ -183,6 +183,31 @@ def test_sample_moments(t):
         se = prods.std(axis=0, ddof=1) / np.sqrt(n)
         np.testing.assert_array_less(np.abs(prods.mean(0) - cov), 5 * se + 1e-12)
 
+@pytest.mark.parametrize("t", [0.0, 0.7])
+def test_gaussian_mixture_reproduces_the_target_pdf(t):
+    d = 4
+    sde = ou()
+    targets = [two_mode_nd(3.0, d, direction=random_direction(d, 0), sde=sde),
+               ProductTarget([two_mode(1.5, (0.3, 0.7), sde=sde), gaussian(0.5, 1.0, sde=sde), two_mode(2.0, sde=sde)],
+                             frame(random_direction(3, 4)))]
+    for p in targets:
+        means, weights, var0 = p.gaussian_mixture()
+        assert means.shape == (weights.size, p.dim) and var0 == 1.0
+        assert abs(weights.sum() - 1.0) < 1e-15
+        r = np.exp(-t)
+        s2 = r**2 * var0 + (1 - r**2)
+        x = 2.0 * np.random.default_rng(2).standard_normal((40, p.dim))
+        ref = sum(q * stats.multivariate_normal(r * c, s2 * np.eye(p.dim)).pdf(x) for q, c in zip(weights, means))
+        np.testing.assert_allclose(ref, p.pdf(t, x), rtol=1e-12, atol=0)
+    assert targets[0].gaussian_mixture()[0].shape == (2, d)
+    np.testing.assert_allclose(targets[0].gaussian_mixture()[0], [-3.0 * targets[0].direction, 3.0 * targets[0].direction],
+                               atol=1e-14)
+
+
+def test_gaussian_mixture_is_none_for_bumps_and_unequal_variances():
+    assert two_bumps_nd(1.5, 3).gaussian_mixture() is None
+    assert ProductTarget([gaussian(0.0, 1.0), gaussian(0.0, 2.0)]).gaussian_mixture() is None
+
 
 # --- the bump product: compact support, finite score inside -------------------------------------------------------
 
