@@ -23,10 +23,11 @@ from typing import Iterable
 import numpy as np
 
 from .coefficients import exact_coefficients, sample_coefficients, w1d
+from .coefficients_nd import mixture_coefficients
 from .features import RandomFeatures
 from .quadrature import N_T_DEFAULT, TimeGrid, time_grid
 from .sde import LinearSDE, ou
-from .targets import Target1D
+from .targets import Target, Target1D
 from .targets import empirical as empirical_target
 
 WEIGHTINGS = ("std", "var", "g2")
@@ -185,7 +186,7 @@ def _as_losses(coefs: dict, consts: dict, grid: TimeGrid, kind: str) -> dict[str
 
 
 def population_losses(
-    target: Target1D,
+    target: Target,
     features: RandomFeatures,
     lams: Iterable[str] = ("std",),
     n_t: int = N_T_DEFAULT,
@@ -195,66 +196,87 @@ def population_losses(
 ) -> dict[str, QuadraticLoss]:
     """Population losses L̃ (7) for several weightings in one pass over t (Lemma 3).
 
+    Exact in x in 1-D (:func:`~empirical.coefficients.exact_coefficients`) and in R^d when
+    ``target.gaussian_mixture()`` is not None (:func:`~empirical.coefficients_nd.mixture_coefficients`);
+    c = Σ_t ω_t λ_t ``target.fisher_information(t)``. Other targets in R^d need ``samples=``.
+
     Parameters
     ----------
-    target : Target1D
-        The target p0 and its forward SDE (a :class:`~empirical.targets.Target1D`).
+    target : Target1D or Target
+        p0 and its forward SDE: a Target1D, or a target in R^d (``dim`` = d, e.g. a ProductTarget).
     features : RandomFeatures
-        Frozen features of the model (12), d = 1.
+        Frozen features of the model (12), with ``features.d`` = d (1 for a Target1D).
     lams : sequence of {"std", "var", "g2"}
-        Weightings λ of (6), e.g. ("std", "g2"): the training weighting and the K1 weighting.
+        Weightings λ of (6), e.g. ("std", "g2"): the training weighting and the K1 weighting; 'std'
+        is σ_t/√d (:func:`weighting` with the target's d).
     n_t, t0 : int, float
         The t-grid (:func:`empirical.quadrature.time_grid`): n_t >= 1, t0 in [0, T).
     samples, seed : int, optional
-        If given, a Monte-Carlo reference instead: ``samples`` draws of p_t per t node from
-        ``default_rng(seed)``, regression target the exact score.
+        If given, a Monte-Carlo reference instead (any d): ``samples`` draws of p_t (shape
+        (samples, d)) per t node from ``default_rng(seed)``, regression target the exact score.
 
     Returns
     -------
     dict of weighting name -> QuadraticLoss
+        Of kind 'population', or 'population-mc' with ``samples``; B2 of shape (m, d).
 
     Raises
     ------
     ValueError
         If ``lams`` is empty or holds an unknown weighting, ``features.T`` differs from the SDE
-        horizon, ``features.d`` is not 1, or ``samples`` is not an integer >= 2.
+        horizon, ``features.d`` differs from the target's d, ``samples`` is not an integer >= 2, or
+        ``target`` in R^d is not an isotropic Gaussian mixture and ``samples`` is not given.
 
     Examples
     --------
     >>> import numpy as np
     >>> from empirical.features import draw_features
     >>> from empirical.loss import population_losses
-    >>> from empirical.targets import two_mode
+    >>> from empirical.targets import two_mode, two_mode_nd
     >>> L = population_losses(two_mode(3.0), draw_features(32, seed=0), ("std", "g2"), n_t=16)
     >>> A = L["std"].minimizer()
     >>> bool(L["std"].value(A) <= L["std"].value(np.zeros_like(A)))  # the minimiser beats A = 0
     True
+
+    >>> L3 = population_losses(two_mode_nd(3.0, 3), draw_features(16, d=3, seed=0), n_t=16)["std"]
+    >>> L3.minimizer().shape
+    (3, 16)
     """
     lams = _check_lams(lams)
     _check_horizon(features, target.sde)
+    one_d = isinstance(target, Target1D)
+    d = 1 if one_d else int(target.dim)
+    if one_d:
+        w1d(features)
+    elif features.d != d:
+        raise ValueError(f"features.d must equal the target's dimension {d}, got {features.d}")
     grid = time_grid(target.sde.T, n_t, t0)
-    lam_values = {k: weighting(k, target.sde, grid.t) for k in lams}
+    lam_values = {k: weighting(k, target.sde, grid.t, d) for k in lams}
     if samples is None:
-        coefs = exact_coefficients(target, features, grid, lam_values)
+        if one_d:
+            coefs = exact_coefficients(target, features, grid, lam_values)
+        else:
+            mixture = getattr(target, "gaussian_mixture", lambda: None)()
+            if mixture is None:
+                raise ValueError(f"target {getattr(target, 'name', type(target).__name__)!r} in R^{d} is not an "
+                                 "isotropic Gaussian mixture, so its population loss has no exact form: pass samples=")
+            coefs, _ = mixture_coefficients(*mixture, features, grid, lam_values, target.sde, target.fisher_information)
         fisher = np.array([target.fisher_information(t) for t in grid.t])
         consts = {k: float(np.sum(grid.w * lam_values[k] * fisher)) for k in lams}
-        kind = "population"
-    else:
-        w1d(features)
-        if not (isinstance(samples, (int, np.integer)) and samples >= 2):
-            raise ValueError(f"samples must be an integer >= 2, got {samples!r}")
-        rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(grid.t.size)]
+        return _as_losses(coefs, consts, grid, "population")
+    if not (isinstance(samples, (int, np.integer)) and samples >= 2):
+        raise ValueError(f"samples must be an integer >= 2, got {samples!r}")
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(grid.t.size)]
 
-        def draw(j: int, t: float) -> tuple[np.ndarray, np.ndarray]:
-            x = target.sample(int(samples), rngs[j], t)
-            return x[:, None], target.score(t, x)[:, None]
+    def draw(j: int, t: float) -> tuple[np.ndarray, np.ndarray]:
+        x = target.sample(int(samples), rngs[j], t)
+        return x.reshape(int(samples), d), target.score(t, x).reshape(int(samples), d)
 
-        coefs, consts = sample_coefficients(features, grid, lam_values, draw)
-        kind = "population-mc"
-    return _as_losses(coefs, consts, grid, kind)
+    coefs, consts = sample_coefficients(features, grid, lam_values, draw)
+    return _as_losses(coefs, consts, grid, "population-mc")
 
 
-def population_loss(target: Target1D, features: RandomFeatures, lam: str = "std", **kwargs) -> QuadraticLoss:
+def population_loss(target: Target, features: RandomFeatures, lam: str = "std", **kwargs) -> QuadraticLoss:
     """The population loss L̃ (7) for one weighting; see :func:`population_losses`.
 
     Parameters
