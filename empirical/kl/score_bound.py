@@ -7,7 +7,8 @@ constants going into ≲). Two evaluations of the same quantity:
 
 - the random-feature model (12) (:class:`~empirical.features.RFScore`): exactly in x, by Lemma 3,
   K1 = ½ (T - t0) L̃_g2(A) + KL(p_T‖π) with L̃_g2 the population loss under the weighting λ = g²;
-- any other score callable: by quadrature, Gauss-Legendre in u after t = t0 + (T - t0) u²
+  in 1-D, and in R^d for isotropic Gaussian-mixture targets (:func:`empirical.loss.population_losses`);
+- any other score callable (1-D only): by quadrature, Gauss-Legendre in u after t = t0 + (T - t0) u²
   (:func:`empirical.quadrature.time_grid`) and the trapezoid rule in x (:func:`score_error`).
 
 ``method="quadrature"`` forces the second for a random-feature score: a second method that checks
@@ -28,7 +29,7 @@ from ..features import RFScore
 from ..loss import QuadraticLoss, population_loss
 from ..quadrature import time_grid
 from ..scores import ScoreModel
-from ..targets import Target1D
+from ..targets import Target, Target1D
 
 METHODS = ("auto", "quadratic", "quadrature")
 
@@ -65,32 +66,37 @@ def score_error(target: Target1D, score: ScoreModel, t: float, n_x: int = 801, t
     return float(integrate.trapezoid(target.pdf(t, x) * (target.score(t, x) - score(t, x)) ** 2, x))
 
 
-def _quadratic(target: Target1D, score: RFScore, t0: float, loss: QuadraticLoss | None) -> np.ndarray:
+def _quadratic(target: Target, score: RFScore, t0: float, loss: QuadraticLoss | None) -> np.ndarray:
     features = score.features
     if loss is None:
         loss = population_loss(target, features, "g2", t0=t0)
-    if loss.lam != "g2" or not loss.kind.startswith("population") or loss.t0 != t0 or loss.m != features.m:
-        raise ValueError(f"loss must be the population 'g2' loss of these features (m = {features.m}) with "
-                         f"t0 = {t0}, got kind {loss.kind!r}, lam {loss.lam!r}, t0 {loss.t0}, m {loss.m}")
+    if (loss.lam != "g2" or not loss.kind.startswith("population") or loss.t0 != t0 or loss.m != features.m
+            or loss.d != features.d):
+        raise ValueError(f"loss must be the population 'g2' loss of these features (m = {features.m}, d = {features.d}) "
+                         f"with t0 = {t0}, got kind {loss.kind!r}, lam {loss.lam!r}, t0 {loss.t0}, m {loss.m}, d {loss.d}")
     return 0.5 * loss.horizon * loss.value(score.A) + target.kl_to_prior()
 
 
-def kl_score_bound(target: Target1D, score: ScoreModel, t0: float = 0.0, *,
+def kl_score_bound(target: Target, score: ScoreModel, t0: float = 0.0, *,
                    method: str = "auto", loss: QuadraticLoss | None = None, n_panels: int = 8, order: int = 8,
                    n_x: int = 801, tail: float = 10.0) -> float | np.ndarray:
     """K1 = ½ ∫_{t0}^T g(t)² E_{p_t}(∇log p_t - s_θ)² dt + KL(p_T ‖ π) (Lemma 2).
 
     Parameters
     ----------
-    target : Target1D
-        p0 and its forward SDE; KL(p_T ‖ π) is ``target.kl_to_prior()``.
+    target : Target1D or Target
+        p0 and its forward SDE; KL(p_T ‖ π) is ``target.kl_to_prior()``. A target in R^d (not a
+        Target1D, e.g. :func:`~empirical.targets.two_mode_nd`) needs a random-feature score and an
+        isotropic Gaussian mixture (``target.gaussian_mixture()``), or a ``loss`` given.
     score : ScoreModel
         The model score. A stack of random-feature models (:class:`~empirical.features.RFScore` with
-        A of shape (k, 1, m), e.g. one per training time τ) is evaluated in one call and gives an array.
+        A of shape (k, d, m), e.g. one per training time τ) is evaluated in one call and gives an array.
+        In R^d build it as ``RFScore(features, A)`` with A of shape (d, m) or (k, d, m).
     t0 : float
         The t-integral starts at t0 ∈ [0, T).
     method : {"auto", "quadratic", "quadrature"}
         "auto": the exact quadratic form (Lemma 3) for random-feature scores, quadrature otherwise.
+        Quadrature is 1-D only (a Target1D).
     loss : QuadraticLoss, optional
         For the quadratic form: the population loss of the same features with λ = g² and the same
         t0, reused when given (it is the expensive part), built otherwise.
@@ -105,8 +111,11 @@ def kl_score_bound(target: Target1D, score: ScoreModel, t0: float = 0.0, *,
     Raises
     ------
     ValueError
-        If ``method`` is unknown, 'quadratic' is asked of a score that is not an RFScore, t0 is
-        not in [0, T), or ``loss`` is not the population 'g2' loss of the same features and t0.
+        If ``method`` is unknown, 'quadratic' is asked of a score that is not an RFScore, quadrature
+        (asked, or needed by a score that is not an RFScore) of a target that is not a Target1D, t0
+        is not in [0, T), or ``loss`` is not the population 'g2' loss of the same features (m, d) and
+        t0; :func:`empirical.loss.population_losses` raises for a target in R^d that is not an
+        isotropic Gaussian mixture.
 
     References
     ----------
@@ -133,6 +142,15 @@ def kl_score_bound(target: Target1D, score: ScoreModel, t0: float = 0.0, *,
     >>> exact, quad = kl_score_bound(p, s), kl_score_bound(p, s, method="quadrature")
     >>> bool(abs(exact / quad - 1) < 1e-3)
     True
+
+    In R^3 (exact for Gaussian-mixture targets): the model A = 0 has K1 = ½∫g² E‖∇log p_t‖² dt + KL:
+
+    >>> from empirical.features import RFScore
+    >>> from empirical.targets import two_mode_nd
+    >>> p3, f3 = two_mode_nd(3.0, 3), draw_features(8, d=3, seed=0)
+    >>> k1 = kl_score_bound(p3, RFScore(f3, np.zeros((3, 8))), 0.01)
+    >>> bool(np.isclose(k1, population_loss(p3, f3, "g2", t0=0.01).c * 0.5 * 4.99 + p3.kl_to_prior()))
+    True
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -144,6 +162,10 @@ def kl_score_bound(target: Target1D, score: ScoreModel, t0: float = 0.0, *,
     if is_rf and method != "quadrature":
         out = _quadratic(target, score, t0, loss)
         return out if score.stacked else float(out)
+    if not isinstance(target, Target1D):
+        raise ValueError(f"method {method!r} needs quadrature, which is 1-D only: target "
+                         f"{getattr(target, 'name', type(target).__name__)!r} has d = {getattr(target, 'dim', '?')}; "
+                         "pass a random-feature score (RFScore) for the exact quadratic form")
     n_x = check_int("n_x", n_x, 3)
     grid = time_grid(sde.T, order, t0, n_panels)
     values = []
