@@ -248,17 +248,17 @@ def draw_features(
 
 @dataclass(frozen=True, eq=False)
 class RFScore:
-    """The score s_{t,θ}(x) = (1/m) A σ(W x + U e(t)) of the model (12) in 1-D, as a score callable.
+    """The score s_{t,θ}(x) = (1/m) A σ(W x + U e(t)) of the model (12), as a score callable.
 
-    ``A`` of shape (1, m) is one model. A stack of shape (k, 1, m), e.g. the coefficients of the flow at
+    ``A`` of shape (d, m) is one model. A stack of shape (k, d, m), e.g. the coefficients of the flow at
     k training times, is k models: iterate over it for one model at a time; the score bound
     :func:`empirical.kl.kl_score_bound` takes the whole stack in one vectorised evaluation.
 
     Parameters
     ----------
     features : RandomFeatures
-        Frozen features with d = 1.
-    A : ndarray of shape (1, m) or (k, 1, m)
+        Frozen features (any d).
+    A : ndarray of shape (d, m) or (k, d, m)
         One model, or a stack of k; build it with :func:`rf_score`, which checks the shapes.
     """
 
@@ -279,11 +279,13 @@ class RFScore:
             yield RFScore(self.features, a)
 
     def __call__(self, t: float, x: np.ndarray) -> np.ndarray:
-        """s_{t,θ}(x) for x of shape (N,), shape (N,); a stack raises ValueError (iterate over it)."""
-        return self.features.score(self._single(), t, x)[:, 0]
+        """s_{t,θ}(x): shape (N,) for x of shape (N,) when d = 1, else (N, d) for x of shape (N, d); a stack
+        raises ValueError (iterate over it)."""
+        s = self.features.score(self._single(), t, x)
+        return s[:, 0] if self.features.d == 1 else s
 
     def dx(self, t: float, x: np.ndarray) -> np.ndarray:
-        """∂s/∂x, which in 1-D is the analytic divergence of (12)."""
+        """The analytic divergence ∇·s of (12) (Remark 3), shape (N,); in 1-D it is ∂s/∂x."""
         return self.features.divergence(self._single(), t, x)
 
     def _single(self) -> np.ndarray:
@@ -294,13 +296,13 @@ class RFScore:
 
 
 def rf_score(features: RandomFeatures, A: np.ndarray) -> RFScore:
-    """Wrap (features, A) as a 1-D score callable with ``__call__(t, x)`` and ``dx(t, x)``.
+    """Wrap (features, A) as a score callable with ``__call__(t, x)`` and ``dx(t, x)`` (the divergence).
 
     Parameters
     ----------
     features : RandomFeatures
-        Frozen features with d = 1.
-    A : array of shape (1, m), or (k, 1, m) for a stack of k models
+        Frozen features (any d).
+    A : array of shape (d, m), or (k, d, m) for a stack of k models
         Trained coefficients in the (1/m) A convention of (12).
 
     Returns
@@ -310,7 +312,7 @@ def rf_score(features: RandomFeatures, A: np.ndarray) -> RFScore:
     Raises
     ------
     ValueError
-        If ``features.d`` is not 1 or ``A`` has the wrong shape.
+        If ``A`` does not have shape (d, m) or (k, d, m).
 
     Examples
     --------
@@ -322,9 +324,8 @@ def rf_score(features: RandomFeatures, A: np.ndarray) -> RFScore:
     >>> bool(np.allclose(s(0.5, x), np.maximum(f.preactivation(0.5, x), 0).mean(axis=1)))
     True
     """
-    if features.d != 1:
-        raise ValueError(f"rf_score is 1-D only: features.d must be 1, got {features.d}")
     A = np.asarray(A, dtype=float)
-    if A.ndim not in (2, 3) or A.shape[-2:] != (1, features.m):
-        raise ValueError(f"A must have shape (1, {features.m}) or (k, 1, {features.m}), got {A.shape}")
+    d, m = features.d, features.m
+    if A.ndim not in (2, 3) or A.shape[-2:] != (d, m):
+        raise ValueError(f"A must have shape ({d}, {m}) or (k, {d}, {m}), got {A.shape}")
     return RFScore(features, A)

@@ -75,6 +75,17 @@ def test_rf_score_is_the_1d_adapter():
     assert s(0.7, x).shape == x.shape and s.dx(0.7, x).shape == x.shape
 
 
+def test_rf_score_in_d_dimensions_returns_the_vector_score_and_its_divergence():
+    f = draw_features(9, 3, seed=5)
+    A = np.random.default_rng(5).standard_normal((3, 9))
+    x = np.random.default_rng(6).standard_normal((7, 3))
+    s = rf_score(f, A)
+    np.testing.assert_allclose(s(0.4, x), _loop_score(f, A, 0.4, x), rtol=1e-12, atol=1e-14)
+    assert s(0.4, x).shape == (7, 3) and s.dx(0.4, x).shape == (7,)
+    stack = rf_score(f, np.stack([A, 2 * A]))
+    np.testing.assert_allclose([m(0.4, x) for m in stack][1], 2 * s(0.4, x), rtol=1e-12)
+
+
 @pytest.mark.parametrize(
     "kwargs, word",
     [({"m": 0}, "m"), ({"m": 3, "d": 0}, "d"), ({"m": 3, "embedding": "sin"}, "embedding"),
@@ -91,7 +102,7 @@ def test_bad_shapes_raise_value_errors():
         f.score(np.ones((1, 4)), 0.0, np.zeros((3, 2)))
     with pytest.raises(ValueError, match="x must have shape"):
         f.phi(0.0, np.zeros((3, 3)))
-    with pytest.raises(ValueError, match="features.d"):
-        rf_score(f, np.ones((2, 4)))
+    with pytest.raises(ValueError, match=r"A must have shape \(2, 4\)"):
+        rf_score(f, np.ones((1, 4)))
     with pytest.raises(ValueError, match="U must have shape"):
         RandomFeatures(np.ones((3, 1)), np.ones((3, 1)))
