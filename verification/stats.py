@@ -7,10 +7,12 @@ generalisation gap ≲ τ⁴/(mn) in Theorem 1; their exponents are slopes in lo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+from scipy.stats import t as student
 
 # A bootstrap resample whose log x has (relative) spread below this has no defined slope.
 _DEGENERATE_SPREAD = 1e-12
@@ -169,8 +171,6 @@ def fit_power_law_seeds(x: np.ndarray, y: np.ndarray, groups: np.ndarray, ci: fl
     >>> round(f.slope, 3), f.ci_low < -0.4 < f.ci_high, f.method
     (-0.4, True, 't')
     """
-    from scipy.stats import t as student
-
     xs = _positive_finite("x", x)
     ys = _positive_finite("y", y)
     labels = np.asarray(groups)
@@ -186,12 +186,27 @@ def fit_power_law_seeds(x: np.ndarray, y: np.ndarray, groups: np.ndarray, ci: fl
         slopes.append(np.polynomial.polynomial.polyfit(np.log(xs[sel]), np.log(ys[sel]), 1)[1])
     if len(slopes) < 2:
         raise ValueError(f"groups must contain at least 2 distinct labels, got {len(slopes)}")
-    s = np.asarray(slopes)
-    half = float(student.ppf(0.5 + ci / 2, s.size - 1) * s.std(ddof=1) / np.sqrt(s.size))
+    mean, low, high = t_interval(slopes, ci)
     pooled, intercept = np.polynomial.polynomial.polyfit(np.log(xs), np.log(ys), 1)[::-1]
-    mean = float(s.mean())
-    return PowerLawFit(mean, float(intercept + (pooled - mean) * np.log(xs).mean()), mean - half, mean + half,
-                       int(xs.size), int(s.size), float(ci), "t")
+    return PowerLawFit(mean, float(intercept + (pooled - mean) * np.log(xs).mean()), low, high,
+                       int(xs.size), len(slopes), float(ci), "t")
+
+
+def t_interval(values: Sequence[float], ci: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high): Student's t interval of the mean of independent per-seed values.
+
+    Examples
+    --------
+    >>> from verification.stats import t_interval
+    >>> [round(v, 3) for v in t_interval([1.0, 2.0, 3.0])]
+    [2.0, -0.484, 4.484]
+    """
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 1 or v.size < 2 or not np.all(np.isfinite(v)):
+        raise ValueError(f"values must be >= 2 finite numbers (one per seed), got {v.tolist()}")
+    half = float(student.ppf(0.5 + ci / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
+    mean = float(v.mean())
+    return mean, mean - half, mean + half
 
 
 class InteriorMinimum(NamedTuple):

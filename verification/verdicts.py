@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import kendalltau
 
-from .stats import PowerLawFit, is_monotone
+from .stats import PowerLawFit, is_monotone, t_interval
 
 VERDICTS = ("holds", "consistent", "holds-with-slack", "violated", "mechanism-not-observed", "inconclusive")
 TREND_P = 0.05
@@ -132,25 +132,6 @@ def rate_check(name: str, claim: str, fit: PowerLawFit, predicted: float, statis
 def inequality_check(name: str, claim: str, holds: bool, measured: Any, predicted: Any, statistic: str) -> Check:
     """An inequality of the paper at every measured point: "holds", or "violated" at some point."""
     return Check(name, claim, measured, predicted, "holds" if holds else "violated", statistic)
-
-
-def t_interval(values: Sequence[float], ci: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high): Student's t interval of the mean of independent per-seed values.
-
-    Examples
-    --------
-    >>> from verification.verdicts import t_interval
-    >>> [round(v, 3) for v in t_interval([1.0, 2.0, 3.0])]
-    [2.0, -0.484, 4.484]
-    """
-    from scipy.stats import t as student
-
-    v = np.asarray(values, dtype=float)
-    if v.ndim != 1 or v.size < 2 or not np.all(np.isfinite(v)):
-        raise ValueError(f"values must be >= 2 finite numbers (one per seed), got {v.tolist()}")
-    half = float(student.ppf(0.5 + ci / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
-    mean = float(v.mean())
-    return mean, mean - half, mean + half
 
 
 RISE_RTOL = {"K1": 1e-9, "K2": 1e-3}
