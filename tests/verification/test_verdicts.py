@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from verification.stats import t_interval
 from verification.verdicts import (RANK, VERDICTS, Check, best_verdict, inequality_check, rise_statistic, rise_verdict,
-                                   t_interval, trend, trend_check, trend_verdict, upper_bound_verdict)
+                                   trend, trend_check, trend_verdict, upper_bound_verdict)
 
 
 def test_the_six_verdicts():

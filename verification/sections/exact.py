@@ -14,20 +14,19 @@ from ..verdicts import inequality_check
 from .base import Section, truncated
 
 
-def exact(results: Sequence[Measurement]) -> Section:
-    """Lemmas 4 and 5 on both flows of every measurement, and K2 <= K1 (Lemma 2) wherever K2 was measured.
-
-    A failure is a bug in the code or in the paper: :func:`verification.report.build` raises then.
-    """
-    lemma_ok = all(r.lemmas[f]["holds"] for r in results for f in r.lemmas)
+def worst_ratios(results: Sequence[Measurement]) -> dict[str, float]:
+    """The worst lhs/rhs of each lemma check ("flow:check") over every measurement."""
     worst: dict[str, float] = {}
     for r in results:
         for flow, v in r.lemmas.items():
             for k, ratio in v["worst_ratio"].items():
                 worst[f"{flow}:{k}"] = max(worst.get(f"{flow}:{k}", -np.inf), ratio)
-    claim = CLAIMS["lemmas-4-5-exact"]
-    checks = [inequality_check(claim.id, claim.text(), lemma_ok, {"flows": 2 * len(results),
-                               "worst_ratio_lhs_over_rhs": worst}, claim.predicted, claim.statistic)]
+    return worst
+
+
+def lemma2_pairs(results: Sequence[Measurement]) -> tuple[np.ndarray, np.ndarray, int]:
+    """(K1, K2) at every point where both were measured and the sampler's law is not truncated, and the
+    number of truncated points left out."""
     pairs, excluded = [], 0
     for r in results:
         if "K2" in r.K:
@@ -35,6 +34,20 @@ def exact(results: Sequence[Measurement]) -> Section:
             excluded += int(cut.sum())
             pairs.extend((a, b) for a, b, c in zip(r.K["K1"], r.K["K2"], cut) if not c)
     k1, k2 = np.array(pairs).T if pairs else (np.zeros(0), np.zeros(0))
+    return k1, k2, excluded
+
+
+def exact(results: Sequence[Measurement]) -> Section:
+    """Lemmas 4 and 5 on both flows of every measurement, and K2 <= K1 (Lemma 2) wherever K2 was measured.
+
+    A failure is a bug in the code or in the paper: :func:`verification.report.build` raises then.
+    """
+    lemma_ok = all(r.lemmas[f]["holds"] for r in results for f in r.lemmas)
+    worst = worst_ratios(results)
+    claim = CLAIMS["lemmas-4-5-exact"]
+    checks = [inequality_check(claim.id, claim.text(), lemma_ok, {"flows": 2 * len(results),
+                               "worst_ratio_lhs_over_rhs": worst}, claim.predicted, claim.statistic)]
+    k1, k2, excluded = lemma2_pairs(results)
     claim = CLAIMS["K2<=K1-lemma2"]
     checks.append(inequality_check(claim.id, claim.text(), bool(np.all(k2 <= k1)),
                                    {"points": int(k1.size), "excluded_truncated_points": excluded,

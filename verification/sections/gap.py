@@ -13,7 +13,8 @@ from empirical.measure import MeasureConfig
 from ..claims import CLAIMS, fraction
 from ..figures import curves_plot, loglog_fit_plot
 from ..sweeps import k1_configs
-from ..verdicts import Check, rate_check, t_interval
+from ..stats import t_interval
+from ..verdicts import Check, rate_check
 from .base import Context, Section, fit, fmt_fit, seeds_of
 
 LATE_DECADES = 2.0

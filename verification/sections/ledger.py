@@ -25,10 +25,12 @@ from empirical.lemma_checks import LEMMA_RTOL
 from empirical.measure import Measurement, make_target
 
 from .. import heldout
+from ..cache import config_key
 from ..calibration import fit_constants
 from ..claims import CLAIMS, poly_degree
 from ..verdicts import Check, fit_numbers, upper_bound_verdict
-from .base import Context, Section, truncated, try_fit
+from .base import Context, Section, try_fit
+from .exact import lemma2_pairs, worst_ratios
 
 EXTRAPOLATION = 4
 """Held-out points of a fitted ledger line sit at least this factor above the design's largest n (or m)."""
@@ -42,7 +44,7 @@ def _unique(results: Sequence[Measurement], seeds: Sequence[int] | None = None) 
     for r in results:
         if seeds is not None and r.config.seed not in seeds:
             continue
-        key = repr(sorted(r.config.to_dict().items()))
+        key = config_key(r.config.to_dict())
         if key not in seen:
             seen.add(key)
             out.append(r)
@@ -87,8 +89,8 @@ def fitted_line(points: Mapping[str, np.ndarray], design: np.ndarray, shape: Col
     bound = T @ fitted.constants
     held = ~design
     fails = held & (y > bound)
-    where = [{k: float(points[k][i]) for k in ("n", "m", "tau", "mu", "seed")} | {"measured": float(y[i]),
-             "bound": float(bound[i])} for i in np.flatnonzero(fails)[:10]]
+    where = [heldout.where({k: points[k][i] for k in ("n", "m", "tau", "mu", "seed")}, y[i], bound[i])
+             for i in np.flatnonzero(fails)[:10]]
     with np.errstate(divide="ignore", invalid="ignore"):
         slack = np.where(held & (y > 0), bound / np.where(y > 0, y, 1.0), np.nan)
     return {"constants": fitted.constants.tolist(), "held_out_points": int(held.sum()), "failures": int(fails.sum()),
@@ -258,10 +260,9 @@ def _fitted_row(step: str, inequality: str, line: Mapping, verdict: str, power: 
 def ledger_rows(history: Sequence[Measurement], checks: Mapping[str, Check]) -> list[dict]:
     """One row per inequality the proof chains: its measured left side over its right side, worst and
     median (the slack), with the constant where the paper hides one."""
-    k2 = [r.K["K2"][~truncated(r, "K2")] / r.K["K1"][~truncated(r, "K2")] for r in history if "K2" in r.K]
-    ratio = np.concatenate(k2) if k2 else np.zeros(0)
-    l5 = np.array([v["worst_ratio"]["lemma5"] for r in history for v in r.lemmas.values()
-                   if "lemma5" in v.get("worst_ratio", {})])
+    k1, k2, _ = lemma2_pairs(history)
+    ratio = k2 / k1
+    l5 = np.array([v for k, v in worst_ratios(history).items() if k.endswith(":lemma5")])
     i1, i2, i3, l5s = (checks[k] for k in ("ledger-I1", "ledger-I2", "ledger-I3", "lemma5-as-stated"))
     rows = [{"step": "Lemma 2", "inequality": "K2 <= K1", "constants": "none", "verdict": "holds" if np.all(ratio <= 1)
              else "violated", "power": "-", "worst lhs/rhs": float(ratio.max()) if ratio.size else None,
@@ -284,7 +285,7 @@ def ledger_rows(history: Sequence[Measurement], checks: Mapping[str, Check]) -> 
     rows.append({"step": "Lemma 5, proof's form", "inequality": "||theta(tau)|| <= sqrt(tau (L(0) - L(theta(tau))))",
                  "constants": "none", "verdict": "holds" if np.all(l5 <= 1 + 1e-9) else "violated", "power": "-",
                  "worst lhs/rhs": float(l5.max()) if l5.size else None, "median lhs/rhs": None,
-                 "points": f"{l5.size} flows"})
+                 "points": f"{sum(len(r.lemmas) for r in history)} flows"})
     if "slope" in l5s.measured:
         rows.append({"step": "Lemma 5, as printed", "inequality": "||theta(tau)|| <~ sqrt(tau/m), one constant",
                      "constants": f"grows as m^{l5s.measured['slope']:.3f}", "verdict": l5s.verdict, "power": "-",

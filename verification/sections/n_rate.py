@@ -13,16 +13,7 @@ from ..claims import CLAIMS
 from ..figures import loglog_fit_plot
 from ..sweeps import around_minimum, early_stopped, has_minimum, k1_configs
 from ..verdicts import Check, fit_numbers, rate_check, rise_statistic, rise_verdict
-from .base import Context, Section, curve, fit, fmt_fit, seeds_of, try_fit
-
-
-def geometric_means(keys: list, values: list) -> dict:
-    """Geometric mean of ``values`` per key (τ_es spans decades across seeds: its arithmetic mean would be
-    the largest seed's)."""
-    out: dict = {}
-    for k, v in zip(keys, values):
-        out.setdefault(k, []).append(np.log(v))
-    return {str(k): float(np.exp(np.mean(v))) for k, v in sorted(out.items())}
+from .base import Context, Section, curve, fit, fmt_fit, seed_mean, seeds_of, try_fit
 
 
 def rise_check(results, ns) -> Check:
@@ -66,7 +57,9 @@ def n_rate(ctx: Context) -> Section:
     claim = CLAIMS["tau-es-vs-n"]
     f = try_fit([n[i] for i in interior], [tau_es[i] for i in interior], [seeds[i] for i in interior])
     measured = {"curves_used": len(interior), "curves_without_interior_minimum": len(k1) - len(interior),
-                "geometric_mean_tau_es": geometric_means(n, tau_es)}
+                # τ_es spans decades across seeds: its arithmetic mean would be the largest seed's.
+                "geometric_mean_tau_es": dict(zip(map(str, sorted(set(n))), np.exp(seed_mean(
+                    k1, "n", lambda r: np.log(early_stopped(r)[0]))).tolist()))}
     if f is None:
         verdict = "inconclusive"
     else:
