@@ -17,6 +17,8 @@ from typing import Callable
 
 import numpy as np
 
+from .checks import check_horizon
+
 Embedding = Callable[[np.ndarray, float], np.ndarray]
 
 
@@ -94,8 +96,7 @@ class RandomFeatures:
             raise ValueError(f"U must have shape ({W.shape[0]}, {d_e}) for embedding {self.embedding!r}, got {U.shape}")
         if not (np.all(np.isfinite(W)) and np.all(np.isfinite(U))):
             raise ValueError("W and U must be finite")
-        if not (np.isfinite(self.T) and self.T > 0):
-            raise ValueError(f"T must be a finite number > 0, got {self.T!r}")
+        check_horizon(self.T)
         object.__setattr__(self, "W", W)
         object.__setattr__(self, "U", U)
 

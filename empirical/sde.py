@@ -16,6 +16,8 @@ from typing import Callable
 import numpy as np
 from scipy import integrate
 
+from .checks import check_horizon
+
 ArrayLike = float | np.ndarray
 
 
@@ -62,8 +64,7 @@ class LinearSDE:
     name: str = "linear"
 
     def __post_init__(self) -> None:
-        if not (np.isfinite(self.T) and self.T > 0):
-            raise ValueError(f"T must be a finite number > 0, got {self.T!r}")
+        check_horizon(self.T)
 
     def r(self, t: ArrayLike) -> ArrayLike:
         """Mean scaling r(t) = exp(int_0^t f) of the kernel (8).
