@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .flow import gradient_flow
-from .loss import QuadraticLoss
+from .quadratic import QuadraticLoss
 
 
 @dataclass(frozen=True, eq=False)

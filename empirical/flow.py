@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .loss import QuadraticLoss
+from .quadratic import QuadraticLoss
 
 
 def flow_factor(beta: np.ndarray, taus: np.ndarray) -> np.ndarray:

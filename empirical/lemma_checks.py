@@ -18,7 +18,7 @@ import numpy as np
 
 from bounds.lemmas import lemma4_bound, lemma4_quadratic_bound, lemma5_bound
 
-from .loss import QuadraticLoss
+from .quadratic import QuadraticLoss
 
 LEMMA_RTOL = 1e-9
 """Relative slack on the exact lemma checks: floating-point rounding of the loss values only."""

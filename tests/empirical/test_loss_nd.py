@@ -14,7 +14,7 @@ from empirical.coefficients import exact_coefficients, sample_coefficients
 from empirical.coefficients_nd import mixture_coefficients
 from empirical.features import draw_features
 from empirical.flow import gradient_flow
-from empirical.loss import population_loss, population_losses, weighting
+from empirical.loss import empirical_losses, population_loss, population_losses, weighting
 from empirical.quadrature import time_grid
 from empirical.targets import two_bumps_nd, two_mode, two_mode_nd, random_direction
 
@@ -134,3 +134,37 @@ def test_non_mixture_target_needs_samples_and_dimensions_must_match():
         population_losses(two_mode(2.0), f, n_t=4)
     with pytest.raises(ValueError, match="samples"):
         population_losses(two_mode_nd(2.0, 2), f, n_t=4, samples=1)
+
+
+def test_empirical_loss_in_d_matches_noise_draws_at_random_A():
+    """The exact-in-noise empirical loss in R^3 (mixture of point masses, Mehler series) against K = 400
+    noise draws per point: L̂(A) within 5 standard errors estimated from independent noise draws."""
+    target, f = two_mode_nd(2.0, D), draw_features(M, d=D, seed=2)
+    x = target.sample(12, np.random.default_rng(3))
+    exact = empirical_losses(x, f, lams=("std",), n_t=N_T)["std"]
+    A = np.random.default_rng(4).standard_normal((D, M)) * 3
+    values = [empirical_losses(x, f, lams=("std",), n_t=N_T, noise_draws=100, seed=s)["std"].value(A) for s in range(8)]
+    se = np.std(values, ddof=1) / np.sqrt(len(values))
+    assert abs(exact.value(A) - np.mean(values)) < 5 * se
+    assert exact.kind == "empirical" and exact.B2.shape == (M, D)
+
+
+def test_empirical_loss_in_d_is_the_all_exact_moments_within_rtol():
+    """rtol bounds B̂1's relative Frobenius error: the default against rtol = 1e-13 (every pair to round-off)."""
+    target, f = two_mode_nd(3.0, 2), draw_features(24, d=2, seed=5)
+    x = target.sample(10, np.random.default_rng(6))
+    loose = empirical_losses(x, f, lams=("std",), n_t=8, rtol=1e-4)["std"]
+    tight = empirical_losses(x, f, lams=("std",), n_t=8, rtol=1e-13)["std"]
+    err = np.linalg.norm(loose.B1 - tight.B1) / np.linalg.norm(tight.B1)
+    assert err <= 1e-4
+    assert np.array_equal(loose.B2, tight.B2) and loose.c == tight.c
+
+
+def test_empirical_loss_minimum_is_below_the_population_one_in_d():
+    """Overfitting in R^4: the empirical minimiser's empirical loss is below its population loss."""
+    target, f = two_mode_nd(3.0, 4), draw_features(64, d=4, seed=7)
+    x = target.sample(8, np.random.default_rng(8))
+    emp = empirical_losses(x, f, lams=("std",), n_t=N_T)["std"]
+    pop = population_losses(target, f, ("std",), n_t=N_T)["std"]
+    A = emp.minimizer()
+    assert emp.value(A) - emp.c + pop.c < pop.value(A)
