@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from .formats import markdown_table, to_jsonable
+from .config import D_MAX, DIRECTIONS
 from .measure import LAMBDAS, LIMITS, TARGETS, MeasureConfig, measure
 from .resources import DEFAULT_MAX_MEMORY_GIB
 
@@ -27,7 +28,8 @@ RANGES = (
     f"model is about 13 GiB); --mu in (0, {LIMITS['mu']:g}] for gm, (1, {LIMITS['mu']:g}] for bump (the bumps "
     f"also need mu <= about 6 sqrt(T) - 1, their x-quadrature's limit); --tau 1 to {LIMITS['taus']} values "
     f"in (0, {LIMITS['tau']:g}]; --T in [{LIMITS['T'][0]:g}, {LIMITS['T'][1]:g}]; --t0 in [0, T); --seed an "
-    "integer >= 0; --weights two numbers in (0, 1) summing to 1. Out-of-range input exits with status 2 and "
+    f"integer >= 0; --weights two numbers in (0, 1) summing to 1; --d an integer in [1, {D_MAX}] (K2 exists for "
+    "d <= 2, K4 for d = 1: asking for them elsewhere is an error). Out-of-range input exits with status 2 and "
     "one line naming the parameter, before any computation."
 )
 
@@ -110,7 +112,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--T", type=float, default=5.0,
                    help=f"horizon of the OU forward process, in [{LIMITS['T'][0]:g}, {LIMITS['T'][1]:g}] (default 5)")
     p.add_argument("--t0", type=float, default=0.0, help="the samplers stop at t0, in [0, T) (needs > 0 with --lambda g2)")
-    p.add_argument("--kl", default="K1,K2,K3,K4", help="which measurements (K1 always)")
+    p.add_argument("--kl", default=None, help="which measurements, comma-separated, K1 always (default: every KL "
+                   "that exists in dimension d: K1-K4 in d = 1, K1-K3 in d = 2, K1 and K3 above)")
+    p.add_argument("--d", type=_count("--d"), default=1, help=f"data dimension, an integer in [1, {D_MAX}] "
+                   "(default 1; d >= 2 needs --target gm, and d x m is bounded by --max-memory)")
+    p.add_argument("--direction", choices=DIRECTIONS, default="e1",
+                   help="axis of the modes in R^d: e1, or a uniform random unit vector from the seed")
+    p.add_argument("--ode-samples", type=_count("--ode-samples"), default=4000,
+                   help="d >= 2: points x ~ p0 of the Monte-Carlo ODE-KL K3, in [2, 1e6] (default 4000)")
     p.add_argument("--max-memory", type=float, default=DEFAULT_MAX_MEMORY_GIB, metavar="GIB",
                    help=f"refuse, before computing, a run estimated to hold more than GIB GiB "
                         f"(default {DEFAULT_MAX_MEMORY_GIB:g}; empirical/resources.py)")
@@ -123,7 +132,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _measure(args: argparse.Namespace) -> int:
     config = MeasureConfig(target=args.target, mu=args.mu, weights=args.weights, n=args.n, m=args.m,
                            taus=args.tau, seed=args.seed, lam=args.lam, T=args.T, t0=args.t0,
-                           kl=tuple(k.strip() for k in args.kl.split(",")))
+                           kl=None if args.kl is None else tuple(k.strip() for k in args.kl.split(",")),
+                           d=args.d, direction=args.direction, ode_samples=args.ode_samples)
     save = _npz_path(args.save_model)
     result = measure(config, max_memory=args.max_memory)
     if save is not None:
@@ -132,9 +142,9 @@ def _measure(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(to_jsonable(out)))
         return 0
-    rows = [{"tau": t, **{k: out[k][i] for k in ("K1", "K2", "K3", "K4", "I1", "I2", "I3")}}
-            for i, t in enumerate(out["tau"])]
-    print(markdown_table(rows, ["tau", "K1", "K2", "K3", "K4", "I1", "I2", "I3"]))
+    columns = [k for k in ("K1", "K2", "K3", "K3_se", "K4", "I1", "I2", "I3") if k in out]
+    rows = [{"tau": t, **{k: out[k][i] for k in columns}} for i, t in enumerate(out["tau"])]
+    print(markdown_table(rows, ["tau", *columns]))
     print(f"\nlemmas 4-5 hold on both flows: "
           f"{all(v['holds'] for v in result.lemmas.values())}; timings (s): "
           + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()))

@@ -7,27 +7,22 @@ training data and one for the frozen features, so the same seed gives the same n
 from __future__ import annotations
 
 import functools
-import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from .config import (DEFAULT_MU, DEFAULT_TAUS, KL_NAMES, LAMBDAS, LIMITS, TARGETS, MeasureConfig,  # noqa: F401
+                     available_kls)
 from .decomposition import decomposition
 from .features import RandomFeatures, draw_features, rf_score
 from .flow import gradient_flow
-from .kl import kl_integrated, kl_ode, kl_score_bound, kl_sde
+from .kl import kl_integrated, kl_ode, kl_score_bound, kl_sde, kl_sde_2d, ode_kl_mc
 from .lemma_checks import lemma_checks, theta_distance
-from .loss import WEIGHTINGS, empirical_losses, population_losses
+from .loss import empirical_losses, population_losses
 from .resources import DEFAULT_MAX_MEMORY_GIB, check_resources
 from .sde import ou
-from .targets import Target1D, two_bumps, two_mode
-
-TARGETS = ("gm", "bump")
-LAMBDAS = WEIGHTINGS
-KL_NAMES = ("K1", "K2", "K3", "K4")
-DEFAULT_TAUS = tuple(float(t) for t in np.logspace(0, 8, 17))
-DEFAULT_MU = {"gm": 3.0, "bump": 1.5}
+from .targets import Target, random_direction, two_bumps, two_mode, two_mode_nd
 
 NUMERICS_VERSION = 3
 """Version of the numerics behind a measurement: incremented whenever a change alters measured numbers
@@ -36,157 +31,42 @@ outer cells out to the sampler's reach (``empirical.kl.sde_law``), and ``boundar
 3: the lemma checks also assert Lemma 4's sharp quadratic constant and record ‖θ(τ)‖ at every τ."""
 
 
-@dataclass(frozen=True)
-class MeasureConfig:
-    """Everything that determines a measurement (its cache key).
-
-    Parameters
-    ----------
-    target : {"gm", "bump"}
-        'gm' (Theorem 2: q1 N(-mu, 1) + q2 N(mu, 1)) or 'bump' (Theorem 1: two C¹ bumps
-        (1 - y²)^2 of half-width 1 centred at ±mu, compact support).
-    mu, weights : float in (0, 100] ((1, 100] for 'bump'; None: 3 for gm, 1.5 for bump), (q1, q2) in (0, 1)
-        Mode position and mixture weights summing to 1 (q1 weighs the mode at -mu).
-    n, m : int in [1, 1e6] (not bool)
-        Training-set size and number of random features (the memory cap of :func:`measure` binds first for m).
-    taus : tuple of 1 to 1000 floats in (0, 1e15]
-        Training times τ of the flows.
-    seed : int >= 0 (not bool)
-        Master seed.
-    lam : {"std", "var", "g2"}
-        Training weighting λ of (6): 'std' (default), 'var' or 'g2' (needs t0 > 0).
-    T : float in [0.1, 100]
-        Horizon of the OU forward process.
-    kl : subset of ("K1", "K2", "K3", "K4") holding K1
-        Which to compute (K2-K4 cost seconds per τ; K1 is exact and cheap).
-    m_ref_factor : int, 0 or in [2, 64]
-        The nested model with m·m_ref_factor features estimates L̃(θ̄*) for I3 of (15);
-        0 skips I3 (reported as NaN), which saves the largest eigendecomposition.
-    t0 : float in [0, T)
-        The samplers stop, and K1's integral starts, at t0 (0: the paper's setting).
-
-    Raises
-    ------
-    ValueError
-        If a field is outside the range above; the message names it.
-    """
-
-    target: str = "gm"
-    mu: float | None = None
-    weights: tuple[float, float] = (0.5, 0.5)
-    n: int = 256
-    m: int = 256
-    taus: tuple[float, ...] = DEFAULT_TAUS
-    seed: int = 0
-    lam: str = "std"
-    T: float = 5.0
-    kl: tuple[str, ...] = KL_NAMES
-    m_ref_factor: int = 4
-    t0: float = 0.0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "taus", _reals("tau", self.taus))
-        object.__setattr__(self, "weights", _reals("weights", self.weights))
-        if isinstance(self.kl, str) or not all(isinstance(k, str) for k in _iterable("kl", self.kl)):
-            raise ValueError(f"kl must be a subset of {KL_NAMES} containing K1, got {self.kl!r}")
-        object.__setattr__(self, "kl", tuple(self.kl))
-        if self.mu is None:
-            object.__setattr__(self, "mu", DEFAULT_MU.get(self.target, 3.0))
-        _check(self)
-
-    def to_dict(self) -> dict:
-        """The fields as a plain dict (the ``inputs`` of the JSON output)."""
-        return asdict(self)
-
-
-LIMITS = {"n": 10**6, "m": 10**6, "m_ref_factor": 64, "mu": 100.0, "tau": 1e15, "taus": 1000, "T": (0.1, 100.0)}
-"""Upper ends of :class:`MeasureConfig` (README "Valid ranges"): n ≤ 1e6 (the empirical loss costs n·m
-per t node), m ≤ 1e6 and m_ref_factor ≤ 64 (the memory cap of :mod:`empirical.resources` binds far
-earlier), µ ≤ 100 (the mixture's Fisher quadrature needs (2µ + 24)·4µ panels, at most 2e5), τ ≤ 1e15
-and at most 1000 of them, T in [0.1, 100]."""
-
-
-def _iterable(name: str, value: object) -> list:
-    try:
-        return list(np.atleast_1d(np.asarray(value, dtype=object)).ravel()) if not isinstance(value, str) else [value]
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a list of numbers, got {value!r}") from None
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-
-
-def _reals(name: str, value: object) -> tuple[float, ...]:
-    items = _iterable(name, value)
-    if not all(_is_real(v) for v in items):
-        raise ValueError(f"{name} must be a list of finite real numbers, got {value!r}")
-    return tuple(float(v) for v in items)
-
-
-def _integer(name: str, value: object, low: int, high: int) -> None:
-    if not (isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and low <= value <= high):
-        raise ValueError(f"{name} must be an integer in [{low}, {high:g}], got {value!r}")
-
-
-def _real(name: str, value: object, low: float, high: float, low_open: bool = False) -> None:
-    if not (_is_real(value) and math.isfinite(value) and (value > low if low_open else value >= low) and value <= high):
-        raise ValueError(f"{name} must be a finite number in {'(' if low_open else '['}{low:g}, {high:g}], "
-                         f"got {value!r}")
-
-
-def _check(c: MeasureConfig) -> None:
-    if not isinstance(c.target, str) or c.target not in TARGETS:
-        raise ValueError(f"target must be one of {TARGETS}, got {c.target!r}")
-    if not isinstance(c.lam, str) or c.lam not in LAMBDAS:
-        raise ValueError(f"lambda must be one of {LAMBDAS}, got {c.lam!r}")
-    _integer("n", c.n, 1, LIMITS["n"])
-    _integer("m", c.m, 1, LIMITS["m"])
-    if not (isinstance(c.m_ref_factor, (int, np.integer)) and not isinstance(c.m_ref_factor, (bool, np.bool_))
-            and (c.m_ref_factor == 0 or 2 <= c.m_ref_factor <= LIMITS["m_ref_factor"])):
-        raise ValueError(f"m_ref_factor must be 0 (skip I3) or an integer in [2, {LIMITS['m_ref_factor']}], "
-                         f"got {c.m_ref_factor!r}")
-    if not (isinstance(c.seed, (int, np.integer)) and not isinstance(c.seed, (bool, np.bool_)) and c.seed >= 0):
-        raise ValueError(f"seed must be an integer >= 0, got {c.seed!r}")
-    _real("mu", c.mu, 1.0 if c.target == "bump" else 0.0, LIMITS["mu"], low_open=True)
-    if len(c.weights) != 2 or not all(np.isfinite(q) and 0 < q < 1 for q in c.weights) \
-            or not np.isclose(sum(c.weights), 1.0, rtol=0, atol=1e-9):
-        raise ValueError(f"weights must be two numbers in (0, 1) summing to 1, got {c.weights!r}")
-    taus = np.asarray(c.taus)
-    if taus.size == 0 or taus.size > LIMITS["taus"] or not np.all(np.isfinite(taus)) or np.any(taus <= 0) \
-            or np.any(taus > LIMITS["tau"]):
-        raise ValueError(f"tau must be a non-empty list of at most {LIMITS['taus']} finite numbers in "
-                         f"(0, {LIMITS['tau']:g}], got {list(c.taus)[:10]!r}{' ...' if taus.size > 10 else ''}")
-    _real("T", c.T, *LIMITS["T"])
-    if not (_is_real(c.t0) and math.isfinite(c.t0) and 0 <= c.t0 < c.T):
-        raise ValueError(f"t0 must be in [0, T) = [0, {c.T}), got {c.t0!r}")
-    if c.lam == "g2" and c.t0 <= 0:
-        raise ValueError("t0 must be > 0 with lambda 'g2': the empirical loss's constant E 2/σ_t² diverges at t = 0")
-    unknown = set(c.kl) - set(KL_NAMES)
-    if unknown or "K1" not in c.kl:
-        raise ValueError(f"kl must be a subset of {KL_NAMES} containing K1, got {c.kl!r}")
-
-
-def make_target(c: MeasureConfig) -> Target1D:
-    """The target p0 of the configuration, diffused by OU with horizon ``c.T``.
+def make_target(c: MeasureConfig) -> Target:
+    """The target p0 of the configuration, diffused by OU with horizon ``c.T``: a 1-D target for d = 1,
+    :func:`~empirical.targets.two_mode_nd` along ``c.direction`` for d >= 2.
 
     Memoised, so that sweeps share the target's own cached quadratures.
     """
-    return _target(c.target, c.mu, c.weights, c.T)
+    axis = None if c.direction == "e1" else tuple(random_direction(c.d, _streams(c.seed)[2]))
+    return _target(c.target, c.mu, c.weights, c.T, c.d, axis)
 
 
 @functools.lru_cache(maxsize=32)
-def _target(name: str, mu: float, weights: tuple[float, float], T: float) -> Target1D:
+def _target(name: str, mu: float, weights: tuple[float, float], T: float, d: int = 1,
+            axis: tuple[float, ...] | None = None) -> Target:
     sde = ou(T)
+    if d > 1:
+        return two_mode_nd(mu, d, weights, direction=None if axis is None else np.array(axis), sde=sde)
     if name == "gm":
         return two_mode(mu, weights, sde=sde)
     return two_bumps(mu, 1.0, weights, 2, sde=sde)
 
 
+def _streams(seed: int) -> list[np.random.SeedSequence]:
+    """Data, features, the modes' direction and the ODE-KL's Monte Carlo: independent streams of one seed
+    (the first two are those of every earlier version: ``spawn`` children depend only on their index)."""
+    return np.random.SeedSequence(seed).spawn(4)
+
+
 def seeds(seed: int) -> tuple[np.random.Generator, int]:
     """(data generator, feature seed): independent streams spawned from the master seed."""
-    data, feats = np.random.SeedSequence(seed).spawn(2)
+    data, feats = _streams(seed)[:2]
     return np.random.default_rng(data), int(feats.generate_state(1)[0])
+
+
+def _listed(values: np.ndarray) -> list[float | None]:
+    """Floats, with None where nothing was measured (NaN: ``kl_at = "k1-min"`` measures one τ only)."""
+    return [None if np.isnan(v) else float(v) for v in np.asarray(values, dtype=float)]
 
 
 @dataclass(frozen=True, eq=False)
@@ -213,6 +93,9 @@ class Measurement:
         ``"K2"``: the mass in the two outer cells of the Fokker–Planck grid of each K2's law, aligned
         with ``taus`` (above :data:`empirical.kl.BOUNDARY_MASS_MAX` that K2 is truncated); empty when
         K2 was not measured.
+    standard_errors : dict of name -> array
+        Monte-Carlo standard errors of the KLs that are Monte-Carlo means (``"K3"`` in d >= 2), aligned
+        with ``taus``; empty in d = 1, where every KL is deterministic.
     """
 
     config: MeasureConfig
@@ -224,6 +107,7 @@ class Measurement:
     quantities: dict[str, float]
     timings: dict[str, float]
     boundary_mass: dict[str, np.ndarray] = field(default_factory=dict)
+    standard_errors: dict[str, np.ndarray] = field(default_factory=dict)
     features: RandomFeatures | None = field(default=None, repr=False)
     A: np.ndarray | None = field(default=None, repr=False)
     x_train: np.ndarray | None = field(default=None, repr=False)
@@ -235,11 +119,20 @@ class Measurement:
 
     def to_json(self) -> dict:
         """The ``diffgen measure --json`` object: tau, K1..K4, I1..I3 aligned with tau, inputs, timings,
-        and ``boundary_mass`` ({"K2": [...]} aligned with tau, or {})."""
+        and ``boundary_mass`` ({"K2": [...]} aligned with tau, or {}).
+
+        A KL that exists in the configuration's d but was not asked for is a list of None; one that
+        does not exist there (:func:`~empirical.config.available_kls`) is left out. Monte-Carlo KLs
+        (K3 in d >= 2) carry their standard errors as ``"K3_se"``."""
         out = {"tau": list(self.config.taus)}
         nan = [None] * len(self.config.taus)
         for name in KL_NAMES:
-            out[name] = [float(v) for v in self.K[name]] if name in self.K else nan
+            if name in self.K:
+                out[name] = _listed(self.K[name])
+            elif name in available_kls(self.config.d):
+                out[name] = nan
+        for name, se in self.standard_errors.items():
+            out[f"{name}_se"] = _listed(se)
         out["I1"] = [float(v) for v in self.I1]
         out["I2"] = [float(v) for v in self.I2]
         out["I3"] = [float(self.I3) if np.isfinite(self.I3) else None] * len(self.config.taus)
@@ -247,7 +140,7 @@ class Measurement:
         out["quantities"] = self.quantities
         out["lemmas"] = self.lemmas
         out["timings"] = self.timings
-        out["boundary_mass"] = {k: [float(v) for v in vals] for k, vals in self.boundary_mass.items()}
+        out["boundary_mass"] = {k: _listed(vals) for k, vals in self.boundary_mass.items()}
         return out
 
     @classmethod
@@ -257,12 +150,13 @@ class Measurement:
         An object without ``boundary_mass`` (written before it existed) reads back with an empty one.
         """
         config = MeasureConfig(**obj["inputs"])
-        K = {k: np.asarray(obj[k], dtype=float) for k in KL_NAMES if obj[k][0] is not None}
+        K = {k: np.asarray(obj[k], dtype=float) for k in KL_NAMES if any(v is not None for v in obj.get(k) or [])}
+        se = {k[:-3]: np.asarray(v, dtype=float) for k, v in obj.items() if k.endswith("_se")}
         I3 = obj["I3"][0]
         boundary = {k: np.asarray(v, dtype=float) for k, v in obj.get("boundary_mass", {}).items()}
         return cls(config, K, np.asarray(obj["I1"], dtype=float), np.asarray(obj["I2"], dtype=float),
                    float("nan") if I3 is None else float(I3), obj["lemmas"], obj["quantities"], obj["timings"],
-                   boundary)
+                   boundary, se)
 
     def save_model(self, path: str) -> None:
         """Write the models to the ``.npz`` file ``path``; ValueError if read back from JSON (no models).
@@ -272,7 +166,7 @@ class Measurement:
         """
         if self.features is None:
             raise ValueError("this measurement was read back from JSON and holds no model; measure() it again")
-        np.savez(path, W=self.features.W, U=self.features.U, A=self.A, x_train=self.x_train.reshape(-1, 1),
+        np.savez(path, W=self.features.W, U=self.features.U, A=self.A, x_train=self.x_train.reshape(self.config.n, -1),
                  tau=np.asarray(self.config.taus), T=self.config.T, embedding=self.features.embedding)
 
 
@@ -330,14 +224,15 @@ def measure(config: MeasureConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -
         clock = now
 
     target = make_target(config)
+    d = config.d
     data_rng, feature_seed = seeds(config.seed)
     x_train = target.sample(config.n, data_rng)
-    features = draw_features(config.m, 1, feature_seed, T=config.T)
+    features = draw_features(config.m, d, feature_seed, T=config.T)
     lams = tuple(dict.fromkeys((config.lam, "g2")))
     pop = population_losses(target, features, lams, t0=config.t0)
     pop_big = None
     if config.m_ref_factor:
-        big = draw_features(config.m * config.m_ref_factor, 1, feature_seed, T=config.T)
+        big = draw_features(config.m * config.m_ref_factor, d, feature_seed, T=config.T)
         pop_big = population_losses(target, big, (config.lam,), t0=config.t0)[config.lam]
     emp = empirical_losses(x_train, features, target.sde, (config.lam,), t0=config.t0)[config.lam]
     lap("losses")
@@ -349,16 +244,29 @@ def measure(config: MeasureConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -
     models = rf_score(features, A)
     K = {"K1": kl_score_bound(target, models, config.t0, loss=pop["g2"])}
     lap("K1")
-    measures = {"K3": kl_ode, "K4": kl_integrated}
     boundary: dict[str, np.ndarray] = {}
+    errors: dict[str, np.ndarray] = {}
+    at = np.arange(taus.size) if config.kl_at == "all" else np.array([int(np.argmin(K["K1"]))])
+    chosen = [rf_score(features, A[i]) for i in at]
+
+    def aligned(values: list[float]) -> np.ndarray:  # NaN where the sampler was not run (kl_at)
+        out = np.full(taus.size, np.nan)
+        out[at] = values
+        return out
+
     for name in config.kl:
         if name == "K1":
             continue
         if name == "K2":  # K2 and its law's boundary mass from one Fokker–Planck solve
-            k2 = np.array([kl_sde(target, s, config.t0, return_boundary_mass=True) for s in models], dtype=float)
-            K[name], boundary[name] = k2[:, 0].copy(), k2[:, 1].copy()
+            solve = kl_sde if d == 1 else kl_sde_2d
+            k2 = np.array([solve(target, s, config.t0, return_boundary_mass=True) for s in chosen], dtype=float)
+            K[name], boundary[name] = aligned(k2[:, 0]), aligned(k2[:, 1])
+        elif name == "K3" and d > 1:
+            mc_seed = int(_streams(config.seed)[3].generate_state(1)[0])
+            runs = [ode_kl_mc(target, s, config.t0, config.ode_samples, mc_seed) for s in chosen]
+            K[name], errors[name] = aligned([r.kl for r in runs]), aligned([r.kl_se for r in runs])
         else:
-            K[name] = np.array([measures[name](target, s, config.t0) for s in models])
+            K[name] = aligned([{"K3": kl_ode, "K4": kl_integrated}[name](target, s, config.t0) for s in chosen])
         lap(name)
     lemmas = {"empirical_flow": lemma_checks(emp, A, taus),
               "population_flow": lemma_checks(pop[config.lam], gradient_flow(pop[config.lam], taus), taus)}
@@ -371,5 +279,5 @@ def measure(config: MeasureConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -
         "theta_star_norm2": float(theta_distance(theta_star, np.zeros_like(theta_star)) ** 2),
         "m_ref": int(config.m * config.m_ref_factor),
     }
-    return Measurement(config, K, dec.I1, dec.I2, float(dec.I3), lemmas, quantities, timings, boundary, features, A,
-                       x_train)
+    return Measurement(config, K, dec.I1, dec.I2, float(dec.I3), lemmas, quantities, timings, boundary, errors,
+                       features, A, x_train)

@@ -21,7 +21,10 @@ words of the empirical mixture's moment blocks (``partial_moments``, 2^21 pairs 
   as G×m arrays: 4001 for K4, 1200 + 43·(T + 10) (the Fokker–Planck grid with its outer cells) for
   K2 and K3, 0 for K1 alone (exact, no grid);
 
-the peak is the largest of these, plus 8·len(τ)·m (the flows over τ), 4·n (the training set), the
+- in d >= 2, the Mehler Gram of :mod:`empirical.relu_gram`: (L + 4)·m̄² + 14·2048·m̄ + 6·2e6 + 3·m̄·d
+  with m̄ = max(m, M) (accumulators, ρ and its powers, the row chunks, the exact-pair blocks);
+
+the peak is the largest of these, plus 8·len(τ)·m·d (the flows over τ), 4·n·d (the training set), the
 target's x-quadrature (bumps: 8 arrays of X × 2 components × 96 nodes, Gaussian mixtures: 6 arrays
 of X × 2, with X the quadrature points at the first time node t = t0 + (T - t0)·u₁², u₁ the first
 Gauss–Legendre node of the t-grid) and :data:`INTERPRETER_BYTES` for Python and its libraries.
@@ -39,6 +42,8 @@ from typing import Any
 import numpy as np
 
 from .coefficients import _WORKERS
+from .coefficients_nd import _CHUNK_ROWS
+from .relu_gram import _PAIR_BLOCK
 from .quadrature import N_T_DEFAULT, time_grid
 from .targets import Bump1D, GaussianMixture1D
 
@@ -149,10 +154,15 @@ def memory_estimate(config: Any, target: object) -> dict[str, float]:
         "KL measurements": (L + 3) * m * m + 2 * M * M + 4 * grid_size(config) * m,
     }
     points, _, words = x_quadrature(target, first_time_node(config.T, config.t0))
+    d = float(getattr(config, "d", 1))
+    if d > 1:  # the Mehler Gram of empirical.relu_gram: (W, m, m) accumulators, ρ and its powers, row chunks
+        big = max(m, M)
+        phases["Mehler Gram (d >= 2)"] = (L + 4) * big * big + 14.0 * _CHUNK_ROWS * big + 6.0 * _PAIR_BLOCK \
+            + 3.0 * big * d
     parts = {
         "arrays": WORD * max(phases.values()),
-        "taus": WORD * 8.0 * len(config.taus) * max(m, 1.0),
-        "data": WORD * 4.0 * n,
+        "taus": WORD * 8.0 * len(config.taus) * max(m, 1.0) * d,
+        "data": WORD * 4.0 * n * d,
         "target quadrature": WORD * float(points) * words,
         "interpreter": float(INTERPRETER_BYTES),
     }
@@ -201,8 +211,9 @@ def check_resources(config: Any, target: object, max_memory: float | None = None
     if parts["total"] > cap * GIB:
         nested = (f" (m_ref_factor {config.m_ref_factor}: a nested model of {config.m * config.m_ref_factor} "
                   "features)" if config.m_ref_factor else "")
+        dim = f", d = {config.d}" if getattr(config, "d", 1) > 1 else ""
         raise ValueError(
-            f"n = {config.n}, m = {config.m}{nested}: the run would hold about {parts['total'] / GIB:.3g} GiB "
+            f"n = {config.n}, m = {config.m}{dim}{nested}: the run would hold about {parts['total'] / GIB:.3g} GiB "
             f"(m×m, n×m and grid×m arrays, estimated in empirical/resources.py), above the memory cap "
             f"max_memory = {cap:g} GiB; lower m (or m_ref_factor, n), or raise the cap "
             "(diffgen measure --max-memory GIB)"

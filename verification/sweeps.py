@@ -34,6 +34,10 @@ class Scale:
     gap_ns, gap_m, gap_tau : the gap I1 against n at fixed m and τ.
     bump_ns : the Theorem 1 n sweep (m = n) on the compactly supported target.
     heldout : number of held-out draws per theorem for the calibrated bound.
+    dim_ds, dim_n, dim_m, dim_m_per_d : the dimension sweep at n = dim_n, fixed m = dim_m and m = dim_m_per_d·d.
+    dim_taus, dim_ode_samples : its τ grid, and the Monte-Carlo points of its ODE-KL (at the K1 minimum).
+    dim_rate_ns, dim_m_sweep, dim_m_sweep_n, dim_mu_sweep, dim_mu_d : the n-rate (m = n) and capacity sweeps
+        repeated at d = 8 and 32, and the modes-shift sweep in d = dim_mu_d (empty: section skipped).
     """
 
     name: str
@@ -54,6 +58,17 @@ class Scale:
     gap_tau: float
     bump_ns: tuple[int, ...]
     heldout: int
+    dim_ds: tuple[int, ...]
+    dim_n: int
+    dim_m: int
+    dim_m_per_d: int
+    dim_taus: tuple[float, ...]
+    dim_ode_samples: int
+    dim_rate_ns: tuple[int, ...]
+    dim_m_sweep: tuple[int, ...]
+    dim_m_sweep_n: int
+    dim_mu_sweep: tuple[float, ...]
+    dim_mu_d: int
 
 
 def _grid(lo: float, hi: float, per_decade: int) -> tuple[float, ...]:
@@ -66,6 +81,9 @@ QUICK = Scale(
     m_sweep=(16, 32, 64, 128, 256, 512), m_sweep_n=64, mu_sweep=(2.5, 3.0, 4.0, 5.0, 6.0, 8.0),
     mu_n=64, mu_m=256, gap_ns=(16, 32, 64, 128, 256, 512), gap_m=256, gap_tau=1e4,
     bump_ns=(16, 32, 64, 128, 256), heldout=12,
+    dim_ds=(1, 2, 4, 8, 16, 32, 64, 128), dim_n=32, dim_m=32, dim_m_per_d=4, dim_taus=_grid(0, 8, 2),
+    dim_ode_samples=500, dim_rate_ns=(16, 32, 64), dim_m_sweep=(8, 16, 32, 64, 128), dim_m_sweep_n=32,
+    dim_mu_sweep=(2.5, 3.0, 4.0, 6.0, 8.0), dim_mu_d=8,
 )
 FULL = Scale(
     name="full", seeds=(0, 1, 2, 3, 4), taus=_grid(0, 11, 6), kl_taus=_grid(0, 10, 1),
@@ -74,6 +92,9 @@ FULL = Scale(
     mu_sweep=(2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 8.0, 10.0), mu_n=64, mu_m=256,
     gap_ns=(16, 32, 64, 128, 256, 512, 1024), gap_m=256, gap_tau=1e4,
     bump_ns=(16, 32, 64, 128, 256, 512), heldout=24,
+    dim_ds=(1, 2, 4, 8, 16, 32, 64, 128), dim_n=128, dim_m=128, dim_m_per_d=8, dim_taus=_grid(0, 9, 3),
+    dim_ode_samples=2000, dim_rate_ns=(16, 32, 64, 128, 256, 512), dim_m_sweep=(16, 32, 64, 128, 256, 512),
+    dim_m_sweep_n=64, dim_mu_sweep=(2.5, 3.0, 4.0, 5.0, 6.0, 8.0), dim_mu_d=8,
 )
 SCALES = {"quick": QUICK, "full": FULL}
 

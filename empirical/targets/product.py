@@ -208,10 +208,10 @@ class ProductTarget:
         variances = np.concatenate([f.variances for f in self.factors])
         if not np.all(variances == variances[0]):
             return None
-        grids = np.meshgrid(*[f.means for f in self.factors], indexing="ij")
-        means = np.stack([g.ravel() for g in grids], axis=1)
-        weights = np.ones(1)
-        for f in self.factors:
+        means, weights = np.zeros((1, 0)), np.ones(1)
+        for f in self.factors:  # the product of components, built factor by factor (any d)
+            k = f.means.size
+            means = np.concatenate([np.repeat(means, k, axis=0), np.tile(f.means, means.shape[0])[:, None]], axis=1)
             weights = np.outer(weights, f.weights).ravel()
         return self._from_frame(means), weights, float(variances[0])
 

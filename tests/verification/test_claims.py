@@ -45,6 +45,10 @@ FINDINGS: dict[str, str] = {
     "lemma5-as-stated": "violated: max_tau ||theta(tau)|| / sqrt(tau/m) grows as m^0.54 [0.43, 0.64] at n = 64 in "
                         "the flows' time; in the A-flow's time s = m tau the exponent is 0.04 [-0.07, 0.14] "
                         "(docs/theory.md §3.1)",
+    "dimension-poly-vs-exp-I1": "inconclusive: at fixed m = 32 (n = 32) I1 at tau_es is flat in d = 2..128 (exponent "
+                                "0.017 [-0.050, 0.084]; dAIC -0.4, -1.8, -0.4, and the exponential control is not "
+                                "called exponential either: power 0); with m = 4d it grows as d^0.84 [0.53, 1.14] "
+                                "(dAIC 14-17, polynomial)",
 }
 
 

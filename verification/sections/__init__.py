@@ -9,6 +9,8 @@ from .base import Context, Section
 from .calibrated import calibrated
 from .capacity import capacity
 from .corollary import corollary
+from .dimension import dimension
+from .dimension_rates import dimension_rates
 from .exact import exact
 from .gap import gap
 from .ledger import ledger
@@ -18,7 +20,8 @@ from .sample_based import sample_based
 from .tau_curves import tau_curves
 from .theorem1 import theorem1
 
-ORDER = (tau_curves, n_rate, corollary, capacity, modes_shift, gap, theorem1, calibrated, ledger, sample_based)
+ORDER = (tau_curves, n_rate, corollary, capacity, modes_shift, gap, theorem1, calibrated, ledger, sample_based,
+         dimension, dimension_rates)
 
-__all__ = ["ORDER", "Context", "Section", "calibrated", "capacity", "corollary", "exact", "gap", "ledger", "modes_shift", "n_rate",
+__all__ = ["ORDER", "Context", "Section", "calibrated", "capacity", "corollary", "dimension", "dimension_rates", "exact", "gap", "ledger", "modes_shift", "n_rate",
            "sample_based", "tau_curves", "theorem1"]

@@ -25,14 +25,14 @@ def worst_ratios(results: Sequence[Measurement]) -> dict[str, float]:
 
 
 def lemma2_pairs(results: Sequence[Measurement]) -> tuple[np.ndarray, np.ndarray, int]:
-    """(K1, K2) at every point where both were measured and the sampler's law is not truncated, and the
-    number of truncated points left out."""
+    """(K1, K2) at every point where both were measured (K2 is NaN where a run measured it at the K1
+    minimum only) and the sampler's law is not truncated, and the number of truncated points left out."""
     pairs, excluded = [], 0
     for r in results:
         if "K2" in r.K:
             cut = truncated(r, "K2")
             excluded += int(cut.sum())
-            pairs.extend((a, b) for a, b, c in zip(r.K["K1"], r.K["K2"], cut) if not c)
+            pairs.extend((a, b) for a, b, c in zip(r.K["K1"], r.K["K2"], cut) if not c and not np.isnan(b))
     k1, k2 = np.array(pairs).T if pairs else (np.zeros(0), np.zeros(0))
     return k1, k2, excluded
 
@@ -48,9 +48,10 @@ def exact(results: Sequence[Measurement]) -> Section:
     checks = [inequality_check(claim.id, claim.text(), lemma_ok, {"flows": 2 * len(results),
                                "worst_ratio_lhs_over_rhs": worst}, claim.predicted, claim.statistic)]
     k1, k2, excluded = lemma2_pairs(results)
+    in_2d = lemma2_pairs([r for r in results if r.config.d == 2])[0].size
     claim = CLAIMS["K2<=K1-lemma2"]
     checks.append(inequality_check(claim.id, claim.text(), bool(np.all(k2 <= k1)),
-                                   {"points": int(k1.size), "excluded_truncated_points": excluded,
+                                   {"points": int(k1.size), "points_in_d2": int(in_2d), "excluded_truncated_points": excluded,
                                     "max_K2_over_K1": float(np.max(k2 / k1)) if k1.size else None},
                                    claim.predicted, claim.statistic))
     rows = [{"check": k, "worst lhs/rhs": v} for k, v in sorted(worst.items())]
