@@ -109,6 +109,16 @@ CLI_CASES = [
     (_override(R1, "--m-exponent", "one"), "m-exponent"),
     (_override(R1, "--m-exponent", "1e400"), "m-exponent"),
     # measure: every field, the memory cap, the target's quadrature, the model file
+    (_override(M, "--d", "0"), "d"),
+    (_override(M, "--d", "-3"), "d"),
+    (_override(M, "--d", "2.5"), "--d"),
+    (_override(M, "--d", "nan"), "--d"),
+    (_override(M, "--d", "5000"), "d"),
+    (_override(M, "--d", "64", "--m", "200000"), "d = 64"),
+    (_override(M, "--d", "3", "--kl", "K1,K2"), "K2"),
+    (_override(M, "--d", "2", "--kl", "K1,K4"), "K4"),
+    (_override(M, "--d", "3", "--target", "bump"), "bump"),
+    (_override(M, "--d", "3", "--ode-samples", "1"), "ode_samples"),
     (_override(M, "--T", "1e-300"), "T"),
     (_override(M, "--T", "1e300"), "T"),
     (_override(M, "--T", "0.05"), "T"),
@@ -236,6 +246,12 @@ def _cfg(**kw):
 
 # (a call that must raise ValueError, a fragment its message must hold)
 API_CASES = [
+    (lambda: MeasureConfig(d=True), "d"),
+    (lambda: MeasureConfig(d=2.0), "d"),
+    (lambda: MeasureConfig(d="3"), "d"),
+    (lambda: MeasureConfig(d=4, direction="e2"), "direction"),
+    (lambda: MeasureConfig(d=4, kl_at="end"), "kl_at"),
+    (lambda: MeasureConfig(d=4, kl=("K1", "K4")), "K4"),
     (lambda: theorem1().evaluate(n=True, m=10, tau=2), "n"),
     (lambda: theorem1().evaluate(n="10", m=10, tau=2), "n"),
     (lambda: theorem1().evaluate(n=None, m=10, tau=2), "n"),
