@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from empirical.measure import NUMERICS_VERSION, MeasureConfig, Measurement, measure
 
@@ -59,7 +59,15 @@ class Runner:
     def run_all(self, configs: Sequence[MeasureConfig], desc: str) -> list[Measurement]:
         """:meth:`run` over a sweep: the configurations not in the store run as tasks of the executor, each
         stored as it finishes; results in the order of ``configs``, also appended to ``history``."""
-        keys = [store_key(c) for c in configs]
+        found = self.run_tasks(measure_json, configs, [store_key(c) for c in configs], "measure", desc)
+        results = [Measurement.from_json(obj) for obj in found]
+        self.history.extend(results)
+        return results
+
+    def run_tasks(self, fn: Callable[[Any], dict], items: Sequence[Any], keys: Sequence[dict], name: str,
+                  desc: str) -> list[dict]:
+        """``fn(item)`` (a JSON-ready dict) for each item: those not in the store under their ``keys`` run as
+        tasks of the executor (named ``name``-hash), each stored as it finishes; results in item order."""
         found = [self.cache.get(k) if self.cache is not None else None for k in keys]
         todo = [i for i, f in enumerate(found) if f is None]
 
@@ -67,11 +75,9 @@ class Runner:
             i = todo[j]
             found[i] = self.cache.put(keys[i], result) if self.cache is not None else result
 
-        self.executor.map(measure_json, [configs[i] for i in todo], [f"measure-{config_key(keys[i])}" for i in todo],
+        self.executor.map(fn, [items[i] for i in todo], [f"{name}-{config_key(keys[i])}" for i in todo],
                           keep, lambda it: progress(it, desc, self.show_progress, total=len(todo)))
-        results = [Measurement.from_json(obj) for obj in found]
-        self.history.extend(results)
-        return results
+        return found
 
     def cached(self, key: dict, fn: Callable[[], dict]) -> dict:
         """``fn()`` (a JSON-ready dict, computed single-threaded in this process), stored under ``key``."""

@@ -17,6 +17,7 @@ from empirical.features import rf_score
 from empirical.kl import sde_law
 from empirical.measure import NUMERICS_VERSION, MeasureConfig, Measurement, make_target, measure
 
+from .mnist import Design
 from .runner import Runner
 from .stats import interior_minimum, smooth_argmin
 
@@ -37,7 +38,8 @@ class Scale:
     dim_ds, dim_n, dim_m, dim_m_per_d : the dimension sweep at n = dim_n, fixed m = dim_m and m = dim_m_per_d·d.
     dim_taus, dim_ode_samples : its τ grid, and the Monte-Carlo points of its ODE-KL (at the K1 minimum).
     dim_rate_ns, dim_m_sweep, dim_m_sweep_n, dim_mu_sweep, dim_mu_d : the n-rate (m = n) and capacity sweeps
-        repeated at d = 8 and 32, and the modes-shift sweep in d = dim_mu_d (empty: section skipped).
+        repeated at d = 8 and 32, and the modes-shift sweep in d = dim_mu_d.
+    mnist_designs : the MNIST experiments (:class:`verification.mnist.Design`); the claims use the first.
     """
 
     name: str
@@ -69,6 +71,7 @@ class Scale:
     dim_m_sweep_n: int
     dim_mu_sweep: tuple[float, ...]
     dim_mu_d: int
+    mnist_designs: tuple[Design, ...]
 
 
 def _grid(lo: float, hi: float, per_decade: int) -> tuple[float, ...]:
@@ -84,6 +87,8 @@ QUICK = Scale(
     dim_ds=(1, 2, 4, 8, 16, 32, 64, 128), dim_n=32, dim_m=32, dim_m_per_d=4, dim_taus=_grid(0, 8, 2),
     dim_ode_samples=500, dim_rate_ns=(16, 32, 64), dim_m_sweep=(8, 16, 32, 64, 128), dim_m_sweep_n=32,
     dim_mu_sweep=(2.5, 3.0, 4.0, 6.0, 8.0), dim_mu_d=8,
+    mnist_designs=(Design(K=30, d=32, m=256, taus=(10.0, 1e3, 1e4, 1e5, 1e6), seeds=(0, 1, 2, 3, 4), n_pairs=6,
+                          min_size=100, samples=16),),
 )
 FULL = Scale(
     name="full", seeds=(0, 1, 2, 3, 4), taus=_grid(0, 11, 6), kl_taus=_grid(0, 10, 1),
@@ -95,6 +100,9 @@ FULL = Scale(
     dim_ds=(1, 2, 4, 8, 16, 32, 64, 128), dim_n=128, dim_m=128, dim_m_per_d=8, dim_taus=_grid(0, 9, 3),
     dim_ode_samples=2000, dim_rate_ns=(16, 32, 64, 128, 256, 512), dim_m_sweep=(16, 32, 64, 128, 256, 512),
     dim_m_sweep_n=64, dim_mu_sweep=(2.5, 3.0, 4.0, 5.0, 6.0, 8.0), dim_mu_d=8,
+    mnist_designs=tuple(Design(K=K, d=d, m=512, taus=(10.0, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7), seeds=(0, 1, 2, 3, 4),
+                               n_pairs=pairs, min_size=100, samples=16)
+                        for K, d, pairs in ((30, 32, 10), (10, 32, 10), (30, 16, 2), (30, 64, 2))),
 )
 SCALES = {"quick": QUICK, "full": FULL}
 

@@ -53,18 +53,18 @@ def reverse_sde_samples(sde: LinearSDE, score: ScoreModel, n: int, t_nodes: np.n
         Increasing times, the last one T.
     rng : numpy.random.Generator
     x_start : ndarray, optional
-        Start points at T.
+        Start points at T: shape (n,) in 1-D, (n, d) in R^d (then the score takes and returns (n, d)).
 
     Returns
     -------
     ndarray
-        Samples at ``t_nodes[0]``.
+        Samples at ``t_nodes[0]``, of the shape of the start points.
     """
     n = check_int("n", n, 1)
     x = rng.standard_normal(n) if x_start is None else np.array(x_start, dtype=float)
     for t_hi, t_lo in zip(t_nodes[:0:-1], t_nodes[-2::-1]):
         dt, g2 = t_hi - t_lo, float(sde.g2(t_hi))
-        x = x + (-float(sde.f(t_hi)) * x + g2 * score(t_hi, x)) * dt + np.sqrt(g2 * dt) * rng.standard_normal(x.size)
+        x = x + (-float(sde.f(t_hi)) * x + g2 * score(t_hi, x)) * dt + np.sqrt(g2 * dt) * rng.standard_normal(x.shape)
     return x
 
 

@@ -14,6 +14,7 @@ from .dimension_rates import dimension_rates
 from .exact import exact
 from .gap import gap
 from .ledger import ledger
+from .mnist import mnist
 from .modes_shift import modes_shift
 from .n_rate import n_rate
 from .sample_based import sample_based
@@ -21,7 +22,7 @@ from .tau_curves import tau_curves
 from .theorem1 import theorem1
 
 ORDER = (tau_curves, n_rate, corollary, capacity, modes_shift, gap, theorem1, calibrated, ledger, sample_based,
-         dimension, dimension_rates)
+         dimension, dimension_rates, mnist)
 
-__all__ = ["ORDER", "Context", "Section", "calibrated", "capacity", "corollary", "dimension", "dimension_rates", "exact", "gap", "ledger", "modes_shift", "n_rate",
+__all__ = ["ORDER", "Context", "Section", "calibrated", "capacity", "corollary", "dimension", "dimension_rates", "exact", "gap", "ledger", "mnist", "modes_shift", "n_rate",
            "sample_based", "tau_curves", "theorem1"]
