@@ -1,0 +1,311 @@
+"""Training score networks by denoising score matching, and the authors' grid metric (issue 10).
+
+:func:`train` is the authors' loop (docs/theory.md §10): for every sample, one t ~ U(ε, T) and one
+z ~ N(0, 1) per epoch, x_t = r(t) x0 + σ_t z (r = 1 under VE), loss = mean (σ_t s(x_t, t) + z)² (DSM with
+λ = σ_t², whose expectation is the empirical loss L̂_n of (5) with the 'var' weighting on U(ε, T), up to
+a constant), minibatches of 32 in a seeded random order (32 steps per epoch at n = 1000), plain SGD
+(no momentum) or Adam. Every draw (order, t, z) comes from one ``torch.Generator`` on the CPU, moved to
+the device afterwards, so CPU and GPU see the same draws. With ``objective`` a
+:class:`~empirical.quadratic.QuadraticLoss` the same loop takes one full-batch step per epoch on that exact
+quadratic instead (the objective of the flows (9)-(10), for :class:`~empirical.nets.RFNet`).
+
+:func:`grid_kl` is the authors' "KL": log q(x_i) = ∫ s(y, t0) dy at t0 = 0.065 on the 51 nodes
+x_i = -10 + 0.4 i, q normalised on those nodes, KL = Σ p_i (log p_i - log q_i) with p_i = 0.4 p0(x_i)
+not renormalised. The authors integrated from -100; that lower limit only adds a constant to every
+log q_i, which the normalisation removes exactly, so the integral here starts at the first node and is
+the cumulative trapezoid rule on ``refine`` sub-intervals per node spacing (quadrature accuracy, not the
+coarse grid's: the grid enters only through the sum). p_i = 0 terms count 0.
+
+References
+----------
+arXiv:2311.01797, DSM loss (5)-(6), flows (9)-(10), Figs. 3, 8, 11; docs/theory.md §3.1 and §10.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+import torch
+from scipy import integrate, special
+
+from .checks import check_int
+from .kl import kl_integrated, kl_ode, kl_score_bound, kl_sde, sde_law
+from .mnist.network import resolve_device, torch_threads
+from .quadratic import QuadraticLoss
+from .sde import LinearSDE
+
+EPS_DEFAULT = 1e-5
+"""ε of the authors' VE SDE; also the lower end of t for an SDE whose ``eps`` is 0 (OU)."""
+
+BATCH_SIZE = 32
+"""The authors' minibatch size (32 steps per epoch at n = 1000)."""
+
+GRID_T0 = 0.065
+"""The fixed time of the authors' grid metric."""
+
+OPTIMIZERS = ("sgd", "adam")
+
+Callback = Callable[[int, torch.nn.Module, float], "dict | None"]
+
+
+def sde_eps(sde: LinearSDE) -> float:
+    """The SDE's ε (``sde.eps``), or :data:`EPS_DEFAULT` when it has none or 0 (OU): a network whose output is
+    divided by σ_t needs t > 0, so training times and the measurements' t0 start there."""
+    eps = float(getattr(sde, "eps", 0.0))
+    return eps if eps > 0 else EPS_DEFAULT
+
+
+def checkpoint_epochs(epochs: int, eval_every: int) -> list[int]:
+    """0, S, 2S, ... and E (E always included): the epochs at which :func:`train` calls back.
+
+    Examples
+    --------
+    >>> from empirical.training import checkpoint_epochs
+    >>> checkpoint_epochs(20, 10), checkpoint_epochs(25, 10)
+    ([0, 10, 20], [0, 10, 20, 25])
+    """
+    epochs, eval_every = check_int("epochs", epochs, 0), check_int("eval_every", eval_every, 1)
+    return sorted(set(range(0, epochs + 1, eval_every)) | {epochs})
+
+
+def _dsm(net: torch.nn.Module, x0: torch.Tensor, t: torch.Tensor, z: torch.Tensor,
+         r: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """mean (σ_t s(x_t, t) + z)² with x_t = r(t) x0 + σ_t z."""
+    return torch.mean((sigma * net(r * x0 + sigma * z, t, sigma) + z) ** 2)
+
+
+def _draws(sde: LinearSDE, n: int, gen: torch.Generator, eps: float, dtype, device):
+    """One t ~ U(ε, T) and one z ~ N(0, 1) per sample (float64 on the CPU), with r(t), σ_t; moved to ``device``."""
+    t = eps + (sde.T - eps) * torch.rand(n, generator=gen, dtype=torch.float64)
+    z = torch.randn(n, generator=gen, dtype=torch.float64)
+    tn = t.numpy()
+    r = torch.as_tensor(np.asarray(sde.r(tn), dtype=float) * np.ones_like(tn))
+    sigma = torch.sqrt(torch.as_tensor(np.asarray(sde.sigma2(tn), dtype=float)))
+    return [v.to(device=device, dtype=dtype) for v in (t, z, r, sigma)]
+
+
+def train(net: torch.nn.Module, x_train: np.ndarray, *, optimizer: str = "sgd", lr: float = 0.5, epochs: int = 2000,
+          eval_every: int = 100, seed: int = 0, sde: LinearSDE | None = None, device: str = "cpu",
+          callback: Callback | None = None, batch_size: int | None = BATCH_SIZE,
+          objective: QuadraticLoss | None = None, threads: int | None = 1) -> list[dict]:
+    """Train ``net`` by DSM (docs/theory.md §10) and call back at epochs 0, S, 2S, ..., E.
+
+    Parameters
+    ----------
+    net : SwishNet or RFNet
+        Trained in place (moved to ``device``).
+    x_train : ndarray of shape (n,)
+        The training set, finite.
+    optimizer : {"sgd", "adam"}, default "sgd"
+        Plain SGD (no momentum, the authors' lr 0.5) or Adam (their lr 1e-3), torch defaults otherwise.
+    lr : float, default 0.5
+        Learning rate, finite and > 0. For RFNet under SGD, k steps are the flow time τ = lr·k.
+    epochs, eval_every : int
+        E >= 0 epochs of updates; checkpoints every S >= 1 epochs and at E (:func:`checkpoint_epochs`).
+    seed : int, default 0
+        Seed of the ``torch.Generator`` of data order, t and z (the model has its own seed).
+    sde : LinearSDE, optional
+        The forward process; ``net.sde`` by default, and it must be that one when given.
+    device : str, default "cpu"
+        "cpu" or "cuda[:N]"; CUDA that is not available raises ValueError naming ``device``.
+    callback : callable(epoch, net, train_loss) -> dict or None, optional
+        Called at each checkpoint; a dict it returns is merged into that checkpoint's record.
+    batch_size : int or None, default 32
+        Minibatch size (the authors' 32; the last batch of an epoch holds the remainder); None: full batch.
+    objective : QuadraticLoss, optional
+        Train on this exact quadratic (Lemma 3) instead of DSM: one full-batch step per epoch, no
+        randomness; RFNet only (the discrete counterpart of :func:`empirical.flow.gradient_flow`).
+    threads : int or None, default 1
+        Torch intra-op threads during training (one is fastest for these tiny networks).
+
+    Returns
+    -------
+    list of dict
+        One record per checkpoint: ``epoch``, ``train_loss`` (epoch 0: DSM loss of the untrained net on
+        one seeded (t, z) per sample from a separate generator; epoch e > 0: the mean of the
+        minibatch losses of epoch e, what the authors printed; with ``objective``: its value before
+        the step), ``seconds`` (training time so far) and the callback's keys.
+
+    Raises
+    ------
+    ValueError
+        If an argument is outside the range above.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from empirical.nets import SwishNet
+    >>> from empirical.training import train
+    >>> x = np.random.default_rng(0).normal(size=64)
+    >>> recs = train(SwishNet(8, seed=0), x, lr=0.1, epochs=4, eval_every=2, seed=0)
+    >>> [r["epoch"] for r in recs]
+    [0, 2, 4]
+    >>> recs[-1]["train_loss"] < recs[0]["train_loss"]
+    True
+    """
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    if not (isinstance(lr, (int, float)) and np.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    marks = checkpoint_epochs(epochs, eval_every)
+    seed = check_int("seed", seed, 0)
+    if batch_size is not None:
+        batch_size = check_int("batch_size", batch_size, 1)
+    x = np.asarray(x_train, dtype=float).reshape(-1)
+    if x.size < 1 or not np.all(np.isfinite(x)):
+        raise ValueError(f"x_train must be a finite array of n >= 1 points, got shape {np.shape(x_train)}")
+    if sde is not None and (sde.name != net.sde.name or sde.T != net.sde.T):
+        raise ValueError(f"sde must be the network's SDE ({net.sde.name}, T = {net.sde.T}), got {sde.name}, T = {sde.T}")
+    if objective is not None and not hasattr(net, "theta"):
+        raise ValueError("objective (an exact quadratic) needs an RFNet")
+    sde, dev = net.sde, resolve_device(device)
+    net.to(dev)
+    dtype = next(net.parameters()).dtype
+    eps, n = sde_eps(sde), x.size
+    x0 = torch.as_tensor(x, dtype=dtype, device=dev)
+    opt = (torch.optim.SGD(net.parameters(), lr=lr) if optimizer == "sgd"
+           else torch.optim.Adam(net.parameters(), lr=lr))
+    gen = torch.Generator().manual_seed(seed)
+    quad = None if objective is None else [torch.as_tensor(v, dtype=dtype, device=dev)
+                                           for v in (objective.B1, objective.B2.T, objective.c)]
+
+    def loss_quad() -> torch.Tensor:
+        th = net.theta
+        return torch.sum((th @ quad[0]) * th) - 2.0 * torch.sum(th * quad[1]) + quad[2]
+
+    records, seconds = [], 0.0
+    size = n if batch_size is None else batch_size
+
+    def checkpoint(epoch: int, loss: float) -> None:
+        rec = {"epoch": epoch, "train_loss": loss, "seconds": seconds}
+        extra = callback(epoch, net, loss) if callback is not None else None
+        records.append({**rec, **(extra or {})})
+
+    with torch_threads(threads):
+        if objective is not None:
+            with torch.no_grad():
+                first = float(loss_quad())
+        else:
+            with torch.no_grad():
+                first = float(_dsm(net, x0, *_draws(sde, n, torch.Generator().manual_seed(seed + 1), eps, dtype, dev)))
+        checkpoint(0, first)
+        for epoch in range(1, marks[-1] + 1):
+            start, total = time.perf_counter(), 0.0
+            if objective is not None:
+                opt.zero_grad()
+                loss = loss_quad()
+                loss.backward()
+                opt.step()
+                total = float(loss.detach())
+            else:
+                perm = torch.randperm(n, generator=gen).to(dev)
+                t, z, r, sigma = _draws(sde, n, gen, eps, dtype, dev)
+                losses = []
+                for lo in range(0, n, size):
+                    idx = perm[lo:lo + size]
+                    opt.zero_grad()
+                    loss = _dsm(net, x0[idx], t[idx], z[idx], r[idx], sigma[idx])
+                    loss.backward()
+                    opt.step()
+                    losses.append(loss.detach())
+                total = float(torch.stack(losses).mean())
+            seconds += time.perf_counter() - start
+            if epoch in marks:
+                checkpoint(epoch, total)
+    return records
+
+
+def grid_kl(target, score: Callable, t0: float = GRID_T0, lo: float = -10.0, hi: float = 10.0,
+            n_grid: int = 51, refine: int = 40) -> float:
+    """The authors' grid "KL" (docs/theory.md §10): Σ p_i (log p_i - log q_i) on ``n_grid`` nodes.
+
+    log q_i = ∫ s(y, t0) dy up to x_i, normalised so that Σ q_i = 1 on the nodes; p_i = h p0(x_i) with
+    h the node spacing, not renormalised (so at µ = 15 on [-10, 10] the value can be negative). The
+    authors' grid is the default ([-10, 10], 51 nodes, h = 0.4, t0 = 0.065); a grid covering the modes
+    at large µ is ``lo = -µ - 10, hi = µ + 10`` with the same h.
+
+    Parameters
+    ----------
+    target : Target1D
+        p0 (its ``pdf(0, x)``).
+    score : callable
+        ``score(t, x)``.
+    t0 : float, default 0.065
+    lo, hi : float
+        The grid's ends, lo < hi.
+    n_grid : int, default 51
+        Nodes, >= 2.
+    refine : int, default 40
+        Trapezoid sub-intervals per node spacing for the integral of the score, >= 1.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    The exact score of p_t at t = 1e-5 (≈ p0) gives ≈ 0 on the authors' grid at µ = 3, and a negative
+    value at µ = 15, where the grid holds almost none of p0; on [-25, 25] it is ≈ 0 again:
+
+    >>> from empirical.scores import exact_score
+    >>> from empirical.targets import two_mode
+    >>> from empirical.training import grid_kl
+    >>> p, p15 = two_mode(3.0), two_mode(15.0)
+    >>> abs(grid_kl(p, exact_score(p), t0=1e-5)) < 1e-8
+    True
+    >>> grid_kl(p15, exact_score(p15), t0=1e-5) < 0, abs(grid_kl(p15, exact_score(p15), 1e-5, -25, 25, 126)) < 1e-7
+    (True, True)
+    """
+    n_grid, refine = check_int("n_grid", n_grid, 2), check_int("refine", refine, 1)
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ValueError(f"lo < hi must be finite, got {lo!r}, {hi!r}")
+    fine = np.linspace(lo, hi, (n_grid - 1) * refine + 1)
+    cum = integrate.cumulative_trapezoid(score(t0, fine), fine, initial=0.0)[::refine]
+    log_q = cum - special.logsumexp(cum)
+    p = target.pdf(0.0, fine[::refine]) * (hi - lo) / (n_grid - 1)
+    return float(np.sum(special.xlogy(p, p) - p * log_q))
+
+
+MEASURES = ("K1", "K2", "K3", "K4", "K4_065", "grid_kl", "grid_kl_wide", "mass_pos")
+"""The keys of :func:`measure_checkpoint`."""
+
+
+def measure_checkpoint(target, score: Callable, t0: float | None = None, k1_loss: QuadraticLoss | None = None) -> dict:
+    """Every measurement of one checkpoint (issue 10), for any ``score(t, x)``.
+
+    K1 :func:`~empirical.kl.kl_score_bound` (exact for an RFScore, quadrature otherwise), K2
+    :func:`~empirical.kl.kl_sde`, K3 :func:`~empirical.kl.kl_ode` and K4 :func:`~empirical.kl.kl_integrated`
+    at t0 (default the SDE's ε, :func:`sde_eps`: σ_0 = 0 and the network divides by σ_t), K4_065 =
+    K4 at t0 = 0.065 (the authors' time), ``grid_kl`` the authors' metric on their grid [-10, 10] and
+    ``grid_kl_wide`` on [min mode - 10, max mode + 10] with the same spacing 0.4 (:func:`grid_kl`), and
+    ``mass_pos``: the mass on x > 0 of the reverse-SDE sampler's law at t0 (the law behind K2,
+    :func:`~empirical.kl.sde_law`, cell averages, the cell holding 0 split linearly).
+
+    Parameters
+    ----------
+    target : Target1D
+        p0 with the training SDE.
+    score : callable
+        ``score(t, x)``, e.g. ``net.score``.
+    t0 : float, optional
+        Where the samplers stop.
+    k1_loss : QuadraticLoss, optional
+        For an RFScore: the population 'g2' loss at t0, reused across checkpoints.
+
+    Returns
+    -------
+    dict
+        The floats of :data:`MEASURES`.
+    """
+    t0 = sde_eps(target.sde) if t0 is None else float(t0)
+    law = sde_law(target, score, t0)
+    frac = np.clip(law.edges[1:] / law.h, 0.0, 1.0)
+    means = target.components(0.0)[0]
+    lo, hi = float(np.min(means)) - 10.0, float(np.max(means)) + 10.0
+    return {"K1": float(kl_score_bound(target, score, t0, loss=k1_loss)), "K2": float(kl_sde(target, score, t0)),
+            "K3": float(kl_ode(target, score, t0)), "K4": float(kl_integrated(target, score, t0)),
+            "K4_065": float(kl_integrated(target, score, GRID_T0)), "grid_kl": grid_kl(target, score),
+            "grid_kl_wide": grid_kl(target, score, lo=lo, hi=hi, n_grid=int(round((hi - lo) / 0.4)) + 1),
+            "mass_pos": float(np.sum(law.q * law.h * frac))}
