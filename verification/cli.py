@@ -1,7 +1,8 @@
 """The ``diffgen`` command line: one parser, each subcommand registered by the package that owns it.
 
 - ``bound``, ``early-stop``, ``rates``: :mod:`bounds.cli` (the bound calculator);
-- ``measure``: :mod:`empirical.cli` (the measurement engine);
+- ``measure``: :mod:`empirical.cli` (the measurement engine); ``train``: :mod:`empirical.train_cli` (trained
+  networks, checkpoints measured);
 - ``report``, ``calibrate``, ``mnist``: here (the claims layer, the only package that imports all three).
 
 Invalid input exits with status 2 and one line on stderr naming the parameter and its valid range.
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from bounds import cli as bounds_cli
 from empirical import cli as empirical_cli
+from empirical import train_cli
 from empirical.formats import markdown_table, to_jsonable
 
 from . import heldout
@@ -38,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     bounds_cli.register(sub)
     empirical_cli.register(sub)
+    train_cli.register(sub)
     register(sub)
     return parser
 
