@@ -2,12 +2,13 @@
 
 Each start point x0 at t0 is carried forward by dx/dt = f x - ½ g² s_θ(t, x) to x(T), together
 with ℓ(t) = ∫_{t0}^t [f - ½ g² ∂_x s_θ(u, x(u))] du = log ∂x(t)/∂x0. The ODE sampler, run from
-x(T) ~ π backwards, has density log q(x0) = log π(x(T)) + ℓ(T) at t0 (docs/theory.md §4, K3).
+x(T) ~ π backwards, has density log q(x0) = log π(x(T)) + ℓ(T) at t0 (docs/theory.md §4, K3),
+π = N(0, v I) with v = ``sde.prior_var`` (1 for OU, σ_T² for VE).
 All start points move as one system of (d + 1)N states.
 
 In R^d (start points of shape (N, d)) the same holds with ∂_x s_θ replaced by the divergence ∇·s_θ
 and the drift's divergence f by f·d: ℓ(t) = ∫ [f d - ½ g² ∇·s_θ] du = log det ∂x(t)/∂x0, and
-π = N(0, I_d). A score may offer ``score_and_dx(t, x)`` returning both at once (one evaluation of its
+π = N(0, v I_d). A score may offer ``score_and_dx(t, x)`` returning both at once (one evaluation of its
 features instead of two); the flow then uses it.
 
 In 1-D the flow map Φ: x0 ↦ x(T) is increasing, so the same change of variables also holds in
@@ -44,15 +45,18 @@ class FlowResult:
         Start points at t0 and their images Φ(x0) at T.
     log_jac : ndarray of shape (N,) or None
         ℓ(T); None when the flow was run with ``divergence=False``.
+    prior_var : float, default 1.0
+        Variance v of the prior π = N(0, v I) at T (``sde.prior_var``: 1 for OU, σ_T² for VE).
     """
 
     x0: np.ndarray
     xT: np.ndarray
     log_jac: np.ndarray | None
+    prior_var: float = 1.0
 
     @property
     def logq(self) -> np.ndarray:
-        """log q^ODE(x0) = log π(x(T)) + ℓ(T) with π = N(0, I_d) (Remark 3), shape (N,).
+        """log q^ODE(x0) = log π(x(T)) + ℓ(T) with π = N(0, v I_d), v = ``prior_var`` (Remark 3), shape (N,).
 
         Raises
         ------
@@ -61,9 +65,11 @@ class FlowResult:
         """
         if self.log_jac is None:
             raise ValueError("log_jac is None: run probability_flow with divergence=True")
+        v = self.prior_var
         if self.xT.ndim == 1:
-            return -0.5 * self.xT**2 - _LOG_SQRT_2PI + self.log_jac
-        return -0.5 * np.sum(self.xT**2, axis=1) - self.xT.shape[1] * _LOG_SQRT_2PI + self.log_jac
+            return -0.5 * self.xT**2 / v - 0.5 * np.log(v) - _LOG_SQRT_2PI + self.log_jac
+        d = self.xT.shape[1]
+        return -0.5 * np.sum(self.xT**2, axis=1) / v - 0.5 * d * np.log(v) - d * _LOG_SQRT_2PI + self.log_jac
 
     def cell_masses(self) -> np.ndarray:
         """q^ODE-mass of each cell [x0_j, x0_{j+1}] = π-mass of [Φ(x0_j), Φ(x0_{j+1})].
@@ -78,7 +84,8 @@ class FlowResult:
         """
         if self.xT.ndim != 1:
             raise ValueError(f"cell_masses needs a 1-D flow (x0 of shape (N,)), got x0 of shape {self.x0.shape}")
-        a, b = self.xT[:-1], self.xT[1:]
+        sd = float(np.sqrt(self.prior_var))
+        a, b = self.xT[:-1] / sd, self.xT[1:] / sd
         return np.where(a > 0, special.ndtr(-a) - special.ndtr(-b), special.ndtr(b) - special.ndtr(a))
 
 
@@ -199,4 +206,5 @@ def probability_flow(sde: LinearSDE, score: ScoreModel, x0: np.ndarray, t_nodes:
             k4, l4 = _rhs(sde, score, t + dt, x + dt * k3, divergence)
             x = x + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
             ell = ell + dt / 6.0 * (l1 + 2.0 * l2 + 2.0 * l3 + l4)
-    return FlowResult(x0=np.asarray(x0, dtype=float), xT=x, log_jac=ell if divergence else None)
+    return FlowResult(x0=np.asarray(x0, dtype=float), xT=x, log_jac=ell if divergence else None,
+                      prior_var=sde.prior_var)

@@ -4,7 +4,7 @@ In reversed time s = T - t the sampler dx = [f x - g² s_θ] dt + g dW̄ has den
 
     ∂_s q = -∂_x(b q) + ½ g² ∂_xx q,   b(s, x) = -f(T-s) x + g(T-s)² s_θ(T-s, x),
 
-started from q(0) = π (or any start density). Finite volumes on cells of any widths h_i (the K2
+started from q(0) = π = N(0, ``sde.prior_var``) (or any start density). Finite volumes on cells of any widths h_i (the K2
 grid: equal cells over p_{t0}, geometrically growing ones outside, :func:`~empirical.kl.grids.space_edges`)
 with Scharfetter–Gummel fluxes through each inner face, F = (D/d)[B(-P) q_i - B(P) q_{i+1}],
 d = x_{i+1} - x_i the distance between the neighbouring cell centres, D = g²/2, P = b d / D with b
@@ -206,8 +206,9 @@ def reverse_fokker_planck(sde: LinearSDE, score: ScoreModel, edges: np.ndarray, 
     return FPSolution(edges=edges, q=q, t0=float(t_nodes[0]))
 
 
-def start_cells(edges: np.ndarray, start_pdf: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
-    """Cell averages of the start density; the prior π = N(0, 1) when ``start_pdf`` is None.
+def start_cells(edges: np.ndarray, start_pdf: Callable[[np.ndarray], np.ndarray] | None = None,
+                prior_var: float = 1.0) -> np.ndarray:
+    """Cell averages of the start density; the prior π = N(0, ``prior_var``) when ``start_pdf`` is None.
 
     Parameters
     ----------
@@ -215,10 +216,13 @@ def start_cells(edges: np.ndarray, start_pdf: Callable[[np.ndarray], np.ndarray]
         Increasing cell edges.
     start_pdf : callable ndarray -> ndarray, optional
         The start density, vectorised.
+    prior_var : float, default 1.0
+        Variance of π, > 0: ``sde.prior_var`` (1 for OU, σ_T² for VE; checked by
+        :class:`~empirical.sde.LinearSDE`).
 
     Returns
     -------
     ndarray of shape (N,)
     """
-    pdf = start_pdf or (lambda x: np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi))
+    pdf = start_pdf or (lambda x: np.exp(-0.5 * x * x / prior_var) / np.sqrt(2.0 * np.pi * prior_var))
     return cell_average(pdf, edges)

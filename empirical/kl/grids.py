@@ -1,8 +1,8 @@
 """The space grid shared by the KL measurements in 1-D (docs/theory.md §4), and cell averages on it.
 
-A window of equal cells holds the mass of p_{t0} and of the prior π = N(0, 1) that the reverse
+A window of equal cells holds the mass of p_{t0} and of OU's prior π = N(0, 1) that the reverse
 processes (3)-(4) start from; for the reverse SDE's law (K2), geometrically growing cells outside it
-reach as far as the sampler spreads (:func:`zero_score_sd` sets the reach). Time steps are
+hold a wider prior (VE: π = N(0, σ_T²), ``sde.prior_var``) and reach as far as the sampler spreads (:func:`zero_score_sd` sets the reach). Time steps are
 :func:`empirical.quadrature.time_steps`.
 
 References
@@ -27,8 +27,16 @@ def space_edges(target: Target1D, t0: float, n_cells: int, tail: float = 10.0,
     then, when ``reach`` lies beyond the window, cells growing geometrically outwards to cover
     [-reach, reach].
 
-    The window holds the mass of p_{t0} and of the prior π = N(0, 1) that the reverse process starts
-    from, at the resolution the KL needs. The outer cells hold what a sampler drives outside it (the
+    The window holds the mass of p_{t0}, where the KL is summed, and of the prior π = N(0, 1) of OU
+    that the reverse process starts from, at the resolution the KL needs. A wider prior (VE:
+    π = N(0, σ_T²), σ_T ≈ 9.85) is held by the outer cells, whose widths grow with the distance
+    from the window (about (growth - 1) times it), so they resolve any centred Gaussian wider than the
+    window (cells ≈ 0.09 σ_T at 3 σ_T for ``two_mode(3)`` under the default VE), while the equal cells
+    keep resolving the narrow p_ε (0.022 wide against its sd 1 at the default 1200 cells). Measured on
+    K2 of the zero score under VE (closed-form law N(0, 2σ_T² - σ_ε²)): error 1.7e-4 at the defaults
+    with this window, 8.7e-4 with a window stretched over π's ±10 σ_T (tests/empirical/test_ve.py).
+    The outer cells must then reach beyond π: :func:`empirical.kl.sde_law`'s default reach (12 sd of
+    the zero-score law, ≥ 17 σ_T) does. The outer cells hold what a sampler drives outside it (the
     reverse SDE with score ≈ 0 spreads π by e^{T}): the first is ``growth`` times a window cell and
     each next one ``growth`` times the one before, until the last edge reaches ``reach``, so they
     add about log(1 + (reach - window)(growth - 1)/h) / log(growth) cells on a side. The flux
@@ -44,7 +52,7 @@ def space_edges(target: Target1D, t0: float, n_cells: int, tail: float = 10.0,
     n_cells : int
         Number of equal cells of the window, >= 2.
     tail, prior_tail : float, default 10.0
-        Widths, > 0: ``tail`` standard deviations of p_{t0}, and [-prior_tail, prior_tail] for π.
+        Widths, > 0: ``tail`` standard deviations of p_{t0}, and [-prior_tail, prior_tail] for OU's π.
     reach : float, default 0.0
         Half-width >= 0 of the interval the outer cells cover; none when it is inside the window
         (the default: ``n_cells`` equal cells).
@@ -70,6 +78,15 @@ def space_edges(target: Target1D, t0: float, n_cells: int, tail: float = 10.0,
     [-10.0, -5.0, 0.0, 5.0, 10.0]
     >>> space_edges(gaussian(0.0, 1.0), 0.0, 4, reach=30.0, growth=2.0).tolist()
     [-40.0, -20.0, -10.0, -5.0, 0.0, 5.0, 10.0, 20.0, 40.0]
+
+    Under VE (π = N(0, σ_T²), σ_T ≈ 9.85) the equal cells stay on p_ε; outer cells hold π:
+
+    >>> import numpy as np
+    >>> from empirical.sde import ve
+    >>> from empirical.targets import two_mode
+    >>> e = space_edges(two_mode(3.0, sde=ve()), 1e-5, 1200, reach=170.0)
+    >>> round(float(np.diff(e)[600]), 4), bool(e[-1] >= 170.0), int(np.sum(np.abs(e) < 3 * 9.85) - 1)
+    (0.0217, True, 1348)
     """
     n_cells = check_int("n_cells", n_cells, 2)
     for name, v in (("tail", tail), ("prior_tail", prior_tail)):
@@ -97,12 +114,13 @@ def _outer(h: float, growth: float, length: float) -> np.ndarray:
 
 
 def zero_score_sd(sde: LinearSDE, t0: float) -> float:
-    """Standard deviation at ``t0`` of the reverse SDE (3) with score 0 started from π = N(0, 1) at T.
+    """Standard deviation at ``t0`` of the reverse SDE (3) with score 0 started from π = N(0, v) at T.
 
     With s_θ = 0 the sampler is linear, dx = -f x ds + g dW̄ in s = T - t, so its law stays a centred
-    Gaussian with variance (r(t0)/r(T))² (1 + σ_T²) - σ_{t0}² (r, σ² of the kernel (8)). For OU,
-    2 e^{2(T - t0)} - 1: an untrained model's sampler spreads π by about e^{T}. A score that
-    pulls inwards (any useful one) spreads it less.
+    Gaussian with variance (r(t0)/r(T))² (v + σ_T²) - σ_{t0}² (r, σ² of the kernel (8); v =
+    ``sde.prior_var``). For OU (v = 1), 2 e^{2(T - t0)} - 1: an untrained model's sampler spreads π
+    by about e^{T}. For VE (v = σ_T², r = 1), 2 σ_T² - σ_{t0}² (sd 13.9 at σ = 25): the noise the
+    sampler adds doubles π's variance. A score that pulls inwards (any useful one) spreads it less.
 
     Parameters
     ----------
@@ -122,9 +140,13 @@ def zero_score_sd(sde: LinearSDE, t0: float) -> float:
     >>> from empirical.sde import ou
     >>> bool(np.isclose(zero_score_sd(ou(5.0), 0.0), np.sqrt(2 * np.exp(10.0) - 1), rtol=1e-14))
     True
+    >>> from empirical.sde import ve
+    >>> s = ve()
+    >>> bool(np.isclose(zero_score_sd(s, s.eps), np.sqrt(2 * s.sigma2(1.0) - s.sigma2(s.eps)), rtol=1e-14))
+    True
     """
     grow = float(sde.r(t0)) / float(sde.r(sde.T))
-    return float(np.sqrt(grow**2 * (1.0 + float(sde.sigma2(sde.T))) - float(sde.sigma2(t0))))
+    return float(np.sqrt(grow**2 * (sde.prior_var + float(sde.sigma2(sde.T))) - float(sde.sigma2(t0))))
 
 
 def cell_average(pdf: Callable[[np.ndarray], np.ndarray], edges: np.ndarray) -> np.ndarray:

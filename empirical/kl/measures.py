@@ -16,6 +16,13 @@ is truncated.
 The examples use p0 = N(0, 1) under OU with T = 1, whose p_t is π at every t (so KL(p_T‖π) = 0),
 and the score of N(0.2, 1) as a model: its laws are unit-variance Gaussians with closed-form KLs.
 
+Every measurement reads the prior π = N(0, ``sde.prior_var``) and the default stopping time
+``t0 = sde.eps`` from the target's SDE: OU (π = N(0, 1), t0 = 0) or the variance-exploding
+:func:`~empirical.sde.ve` (π = N(0, σ_T²), t0 = ε; docs/theory.md §1). Under VE the equal cells stay
+on p_ε and the outer cells hold the wide π (:func:`~empirical.kl.grids.space_edges`); K2 of
+``two_mode(3.0, sde=ve())`` with its exact score is within 1e-8 of its exact value at the defaults,
+0.07 s (tests/empirical/test_ve.py).
+
 References
 ----------
 arXiv:2311.01797, reverse SDE (3), probability-flow ODE (4), integrated-score density (11),
@@ -49,13 +56,14 @@ BOUNDARY_MASS_MAX = 1e-6
 zero-flux walls held back a sampler that spreads further, so it is the KL of a different sampler."""
 
 
-def sde_law(target: Target1D, score: ScoreModel, t0: float = 0.0, n_cells: int = 1200,
+def sde_law(target: Target1D, score: ScoreModel, t0: float | None = None, n_cells: int = 1200,
             n_steps: int = _SDE_STEPS, power: float = 2.0, scheme: str = "trbdf2",
             start_pdf: Callable[[np.ndarray], np.ndarray] | None = None, tail: float = 10.0,
             prior_tail: float = 10.0, reach: float | None = None, growth: float = 1.05) -> FPSolution:
     """The law at t0 of the reverse SDE (3) driven by ``score``, started at T from ``start_pdf``.
 
-    ``start_pdf`` None is π = N(0, 1) (the sampler); ``target.pdf`` at T gives the exact start.
+    ``start_pdf`` None is π = N(0, ``sde.prior_var``) (the sampler: N(0, 1) for OU, N(0, σ_T²) for
+    VE); ``target.pdf`` at T gives the exact start.
     Grid: :func:`~empirical.kl.grids.space_edges`, ``n_cells`` equal cells over the window that
     resolves p_{t0} and π, then cells growing by ``growth`` out to ``reach``; time steps
     :func:`~empirical.quadrature.time_steps`.
@@ -81,8 +89,8 @@ def sde_law(target: Target1D, score: ScoreModel, t0: float = 0.0, n_cells: int =
         p0, its forward SDE and the support that sets the grid.
     score : ScoreModel
         The model score driving (3).
-    t0 : float, default 0.0
-        Where the sampler stops, in [0, T).
+    t0 : float, optional
+        Where the sampler stops, in [0, T); None (default) is the SDE's ``eps`` (0 for OU, ε for VE).
     n_cells : int, default 1200
         Cells of the space grid, >= 2.
     n_steps, power : int, float
@@ -127,19 +135,20 @@ def sde_law(target: Target1D, score: ScoreModel, t0: float = 0.0, n_cells: int =
     >>> law.boundary_mass < 1e-30, bool(law.edges[-1] >= 12 * sd0)
     (True, True)
     """
+    t0 = target.sde.eps if t0 is None else t0
     t_nodes = time_steps(t0, target.sde.T, n_steps, power)
     widen = reach is None
     r = _REACH_SD * zero_score_sd(target.sde, t0) if widen else reach
     for _ in range(_MAX_WIDENINGS + 1 if widen else 1):
         edges = space_edges(target, t0, n_cells, tail, prior_tail, reach=r, growth=growth)
-        law = reverse_fokker_planck(target.sde, score, edges, t_nodes, start_cells(edges, start_pdf), scheme)
+        law = reverse_fokker_planck(target.sde, score, edges, t_nodes, start_cells(edges, start_pdf, target.sde.prior_var), scheme)
         if law.boundary_mass <= BOUNDARY_MASS_MAX:
             break
         r *= _WIDEN
     return law
 
 
-def kl_sde(target: Target1D, score: ScoreModel, t0: float = 0.0, *, return_boundary_mass: bool = False,
+def kl_sde(target: Target1D, score: ScoreModel, t0: float | None = None, *, return_boundary_mass: bool = False,
            **kwargs) -> float | tuple[float, float]:
     """K2 = KL(p_{t0} ‖ q^SDE) with cell averages of both (``kl_cells``); kwargs go to ``sde_law``.
 
@@ -155,10 +164,11 @@ def kl_sde(target: Target1D, score: ScoreModel, t0: float = 0.0, *, return_bound
     ----------
     target : Target1D
         p0 and its forward SDE; the reference density is p_{t0}.
-    score : ScoreModel
-        The model score driving the sampler (3).
-    t0 : float, default 0.0
-        Where the sampler stops, in [0, T).
+    score : ScoreModel or callable
+        The model score driving the sampler (3): any ``score(t, x)`` (``t`` a float, ``x`` of
+        shape (N,), returning (N,)); no ``dx`` is needed.
+    t0 : float, optional
+        Where the sampler stops, in [0, T); None (default) is the SDE's ``eps`` (0 for OU, ε for VE).
     return_boundary_mass : bool, default False
         Return ``(K2, boundary_mass)`` rather than K2.
     **kwargs
@@ -202,7 +212,7 @@ def kl_sde(target: Target1D, score: ScoreModel, t0: float = 0.0, *, return_bound
     >>> bool(k2 <= kl_score_bound(p, shifted))  # K1 = 0.02 (1 - e^{-2T}) here
     True
     """
-    t0 = check_t0(t0, target.sde.T)
+    t0 = check_t0(target.sde.eps if t0 is None else t0, target.sde.T)
     law = sde_law(target, score, t0, **kwargs)
     p = cell_average(lambda x: target.pdf(t0, x), law.edges)
     out = kl_cells(p, law.q, law.h)
@@ -223,7 +233,7 @@ def kl_sde(target: Target1D, score: ScoreModel, t0: float = 0.0, *, return_bound
     return (out, law.boundary_mass) if return_boundary_mass else out
 
 
-def kl_ode(target: Target1D, score: ScoreModel, t0: float = 0.0, n_x: int = 1201,
+def kl_ode(target: Target1D, score: ScoreModel, t0: float | None = None, n_x: int = 1201,
            n_steps: int = 64, power: float = 2.0, method: str = "rk4", form: str = "cells",
            tail: float = 10.0) -> float:
     """K3 = KL(p_{t0} ‖ q^ODE), q^ODE the law at t0 of the ODE sampler (4) from π (Remark 3).
@@ -239,8 +249,8 @@ def kl_ode(target: Target1D, score: ScoreModel, t0: float = 0.0, n_x: int = 1201
         p0 and its forward SDE; the reference density is p_{t0}.
     score : ScoreModel
         The model score driving (4) (with ``dx`` for form 'divergence').
-    t0 : float, default 0.0
-        Where the sampler stops, in [0, T).
+    t0 : float, optional
+        Where the sampler stops, in [0, T); None (default) is the SDE's ``eps`` (0 for OU, ε for VE).
     n_x : int, default 1201
         Nodes over support(p_{t0}, tail), >= 3.
     n_steps, power : int, float
@@ -285,7 +295,7 @@ def kl_ode(target: Target1D, score: ScoreModel, t0: float = 0.0, n_x: int = 1201
     """
     if form not in ("cells", "divergence"):
         raise ValueError(f"form must be 'cells' or 'divergence', got {form!r}")
-    t0 = check_t0(t0, target.sde.T)
+    t0 = check_t0(target.sde.eps if t0 is None else t0, target.sde.T)
     x0 = np.linspace(*target.support(t0, tail=tail), check_int("n_x", n_x, 3))
     t_nodes = time_steps(t0, target.sde.T, n_steps, power)
     flow = probability_flow(target.sde, score, x0, t_nodes, method, divergence=form == "divergence")
@@ -323,7 +333,7 @@ def integrated_logpdf(score: ScoreModel, t0: float, x: np.ndarray) -> np.ndarray
     return cum - np.log(integrate.trapezoid(np.exp(cum), x))
 
 
-def kl_integrated(target: Target1D, score: ScoreModel, t0: float = 0.0, n_x: int = 4001,
+def kl_integrated(target: Target1D, score: ScoreModel, t0: float | None = None, n_x: int = 4001,
                   tail: float = 10.0, prior_tail: float = 10.0) -> float:
     """K4 = KL(p_{t0} ‖ p_{0,θ}) with p_{0,θ} ∝ exp(∫ s_θ(t0, ·)) as (11), on the K2 interval.
 
@@ -333,10 +343,11 @@ def kl_integrated(target: Target1D, score: ScoreModel, t0: float = 0.0, n_x: int
     ----------
     target : Target1D
         p0 and its forward SDE; the reference density is p_{t0}.
-    score : ScoreModel
-        The model score.
-    t0 : float, default 0.0
-        Time in [0, T) at which the score is integrated.
+    score : ScoreModel or callable
+        The model score, any ``score(t, x)``.
+    t0 : float, optional
+        Time in [0, T) at which the score is integrated; None (default) is the SDE's ``eps`` (0 for
+        OU, ε for VE: σ_0 = 0 leaves no score at t = 0 under VE).
     n_x : int, default 4001
         Nodes of the interval of :func:`~empirical.kl.grids.space_edges`, >= 3.
     tail, prior_tail : float, default 10.0
@@ -366,6 +377,6 @@ def kl_integrated(target: Target1D, score: ScoreModel, t0: float = 0.0, n_x: int
     >>> round(kl_integrated(p, shifted, n_x=301), 10)
     0.02
     """
-    t0 = check_t0(t0, target.sde.T)
+    t0 = check_t0(target.sde.eps if t0 is None else t0, target.sde.T)
     x = space_edges(target, t0, check_int("n_x", n_x, 3) - 1, tail, prior_tail)
     return kl_nodes(target.logpdf(t0, x), integrated_logpdf(score, t0, x), x)

@@ -2,6 +2,8 @@
 
     K1 = ½ ∫_{t0}^T g(t)² E_{p_t}(∇log p_t - s_θ)² dt + KL(p_T ‖ π)  ≥  KL(p_{t0} ‖ q_θ^SDE)
 
+with π = N(0, ``sde.prior_var``) (N(0, 1) for OU, N(0, σ_T²) for VE) and t0 defaulting to ``sde.eps``
+
 (Song, Durkan, Murray, Ermon 2021, Thm 1; the paper drops the ½ and writes E_{t~U(0,T)}, the
 constants going into ≲). Two evaluations of the same quantity:
 
@@ -77,7 +79,7 @@ def _quadratic(target: Target, score: RFScore, t0: float, loss: QuadraticLoss | 
     return 0.5 * loss.horizon * loss.value(score.A) + target.kl_to_prior()
 
 
-def kl_score_bound(target: Target, score: ScoreModel, t0: float = 0.0, *,
+def kl_score_bound(target: Target, score: ScoreModel, t0: float | None = None, *,
                    method: str = "auto", loss: QuadraticLoss | None = None, n_panels: int = 8, order: int = 8,
                    n_x: int = 801, tail: float = 10.0) -> float | np.ndarray:
     """K1 = ½ ∫_{t0}^T g(t)² E_{p_t}(∇log p_t - s_θ)² dt + KL(p_T ‖ π) (Lemma 2).
@@ -92,8 +94,8 @@ def kl_score_bound(target: Target, score: ScoreModel, t0: float = 0.0, *,
         The model score. A stack of random-feature models (:class:`~empirical.features.RFScore` with
         A of shape (k, d, m), e.g. one per training time τ) is evaluated in one call and gives an array.
         In R^d build it as ``RFScore(features, A)`` with A of shape (d, m) or (k, d, m).
-    t0 : float
-        The t-integral starts at t0 ∈ [0, T).
+    t0 : float, optional
+        The t-integral starts at t0 ∈ [0, T); None (default) is the SDE's ``eps`` (0 for OU, ε for VE).
     method : {"auto", "quadratic", "quadrature"}
         "auto": the exact quadratic form (Lemma 3) for random-feature scores, quadrature otherwise.
         Quadrature is 1-D only (a Target1D).
@@ -155,7 +157,7 @@ def kl_score_bound(target: Target, score: ScoreModel, t0: float = 0.0, *,
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     sde = target.sde
-    t0 = check_t0(t0, sde.T)
+    t0 = check_t0(sde.eps if t0 is None else t0, sde.T)
     is_rf = isinstance(score, RFScore)
     if method == "quadratic" and not is_rf:
         raise ValueError("method 'quadratic' needs a random-feature score (RFScore)")

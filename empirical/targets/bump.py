@@ -237,12 +237,14 @@ class Bump1D:
         return self._fisher[t]
 
     def kl_to_prior(self, t: float | None = None) -> float:
-        """KL(p_t ‖ N(0, 1)) on :meth:`x_grid`; t defaults to the horizon T."""
+        """KL(p_t ‖ π), π = N(0, ``sde.prior_var``) (N(0, 1) for OU), on :meth:`x_grid`; t defaults to T."""
         t = self.sde.T if t is None else t
         x, w = self.x_grid(t)
         lp = self.logpdf(t, x)
         keep = np.isfinite(lp)
-        val = np.sum(w[keep] * np.exp(lp[keep]) * (lp[keep] + 0.5 * x[keep] ** 2 + _LOG_SQRT_2PI))
+        v = self.sde.prior_var
+        val = np.sum(w[keep] * np.exp(lp[keep]) * (lp[keep] + 0.5 * x[keep] ** 2 / v + 0.5 * np.log(v)
+                                                   + _LOG_SQRT_2PI))
         return max(float(val), 0.0)
 
 

@@ -142,13 +142,15 @@ class GaussianMixture1D:
         return float(np.min(mk - tail * s)), float(np.max(mk + tail * s))
 
     def kl_to_prior(self, t: float | None = None) -> float:
-        """KL(p_t || N(0, 1)) by adaptive quadrature; t defaults to the horizon T."""
+        """KL(p_t ‖ π), π = N(0, ``sde.prior_var``) (N(0, 1) for OU), by adaptive quadrature; t defaults to T."""
         t = self.sde.T if t is None else t
         lo, hi = self.support(t)
+        v = self.sde.prior_var
+        half_log_v = 0.5 * np.log(v)
 
         def integrand(x: float) -> float:
             lp = float(self.logpdf(t, np.array(x)))
-            return np.exp(lp) * (lp + 0.5 * x * x + _LOG_SQRT_2PI)
+            return np.exp(lp) * (lp + 0.5 * x * x / v + half_log_v + _LOG_SQRT_2PI)
 
         pts = np.unique(np.clip(self.components(t)[0], lo, hi))
         val, _ = integrate.quad(integrand, lo, hi, points=pts if len(pts) < 50 else None, limit=500,

@@ -49,7 +49,7 @@ class Target(Protocol):
         ...
 
     def kl_to_prior(self, t: float | None = None) -> float:
-        """KL(p_t ‖ π) with π = N(0, I); t defaults to the horizon T (the last term of Lemma 2)."""
+        """KL(p_t ‖ π) with π = N(0, ``sde.prior_var`` I); t defaults to the horizon T (the last term of Lemma 2)."""
         ...
 
     def fisher_information(self, t: float) -> float:
