@@ -183,3 +183,13 @@ def test_defaults_are_within_two_percent_of_the_refined_k2(trained) -> None:
 def test_bad_input_names_the_parameter(call, name: str) -> None:
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_a_ve_prior_is_refused_until_validated():
+    from empirical.sde import ve
+    from empirical.targets import ProductTarget, gaussian, two_mode
+
+    sde = ve()
+    p = ProductTarget([two_mode(3.0, sde=sde), gaussian(0.0, 1.0, sde=sde)])
+    with pytest.raises(ValueError, match="target.sde"):
+        kl_sde_2d(p, lambda t, x: -x, t0=sde.eps)
