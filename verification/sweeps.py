@@ -18,6 +18,7 @@ from empirical.kl import sde_law
 from empirical.measure import NUMERICS_VERSION, MeasureConfig, Measurement, make_target, measure
 
 from .mnist import Design
+from .paper_runs import PaperDesign
 from .runner import Runner
 from .stats import interior_minimum, smooth_argmin
 
@@ -40,6 +41,7 @@ class Scale:
     dim_rate_ns, dim_m_sweep, dim_m_sweep_n, dim_mu_sweep, dim_mu_d : the n-rate (m = n) and capacity sweeps
         repeated at d = 8 and 32, and the modes-shift sweep in d = dim_mu_d.
     mnist_designs : the MNIST experiments (:class:`verification.mnist.Design`); the claims use the first.
+    paper : the paper's own experiments, Figs. 3-5, 8-11 (:class:`verification.paper_runs.PaperDesign`).
     """
 
     name: str
@@ -72,6 +74,7 @@ class Scale:
     dim_mu_sweep: tuple[float, ...]
     dim_mu_d: int
     mnist_designs: tuple[Design, ...]
+    paper: PaperDesign
 
 
 def _grid(lo: float, hi: float, per_decade: int) -> tuple[float, ...]:
@@ -89,6 +92,9 @@ QUICK = Scale(
     dim_mu_sweep=(2.5, 3.0, 4.0, 6.0, 8.0), dim_mu_d=8,
     mnist_designs=(Design(K=30, d=32, m=256, taus=(10.0, 1e3, 1e4, 1e5, 1e6), seeds=(0, 1, 2, 3, 4), n_pairs=6,
                           min_size=100, samples=16),),
+    paper=PaperDesign(seeds=(0, 1, 2), epochs=200, eval_every=20, widths=(2, 4, 8, 16, 32), width_seeds=(0,),
+                      width_epoch=100, width_cap=300, width_eval_every=20, flow_seeds=(0, 1, 2), flow_epochs=100,
+                      flow_eval_every=20),
 )
 FULL = Scale(
     name="full", seeds=(0, 1, 2, 3, 4), taus=_grid(0, 11, 6), kl_taus=_grid(0, 10, 1),
@@ -103,6 +109,9 @@ FULL = Scale(
     mnist_designs=tuple(Design(K=K, d=d, m=512, taus=(10.0, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7), seeds=(0, 1, 2, 3, 4),
                                n_pairs=pairs, min_size=100, samples=16)
                         for K, d, pairs in ((30, 32, 10), (10, 32, 10), (30, 16, 2), (30, 64, 2))),
+    paper=PaperDesign(seeds=(0, 1, 2, 3, 4), epochs=2001, eval_every=10, widths=tuple(2 ** k for k in range(1, 12)),
+                      width_seeds=(0, 1, 2), width_epoch=1000, width_cap=10000, width_eval_every=20,
+                      flow_seeds=(0, 1, 2, 3, 4), flow_epochs=2000, flow_eval_every=100),
 )
 SCALES = {"quick": QUICK, "full": FULL}
 

@@ -15,6 +15,7 @@ import pytest
 
 from verification.claims import CLAIMS
 from verification.mnist import Design
+from verification.paper_runs import PaperDesign
 from verification.report import build
 from verification.sweeps import QUICK
 
@@ -25,6 +26,9 @@ SMALL = replace(
     gap_ns=(16, 32, 64, 128), gap_m=128, bump_ns=(16, 32, 64), heldout=2,
     mnist_designs=(Design(K=10, d=8, m=64, taus=(10.0, 1e3, 1e5), seeds=(0, 1, 2, 3, 4), n_pairs=6, min_size=100,
                           samples=4),),
+    paper=PaperDesign(seeds=(0, 1, 2), epochs=40, eval_every=5, widths=(2, 4, 8, 16, 32), width_seeds=(0,),
+                      width_epoch=20, width_cap=40, width_eval_every=5, flow_seeds=(0, 1, 2), flow_epochs=20,
+                      flow_eval_every=5, n=256, measures=("K2", "grid_kl", "grid_kl_wide", "mass_pos")),
 )
 
 SUPPORTS = ("holds", "consistent", "holds-with-slack")
@@ -56,6 +60,15 @@ FINDINGS: dict[str, str] = {
                  "[-0.116, 0.100] nats/dim (per seed 0.049, -0.028, -0.147, 0.009, 0.076)",
     "mnist-gap-vs-distance": "inconclusive at this design: Kendall tau of the gap against centre distance 0.60, "
                              "p = 0.14 over 6 pairs (0.20, p = 0.72 against distance / spread)",
+    "paper-fig3-sgd-minimum": "mechanism-not-observed at this design (40 epochs, n = 256): 0 of 3 seeds rise after "
+                              "their K2 minimum (epochs 40, 40, 30; K2 0.272, 0.304, 0.282); rise / noise 0.32 "
+                              "[-1.06, 1.70]",
+    "paper-fig8-adam-minimum": "mechanism-not-observed at this design: K2 still falls at the last epoch (40) in every "
+                               "seed (K2 0.611, 0.656, 0.522)",
+    "paper-fig11-width": "inconclusive at this design: K2 at epoch 20 is 0.758, 0.337, 0.371, 0.331, 0.377 at widths "
+                         "2-32 (Kendall tau -0.20, p = 0.82); no width reaches K2 <= 0.1 by epoch 40",
+    "paper-metric-agreement": "inconclusive at this design: Spearman rho of the grid metric against K2 is 0.98, 0.93, "
+                              "0.79 (SGD) and 0.10, -0.17, -0.74 (Adam); mean 0.31 [-0.42, 1.04]",
 }
 
 

@@ -17,12 +17,13 @@ from .ledger import ledger
 from .mnist import mnist
 from .modes_shift import modes_shift
 from .n_rate import n_rate
+from .paper_experiments import paper_experiments
 from .sample_based import sample_based
 from .tau_curves import tau_curves
 from .theorem1 import theorem1
 
 ORDER = (tau_curves, n_rate, corollary, capacity, modes_shift, gap, theorem1, calibrated, ledger, sample_based,
-         dimension, dimension_rates, mnist)
+         dimension, dimension_rates, mnist, paper_experiments)
 
-__all__ = ["ORDER", "Context", "Section", "calibrated", "capacity", "corollary", "dimension", "dimension_rates", "exact", "gap", "ledger", "mnist", "modes_shift", "n_rate",
+__all__ = ["ORDER", "Context", "Section", "calibrated", "capacity", "corollary", "dimension", "dimension_rates", "exact", "gap", "ledger", "mnist", "modes_shift", "n_rate", "paper_experiments",
            "sample_based", "tau_curves", "theorem1"]

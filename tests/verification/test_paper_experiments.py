@@ -1,0 +1,59 @@
+"""The paper-experiments section (issue 10): its claims on a tiny design, the rise rule, and resumable tasks."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from verification.cache import ResultCache
+from verification.claims import CLAIMS
+from verification.paper_runs import PaperDesign, PaperRun, run_paper
+from verification.runner import Runner
+from verification.sections.base import Context
+from verification.sections.paper_experiments import paper_experiments, rise_rule, rise_verdict
+from verification.sweeps import QUICK
+from verification.verdicts import VERDICTS
+
+TINY = PaperDesign(seeds=(0, 1), epochs=6, eval_every=2, widths=(2, 4, 8), width_seeds=(0,), width_epoch=4,
+                   width_cap=6, width_eval_every=2, flow_seeds=(0, 1), flow_epochs=4, flow_eval_every=2, n=64,
+                   measures=("K2", "grid_kl", "grid_kl_wide", "mass_pos"))
+PAPER_CLAIMS = [c for c in CLAIMS if c.startswith("paper-")]
+
+
+def test_the_section_returns_all_its_claims_with_verdicts_of_the_six(tmp_path):
+    ctx = Context(replace(QUICK, paper=TINY), tmp_path, Runner(ResultCache(tmp_path / "store"), show_progress=False))
+    section = paper_experiments(ctx)
+    assert [c.name for c in section.checks] == PAPER_CLAIMS
+    assert all(c.verdict in VERDICTS and c.statistic for c in section.checks)
+    assert all(Path(p).exists() for p in section.content[1:])
+
+
+def test_the_rise_rule_can_fail():
+    epochs = list(range(0, 100, 10))
+    monotone = [[5.0 / (1 + e + s) for e in epochs] for s in range(3)]
+    per_seed = [rise_rule(epochs, v) for v in monotone]
+    assert not any(s["passes"] for s in per_seed)
+    assert rise_verdict(per_seed) == "mechanism-not-observed"
+    dip = [[abs(e - 40) / 10 + 1 + 0.01 * ((e // 10 + s) % 2) for e in epochs] for s in range(3)]
+    per_seed = [rise_rule(epochs, v) for v in dip]
+    assert all(s["passes"] and s["min_epoch"] == 40 for s in per_seed)
+    assert rise_verdict(per_seed) == "consistent"
+    # a flat noisy curve: the rise after its lowest point is within the noise
+    flat = [1.0, 1.2, 0.9, 1.1, 1.0, 1.15, 0.95, 1.05, 1.1, 1.0]
+    assert not rise_rule(epochs, flat)["passes"]
+
+
+def test_tasks_resume_from_the_store(tmp_path, monkeypatch):
+    tasks = [PaperRun(width=4, epochs=2, eval_every=1, n=32, seed=s, measures=("K2",)) for s in (0, 1)]
+    runner = Runner(ResultCache(tmp_path), show_progress=False)
+    first = runner.run_tasks(run_paper, tasks, [t.key() for t in tasks], "paper", "tiny")
+    assert [len(r["records"]) for r in first] == [3, 3]
+
+    def fail(task):
+        raise AssertionError("a stored task ran again")
+
+    again = runner.run_tasks(fail, tasks, [t.key() for t in tasks], "paper", "tiny")
+    assert again == first
+    assert run_paper(tasks[0])["records"] == first[0]["records"]  # deterministic on the CPU

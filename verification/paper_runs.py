@@ -1,0 +1,269 @@
+"""The paper's own experiments (Figs. 3-5, 8-11) as stored training runs (issue 10; docs/theory.md §10).
+
+One task is one training run of :func:`empirical.training.train`: (net, width, optimizer, lr, epochs,
+eval_every, mu, weights, n, seed, sde) and the measurements taken at each checkpoint. The seed is split
+exactly as ``diffgen train`` splits it (``SeedSequence(seed).spawn(3)``: data draw, model weights,
+training generator), so a task's records are those of ``diffgen train`` with the same arguments.
+
+- :class:`PaperRun`: DSM training (the authors' loop), measured every ``eval_every`` epochs. With
+  ``stop_epoch`` and ``kl_target`` set (Fig. 11) the run stops as soon as both the value at epoch
+  ``stop_epoch`` and the first epoch with K2 <= ``kl_target`` are known; ``epochs`` is then the cap.
+- :class:`FlowRun`: the random-feature model (12) trained by minibatch DSM SGD (the same loop) and by
+  full-batch gradient descent on the exact empirical loss, beside the exact gradient flow
+  (:func:`empirical.flow.gradient_flow`) at τ = lr x steps; K2 of all three at each checkpoint.
+
+Every task is a JSON-ready dict stored by its parameters (:meth:`verification.runner.Runner.run_tasks`);
+``PAPER_VERSION`` is part of the key.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from empirical import sde as sde_module
+from empirical.features import rf_score
+from empirical.flow import gradient_flow
+from empirical.kl import kl_integrated, kl_score_bound, kl_ode, kl_sde, sde_law
+from empirical.loss import empirical_loss, population_loss
+from empirical.nets import build_net
+from empirical.targets import two_mode
+from empirical.training import GRID_T0, MEASURES, grid_kl, measure_checkpoint, sde_eps, train
+
+from .runner import Runner
+
+PAPER_VERSION = 1
+"""Part of every task's store key: incremented when a change alters the numbers of a task."""
+
+
+def make_sde(name: str):
+    """The forward SDE by name: 've' (σ = 25, ε = 1e-5; the authors') or 'ou'."""
+    if name == "ve":
+        return sde_module.ve()
+    if name == "ou":
+        return sde_module.ou()
+    raise ValueError(f"sde must be 've' or 'ou', got {name!r}")
+
+
+def seeds_of_run(seed: int) -> tuple[int, int, int]:
+    """(data, model, training) seeds of a master seed, as ``diffgen train`` splits it."""
+    return tuple(int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(3))
+
+
+def measure_some(target, score, keys: tuple[str, ...], k1_loss=None) -> dict:
+    """The measurements ``keys`` (a subset of :data:`empirical.training.MEASURES`) of one checkpoint; all of
+    them through :func:`~empirical.training.measure_checkpoint`."""
+    if set(keys) >= set(MEASURES):
+        return measure_checkpoint(target, score, k1_loss=k1_loss)
+    t0 = sde_eps(target.sde)
+    out = {}
+    for k in keys:
+        if k == "K1":
+            out[k] = float(kl_score_bound(target, score, t0, loss=k1_loss))
+        elif k == "K2":
+            out[k] = float(kl_sde(target, score, t0))
+        elif k == "K3":
+            out[k] = float(kl_ode(target, score, t0))
+        elif k == "K4":
+            out[k] = float(kl_integrated(target, score, t0))
+        elif k == "K4_065":
+            out[k] = float(kl_integrated(target, score, GRID_T0))
+        elif k == "grid_kl":
+            out[k] = grid_kl(target, score)
+        elif k == "grid_kl_wide":
+            means = target.components(0.0)[0]
+            lo, hi = float(np.min(means)) - 10.0, float(np.max(means)) + 10.0
+            out[k] = grid_kl(target, score, lo=lo, hi=hi, n_grid=int(round((hi - lo) / 0.4)) + 1)
+        elif k == "mass_pos":
+            law = sde_law(target, score, t0)
+            frac = np.clip(law.edges[1:] / law.h, 0.0, 1.0)
+            out[k] = float(np.sum(law.q * law.h * frac))
+        else:
+            raise ValueError(f"unknown measurement {k!r}; known: {MEASURES}")
+    return out
+
+
+class _Stop(Exception):
+    """Raised by a callback to end a run early (Fig. 11's stopping rule, or a diverged loss)."""
+
+
+@dataclass(frozen=True)
+class PaperRun:
+    """One training run of the authors' experiment, measured at epochs 0, S, 2S, ..., E."""
+
+    net: str = "swish"
+    width: int = 16
+    optimizer: str = "sgd"
+    lr: float = 0.5
+    epochs: int = 2001
+    eval_every: int = 10
+    mu: float = 3.0
+    weights: tuple[float, float] = (0.5, 0.5)
+    n: int = 1000
+    seed: int = 0
+    sde: str = "ve"
+    measures: tuple[str, ...] = MEASURES
+    stop_epoch: int | None = None
+    kl_target: float | None = None
+
+    def key(self) -> dict:
+        """The task's store key."""
+        return {"paper": PAPER_VERSION, "kind": "train", **asdict(self)}
+
+
+def run_paper(task: PaperRun) -> dict:
+    """Train and measure one :class:`PaperRun`: ``{"task", "records", "stopped", "diverged"}``, records as
+    :func:`empirical.training.train` makes them (``epoch``, ``train_loss`` and the measurements; no
+    wall-clock seconds, so a stored result is deterministic)."""
+    sde = make_sde(task.sde)
+    target = two_mode(task.mu, tuple(task.weights), sde=sde)
+    s_data, s_model, s_train = seeds_of_run(task.seed)
+    x = target.sample(task.n, np.random.default_rng(s_data))
+    net = build_net(task.net, task.width, sde, s_model)
+    k1_loss = population_loss(target, net.features, "g2", t0=sde_eps(sde)) if task.net == "rf" and "K1" in task.measures else None
+    records: list[dict] = []
+    state = {"stopped": None, "diverged": False}
+
+    def callback(epoch, model, loss):
+        if not math.isfinite(loss):
+            state["diverged"] = True
+            raise _Stop
+        rec = {"epoch": epoch, "train_loss": float(loss), **measure_some(target, model.score, task.measures, k1_loss)}
+        records.append(rec)
+        if task.stop_epoch is not None and task.kl_target is not None:
+            reached = any(r["K2"] <= task.kl_target for r in records)
+            if epoch >= task.stop_epoch and reached:
+                state["stopped"] = epoch
+                raise _Stop
+        return None
+
+    try:
+        train(net, x, optimizer=task.optimizer, lr=task.lr, epochs=task.epochs, eval_every=task.eval_every,
+              seed=s_train, callback=callback)
+    except _Stop:
+        pass
+    return {"task": task.key(), "records": records, **state}
+
+
+@dataclass(frozen=True)
+class FlowRun:
+    """The model (12) with m features: minibatch DSM SGD, full-batch GD on the exact empirical loss, and
+    the exact flow, at the checkpoints τ = lr x steps."""
+
+    m: int = 16
+    lr: float = 0.05
+    epochs: int = 200
+    eval_every: int = 20
+    mu: float = 3.0
+    n: int = 1000
+    seed: int = 0
+    sde: str = "ou"
+
+    def key(self) -> dict:
+        """The task's store key."""
+        return {"paper": PAPER_VERSION, "kind": "flow", **asdict(self)}
+
+
+def run_flow(task: FlowRun) -> dict:
+    """K2 along the exact flow, full-batch GD and minibatch SGD of one :class:`FlowRun`.
+
+    Returns ``{"task", "tau_gd", "tau_sgd", "K2_flow_gd", "K2_gd", "K2_flow_sgd", "K2_sgd", "A_relerr_gd",
+    "A_relerr_sgd"}``: the GD curve at τ = lr x epochs (one step per epoch), the SGD curve at
+    τ = lr x steps (ceil(n/32) steps per epoch), each beside the exact flow at the same τ."""
+    sde = make_sde(task.sde)
+    target = two_mode(task.mu, sde=sde)
+    s_data, s_model, s_train = seeds_of_run(task.seed)
+    x = target.sample(task.n, np.random.default_rng(s_data))
+    t0 = sde_eps(sde)
+    loss = empirical_loss(x, build_net("rf", task.m, sde, s_model).features, sde, lam="var", t0=t0)
+    out: dict = {"task": task.key()}
+    for kind, objective, batch, steps_per_epoch in (("gd", loss, None, 1), ("sgd", None, 32, math.ceil(task.n / 32))):
+        net = build_net("rf", task.m, sde, s_model)
+        A: list[np.ndarray] = []
+        recs = train(net, x, optimizer="sgd", lr=task.lr, epochs=task.epochs, eval_every=task.eval_every,
+                     seed=s_train, callback=lambda e, mdl, l: A.append(mdl.A.copy()) or None, batch_size=batch,
+                     objective=objective)
+        taus = np.array([task.lr * steps_per_epoch * r["epoch"] for r in recs])
+        A_flow = gradient_flow(loss, taus)
+        feats = net.features
+        out[f"tau_{kind}"] = taus.tolist()
+        out[f"K2_{kind}"] = [float(kl_sde(target, rf_score(feats, a), t0)) for a in A]
+        out[f"K2_flow_{kind}"] = [float(kl_sde(target, rf_score(feats, a), t0)) for a in A_flow]
+        out[f"A_relerr_{kind}"] = [float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-300))
+                                   for a, b in zip(A, A_flow)]
+    return out
+
+
+@dataclass(frozen=True)
+class PaperDesign:
+    """Sizes of the paper-experiments section.
+
+    Figs. 3/8 and 4-5/9-10: width, n, epochs, eval_every, seeds, sgd_lr, adam_lr, mu (3) and mu_far (15).
+    Fig. 11: widths, width_seeds, width_epoch (the epoch whose K2 is compared, 1000), width_cap (training
+    stops there at the latest), width_eval_every, kl_target (0.1); a run stops once both are known.
+    Discrete vs flow: flow_m features, flow_lr, flow_epochs, flow_eval_every, flow_seeds (OU, µ = mu).
+    measures / width_measures: what is measured at each checkpoint (K2 always).
+    """
+
+    seeds: tuple[int, ...]
+    epochs: int
+    eval_every: int
+    widths: tuple[int, ...]
+    width_seeds: tuple[int, ...]
+    width_epoch: int
+    width_cap: int
+    width_eval_every: int
+    flow_seeds: tuple[int, ...]
+    flow_epochs: int
+    flow_eval_every: int
+    width: int = 16
+    n: int = 1000
+    mu: float = 3.0
+    mu_far: float = 15.0
+    sgd_lr: float = 0.5
+    adam_lr: float = 1e-3
+    kl_target: float = 0.1
+    flow_m: int = 16
+    flow_lr: float = 0.05
+    sde: str = "ve"
+    measures: tuple[str, ...] = MEASURES
+    width_measures: tuple[str, ...] = ("K2", "grid_kl")
+
+
+def runs(design: PaperDesign) -> dict[str, list[PaperRun]]:
+    """The training tasks of a design, by experiment: 'sgd' and 'adam' at µ = mu and µ = mu_far ('sgd_far',
+    'adam_far'), and 'width' (Fig. 11, SGD, one list over widths x width_seeds)."""
+    base = dict(width=design.width, n=design.n, epochs=design.epochs, eval_every=design.eval_every, sde=design.sde,
+                measures=design.measures)
+    out = {}
+    for opt, lr in (("sgd", design.sgd_lr), ("adam", design.adam_lr)):
+        for suffix, mu in (("", design.mu), ("_far", design.mu_far)):
+            out[opt + suffix] = [PaperRun(optimizer=opt, lr=lr, mu=mu, seed=s, **base) for s in design.seeds]
+    out["width"] = [PaperRun(width=w, optimizer="sgd", lr=design.sgd_lr, epochs=design.width_cap,
+                             eval_every=design.width_eval_every, mu=design.mu, n=design.n, seed=s, sde=design.sde,
+                             measures=design.width_measures, stop_epoch=design.width_epoch,
+                             kl_target=design.kl_target)
+                    for w in design.widths for s in design.width_seeds]
+    return out
+
+
+def flow_runs(design: PaperDesign) -> list[FlowRun]:
+    """The discrete-vs-flow tasks of a design."""
+    return [FlowRun(m=design.flow_m, lr=design.flow_lr, epochs=design.flow_epochs, eval_every=design.flow_eval_every,
+                    mu=design.mu, n=design.n, seed=s) for s in design.flow_seeds]
+
+
+def experiment(runner: Runner, design: PaperDesign, desc: str = "paper experiments") -> dict:
+    """Every task of ``design`` through the store: ``{name: [result, ...]}`` for :func:`runs` and 'flow'."""
+    groups = runs(design)
+    tasks = [t for ts in groups.values() for t in ts]
+    found = runner.run_tasks(run_paper, tasks, [t.key() for t in tasks], "paper", desc + ": training runs")
+    out, i = {}, 0
+    for name, ts in groups.items():
+        out[name] = found[i:i + len(ts)]
+        i += len(ts)
+    flows = flow_runs(design)
+    out["flow"] = runner.run_tasks(run_flow, flows, [f.key() for f in flows], "paper-flow", desc + ": RF vs flow")
+    return out
