@@ -1,7 +1,9 @@
 """Law of the reverse SDE (3) in 2-D by its Fokker–Planck equation, and K2 in d = 2 (docs/theory.md §4).
 
 In reversed time s = T - t the sampler dx = [f x - g² s_θ] dt + g dW̄ has density q solving
-∂_s q = -∇·(b q) + ½ g² Δq, b(s, x) = -f(T-s) x + g(T-s)² s_θ(T-s, x), x ∈ R², from q(0) = π = N(0, I).
+∂_s q = -∇·(b q) + ½ g² Δq, b(s, x) = -f(T-s) x + g(T-s)² s_θ(T-s, x), x ∈ R², from q(0) = π = N(0, I)
+(OU only: under VE, π = N(0, σ_T² I), the defaults were 13% off the sum of the 1-D K2s of a separable
+score, 1.97 against 2.26, so a non-unit prior is refused until the grids are tuned for it).
 
 Method: finite volumes on a tensor grid of cells of any widths, the 1-D solver
 (:mod:`empirical.kl.fokker_planck`) along each axis: through a face normal to axis k the
@@ -14,24 +16,16 @@ round-off: -1e-26 seen where q ~ 0 far out). TR-BDF2 as in 1-D, each stage a spa
 drift the generator is the Kronecker sum of the 1-D ones: the semi-discrete law is the outer product
 of the 1-D laws, the schemes differ by time-stepping errors only.
 
-Grid (:func:`sde_law_2d`): :func:`~empirical.kl.grids.space_edges` on each axis over the window that
-holds p_{t0} along it (the factor's support when Q is the identity, else the bounding box of Q times
-the box of the factors' supports) and π, ``n_cells`` cells on the longer window and the same width on
-the other, then geometric cells out to the 1-D reach (12 sd of the zero-score sampler, x4 up to 3
-times while the outer ring of cells holds more than :data:`~empirical.kl.BOUNDARY_MASS_MAX`). Growth
-1.2, not 1.05: the outer cells only hold mass, K2 sums over the window (1-D zero-score K2 on
-two_mode(3) moved < 1e-9 from growth 1.05 to 2), but upwinded coarse cells fatten the far tails,
-which the boundary-mass rule reads (1-D ring 1e-8 at 1.2, 1e-6 at 1.3, 2e-3 at 2).
+Grid (:func:`sde_law_2d`): :func:`~empirical.kl.grids.space_edges` per axis over the window holding
+p_{t0} (the factor's support, or for a rotated Q the bounding box) and π, ``n_cells`` cells on the longer
+window and the same width on the other, then geometric cells (growth 1.2: K2 moved < 1e-9 from 1.05 to
+2, but coarser cells fatten the tails the boundary-mass rule reads) out to the 1-D reach, widened as in 1-D.
 
 Defaults (``n_cells=100``, ``n_steps=32``, ``tail = prior_tail = 6``; ~190 × 150 cells for
-``two_mode_nd(3, 2)``): one K2 of a random-feature model (m = 256, the 'std' minimiser) takes 4.4 s
-with one BLAS thread on a 2-core machine, 3.8 s with two (a step: 2 LUs, 2 score evaluations); a
-sampler that spreads like the zero-score one widens the reach once or twice (13 s measured). The
-errors are the 1-D scheme's at the same cell width (h ≈ 0.18, 10 x 1-D's), second order in h and in
-the step (tests/empirical/test_fokker_planck_2d.py). There K2 = 0.0384, 0.0379 with cells and steps
-doubled, 0.0378 refined (320 cells, 80 steps): +1.7 %. Exact score of two_mode_nd(2, 2), OU(T = 2),
-at 120 cells and 40 steps: K2 from π within 1.4e-5 of the exact 3.1e-6, from p_T <= 6e-6. Separable
-drifts (60 cells, 40 steps): the 1-D laws' outer product to 2.4e-5 (L¹), the 1-D K2s' sum to 2e-6.
+``two_mode_nd(3, 2)``): one K2 of a random-feature model (m = 256) takes 4.4 s (1 BLAS thread, 2
+cores; 13 s when the reach widens). Errors: the 1-D scheme's at h ≈ 0.18, second order in h and step
+(tests/empirical/test_fokker_planck_2d.py): K2 = 0.0384, 0.0379 doubled, 0.0378 refined (+1.7 %);
+exact score, OU(T = 2): within 1.4e-5 of the exact 3.1e-6; separable drifts: 1-D sum to 2e-6.
 
 References
 ----------
@@ -215,9 +209,9 @@ def reverse_fokker_planck_2d(sde: LinearSDE, score: ScoreModel, edges_x: np.ndar
     if t_nodes.ndim != 1 or t_nodes.size < 2 or np.any(np.diff(t_nodes) <= 0):
         raise ValueError("t_nodes must be an increasing 1-D array of at least 2 times")
     shape = (edges_x.size - 1, edges_y.size - 1)
-    v = sde.prior_var  # π = N(0, v I): 1 for OU, σ_T² for VE
-    q0 = (np.outer(start_cells(edges_x, prior_var=v), start_cells(edges_y, prior_var=v)) if start is None
-          else np.asarray(start, dtype=float))
+    v = sde.prior_var  # π = N(0, v I)
+    q0 = np.outer(start_cells(edges_x, prior_var=v), start_cells(edges_y, prior_var=v)) if start is None else start
+    q0 = np.asarray(q0, dtype=float)
     if q0.shape != shape:
         raise ValueError(f"start must have shape {shape} (one value per cell), got {q0.shape}")
     gen = _Generator(sde, score, edges_x, edges_y)
@@ -316,9 +310,7 @@ def sde_law_2d(target: ProductTarget, score: ScoreModel, t0: float = 0.0, n_cell
     if not isinstance(target, ProductTarget) or target.dim != 2:
         raise ValueError(f"target must be a 2-D ProductTarget (e.g. two_mode_nd(mu, 2)), got "
                          f"{type(target).__name__} with d = {getattr(target, 'dim', '?')}")
-    if target.sde.prior_var != 1.0:
-        # Measured under VE (σ = 25): against the sum of 1-D K2s of a separable score the defaults are off
-        # by 13% (1.97 against 2.26), far outside their OU accuracy: refused until its grids are tuned.
+    if target.sde.prior_var != 1.0:  # not validated (module docstring)
         raise ValueError(f"target.sde: the 2-D K2 is validated for a N(0, I) prior (OU) only, got {target.sde.name} "
                          f"with prior variance {target.sde.prior_var:.4g}")
     t0 = check_t0(t0, target.sde.T)
