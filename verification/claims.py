@@ -183,7 +183,7 @@ _CLAIMS = (
           "worst ratio lhs/rhs over every flow of the report", "any ratio above 1 (beyond rounding): a bug",
           lambda: {"worst_ratio_at_most": 1.0}),
     Claim("K2<=K1-lemma2", "the sampler KL never exceeds the score bound (Lemma 2)", "Lemma 2", "exact",
-          "max K2/K1 over every point where both are measured and the sampler's law is not truncated",
+          "max K2/K1 over every point where both are measured and the sampler's law is not truncated (random-feature flows in d = 1, 2 and every checkpoint of the trained networks)",
           "K2 > K1 anywhere: a bug", lambda: {"max_K2_over_K1_at_most": 1.0}),
     Claim("early-stopping-K1", "K1 first falls, then rises in tau (Fig. 3) at every n of the rate design along "
           "m = n, n = {ns}", "Fig. 3; Theorems 1-2", "n_rate", _RISE, _RISE_FAIL,

@@ -59,7 +59,7 @@ def build(scale: Scale, out: Path, show_progress: bool = True, execution: Execut
         ctx = Context(scale, out, Runner(ResultCache(store or out / ".cache"), show_progress, executor))
         measured = [section(ctx) for section in ORDER]
         ran = {**executor.describe(), "sweeps_wall_s": round(time.time() - started, 1)}
-    sections: list[Section] = [exact(ctx.runner.history), *measured]
+    sections: list[Section] = [exact(ctx.runner.history, ctx.runner.checkpoint_pairs), *measured]
     checks: list[Check] = [c for s in sections for c in s.checks]
     prov = {**provenance({"scale": scale.name, **{k: v for k, v in vars(scale).items() if k != "name"}}, started,
                          state), "execution": ran}

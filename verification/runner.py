@@ -43,7 +43,8 @@ class Runner:
     with a progress bar over each sweep.
 
     ``history`` holds every measurement of every sweep run by :meth:`run_all`, in order: the exact
-    checks of the report (Lemmas 4-5, K2 <= K1) are asserted on all of them.
+    checks of the report (Lemmas 4-5, K2 <= K1) are asserted on all of them. ``checkpoint_pairs`` holds
+    (K1, K2) of every checkpoint of a trained network that a section measured: K2 <= K1 is asserted there too.
     """
 
     def __init__(self, cache: ResultCache | None, show_progress: bool = True, executor: Executor | None = None) -> None:
@@ -51,6 +52,7 @@ class Runner:
         self.show_progress = show_progress
         self.executor = executor or Executor(Execution(workers=1))
         self.history: list[Measurement] = []
+        self.checkpoint_pairs: list[tuple[float, float]] = []
 
     def run(self, config: MeasureConfig) -> Measurement:
         """``measure(config)`` without its models, from the store when it was computed before."""

@@ -57,3 +57,14 @@ def test_tasks_resume_from_the_store(tmp_path, monkeypatch):
     again = runner.run_tasks(fail, tasks, [t.key() for t in tasks], "paper", "tiny")
     assert again == first
     assert run_paper(tasks[0])["records"] == first[0]["records"]  # deterministic on the CPU
+
+
+def test_lemma2_on_trained_checkpoints_can_fail():
+    """The exact section asserts K2 <= K1 on the trained networks' checkpoints too: one K2 above its K1 is a
+    violation (a bug), and the count of those points is reported."""
+    from verification.sections.exact import exact
+
+    ok = {c.name: c for c in exact([], [(1.0, 0.5), (2.0, 1.9)]).checks}["K2<=K1-lemma2"]
+    bad = {c.name: c for c in exact([], [(1.0, 0.5), (2.0, 2.1)]).checks}["K2<=K1-lemma2"]
+    assert ok.verdict == "holds" and ok.measured["points_trained_networks"] == 2
+    assert bad.verdict == "violated"

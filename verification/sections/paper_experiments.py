@@ -206,6 +206,9 @@ def paper_experiments(ctx: Context) -> Section:
     """Figs. 3, 4-5, 8, 9-10, 11 and the RF model against its flow, at the scale's :class:`PaperDesign`."""
     d = ctx.scale.paper
     result = experiment(ctx.runner, d, "paper experiments")
+    ctx.runner.checkpoint_pairs.extend((rec["K1"], rec["K2"]) for name, runs in result.items() if name != "flow"
+                                       for r in runs for rec in r.get("records", [])
+                                       if rec.get("K1") is not None and rec.get("K2") is not None)  # Lemma 2, exact section
     base = {"width": d.width, "n": d.n, "epochs": d.epochs, "seeds": len(d.seeds), "mu": d.mu, "sde": d.sde}
     checks = [rise_check("paper-fig3-sgd-minimum", result["sgd"], {**base, "lr": d.sgd_lr}),
               rise_check("paper-fig8-adam-minimum", result["adam"], {**base, "lr": d.adam_lr}),
