@@ -31,7 +31,8 @@ from .targets import two_mode
 from .training import OPTIMIZERS, measure_checkpoint, sde_eps, train
 
 SDES = ("ve", "ou")
-KEYS = ("epoch", "train_loss", "K1", "K2", "K3", "K4", "K4_065", "grid_kl", "grid_kl_wide", "mass_pos", "seconds")
+KEYS = ("epoch", "train_loss", "K1", "K2", "K3", "K4", "K4_065", "grid_kl", "grid_kl_wide", "mass_pos", "pop_loss",
+        "pop_loss_min", "seconds")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

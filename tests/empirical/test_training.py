@@ -165,3 +165,27 @@ def test_dsm_sgd_tracks_the_exact_flow():
     A_flow = gradient_flow(L, [20.0])[0]
     assert np.linalg.norm(net.A - A_flow) / np.linalg.norm(A_flow) < 0.02  # measured 0.002
     assert np.linalg.norm(net.A) > 0.5 * np.linalg.norm(A_flow)  # it moved
+
+
+def test_population_dsm_loss_has_the_notebooks_optimum_and_the_closed_form_excess():
+    """Exact score of two_mode(3) under VE: the optimum E_t[1 - σ_t² J(t)] = 0.532 of the authors' notebooks
+    (against scipy's adaptive quad of the same integrand); a score shifted by c adds c² E_t σ_t², in closed
+    form for VE: ((σ^{2T} - σ^{2ε})/(2 ln σ) - (T - ε)) / (2 ln σ (T - ε))."""
+    from scipy import integrate
+
+    from empirical.scores import exact_score
+    from empirical.sde import ve
+    from empirical.targets import two_mode
+    from empirical.training import population_dsm_loss
+
+    sde = ve()
+    p = two_mode(3.0, sde=sde)
+    s = exact_score(p)
+    loss, floor = population_dsm_loss(p, s, sde.eps)
+    ref, _ = integrate.quad(lambda t: 1.0 - float(sde.sigma2(t)) * p.fisher_information(t), sde.eps, sde.T, limit=200)
+    assert loss == pytest.approx(floor, abs=1e-12) and floor == pytest.approx(ref / (sde.T - sde.eps), rel=1e-6)
+    assert round(floor, 3) == 0.532
+    c, L = 0.3, np.log(25.0)
+    mean_var = ((25.0 ** (2 * sde.T) - 25.0 ** (2 * sde.eps)) / (2 * L) - (sde.T - sde.eps)) / (2 * L * (sde.T - sde.eps))
+    shifted, _ = population_dsm_loss(p, lambda t, x: s(t, x) + c, sde.eps)
+    assert shifted - floor == pytest.approx(c * c * mean_var, rel=1e-4)
