@@ -272,7 +272,7 @@ def load_score(path: str, epoch: int | None = None, sdes: dict | None = None):
     epoch = max(states) if epoch is None else int(epoch)
     if epoch not in states:
         raise ValueError(f"epoch must be one of the saved checkpoints {sorted(states)}, got {epoch!r}")
-    sdes = sdes or {k: getattr(sde_module, k) for k in ("ou", "ve") if hasattr(sde_module, k)}
+    sdes = sdes or {"ou": sde_module.ou, "ve": sde_module.ve}
     if meta["sde"] not in sdes:
         raise ValueError(f"sde {meta['sde']!r} is not one of {sorted(sdes)}")
     sde = sdes[meta["sde"]](T=meta["T"]) if meta["sde"] == "ou" else sdes[meta["sde"]]()

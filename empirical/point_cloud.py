@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .checks import check_int
 from .features import RFScore, draw_features
 from .flow import gradient_flow
 from .kl import ode_logq
@@ -128,15 +129,14 @@ def fit_cloud(y_train: np.ndarray, y_test: np.ndarray, m: int, taus, seed: int, 
     y_train = _check_cloud("y_train", y_train, None)
     d = y_train.shape[1]
     y_test = _check_cloud("y_test", y_test, d)
-    if not (isinstance(m, (int, np.integer)) and not isinstance(m, bool) and m >= 1):
-        raise ValueError(f"m must be an integer >= 1, got {m!r}")
+    m = check_int("m", m, 1)
     taus = np.asarray(taus, dtype=float)
     if taus.ndim != 1 or taus.size == 0 or not np.all(np.isfinite(taus)) or np.any(taus <= 0):
         raise ValueError(f"taus must be a non-empty list of finite numbers > 0, got {taus.tolist()}")
     sde = ou(T)
     if not 0 < t0 < T:
         raise ValueError(f"t0 must be in (0, T) = (0, {T}), got {t0!r}")
-    features = draw_features(int(m), d, seed, T=T)
+    features = draw_features(m, d, seed, T=T)
     train = empirical_losses(y_train, features, sde, ("std",), t0=t0, rtol=rtol)["std"]
     test = empirical_losses(y_test, features, sde, ("std",), t0=t0, rtol=rtol)["std"]
     A = gradient_flow(train, taus)

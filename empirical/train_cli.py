@@ -97,9 +97,6 @@ def _check(args: argparse.Namespace) -> None:
         parent = Path(args.save_model).resolve().parent
         if not parent.is_dir() or Path(args.save_model).is_dir():
             raise ValueError(f"--save-model: {args.save_model!r} is not a file in an existing directory")
-    if args.sde == "ve" and not hasattr(sde_module, "ve"):
-        raise ValueError("--sde ve: the VE SDE's measurements are pending (empirical.sde.ve does not exist yet); "
-                         "use --sde ou")
 
 
 def run_training(args: argparse.Namespace) -> list[dict]:

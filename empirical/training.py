@@ -53,9 +53,9 @@ Callback = Callable[[int, torch.nn.Module, float], "dict | None"]
 
 
 def sde_eps(sde: LinearSDE) -> float:
-    """The SDE's ε (``sde.eps``), or :data:`EPS_DEFAULT` when it has none or 0 (OU): a network whose output is
+    """The SDE's ε (``sde.eps``), or :data:`EPS_DEFAULT` when it is 0 (OU): a network whose output is
     divided by σ_t needs t > 0, so training times and the measurements' t0 start there."""
-    eps = float(getattr(sde, "eps", 0.0))
+    eps = float(sde.eps)
     return eps if eps > 0 else EPS_DEFAULT
 
 

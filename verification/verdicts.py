@@ -180,6 +180,12 @@ def trend(x: Any, y: Any, increasing: bool) -> dict:
             "trend": bool(sign and significant), "against": bool(significant and not sign and k.statistic != 0)}
 
 
+def interval_verdict(low: float, high: float, against: str = "violated") -> str:
+    """A signed difference judged by its interval: "consistent" when it lies wholly above 0, ``against``
+    when wholly below, "inconclusive" otherwise (also when the interval is NaN: too few seeds)."""
+    return "consistent" if low > 0 else against if high < 0 else "inconclusive"
+
+
 def trend_verdict(t: Mapping[str, Any], against: str = "violated") -> str:
     """"consistent" for a significant trend the predicted way; ``against`` ("violated" for a statement of
     the paper, "mechanism-not-observed" for a mechanism) for a significant trend the other way;

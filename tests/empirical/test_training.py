@@ -26,8 +26,7 @@ from empirical.targets import two_mode
 from empirical.train_cli import register
 from empirical.training import checkpoint_epochs, sde_eps, train
 
-HAS_VE = hasattr(sde_module, "ve")  # the VE SDE lands with its KL measurements (issue 10, first part)
-SDES = [sde_module.ve(), ou()] if HAS_VE else [ou()]
+SDES = [sde_module.ve(), ou()]
 FIELDS = {"epoch", "train_loss", "K1", "K2", "K3", "K4", "K4_065", "grid_kl", "mass_pos"}
 
 
@@ -43,7 +42,7 @@ def _run_json(argv: str, capsys) -> list[dict]:
     return json.loads(capsys.readouterr().out)
 
 
-TINY = "--width 8 --epochs 4 --eval-every 2 --n 64 --lr 0.1 --seed 3" + ("" if HAS_VE else " --sde ou")
+TINY = "--width 8 --epochs 4 --eval-every 2 --n 64 --lr 0.1 --seed 3"
 
 
 def test_cli_contract_and_determinism(capsys, tmp_path):
@@ -61,13 +60,6 @@ def test_cli_contract_and_determinism(capsys, tmp_path):
     from empirical.kl import kl_integrated
     score = load_score(str(path), epoch=2)
     assert kl_integrated(two_mode(3.0, sde=SDES[0]), score, 0.065) == pytest.approx(first[1]["K4_065"], rel=1e-12)
-
-
-@pytest.mark.skipif(HAS_VE, reason="empirical.sde.ve exists")
-def test_cli_ve_pending_without_ve():
-    args = _parse("--epochs 1")
-    with pytest.raises(ValueError, match="pending"):
-        args.handler(args)
 
 
 def test_cli_rf_on_ou(capsys):

@@ -99,6 +99,7 @@ def dimension(ctx: Context) -> Section:
     tau_gm = float(np.exp(np.mean([np.log(r["tau_es"]) for r in rows["fixed m"]])))
     two = [r for r in rows["fixed m"] if r["d"] == 2 and np.isfinite(r["K2"])]
     k2_text = ", ".join(f"K2 = {r['K2']:.4g} <= K1 = {r['K1']:.4g}" for r in two) or "not measured"
+    untrained = {d: untrained_k1(d) for d in ds}
     table, data = [], {}
     for label in SWEEPS:
         means = {k: _mean_by_d(rows[label], k, ds) for k in ("K1", "K1_excess", "I1", "K3", "K3_se", "tau_es")}
@@ -108,13 +109,12 @@ def dimension(ctx: Context) -> Section:
                           "K1_es": means["K1"][i], "K1_es - KL(p_T|pi)": means["K1_excess"][i], "I1": means["I1"][i],
                           "ODE-KL K3 (SE)": (f"{means['K3'][i]:.4g} ({means['K3_se'][i]:.2g})"
                                              if np.isfinite(means["K3"][i]) else "-"),
-                          "untrained K1": untrained_k1(d), "bound d-slope": slopes[i]})
+                          "untrained K1": untrained[d], "bound d-slope": slopes[i]})
         data[label] = {"rows": rows[label], "bound_d_slope": dict(zip(map(str, ds), slopes)),
                        "K3_growth": fits_k3[label].to_json() if fits_k3[label] is not None else None}
-    untrained = [untrained_k1(d) for d in ds]
     path = curves_plot(ds, {**{f"K1_es - KL, {k}": _mean_by_d(rows[k], "K1_excess", ds) for k in SWEEPS},
                             **{f"ODE-KL K3, {k}": _mean_by_d(rows[k], "K3", ds) for k in SWEEPS},
-                            "untrained model K1 (linear in d)": untrained},
+                            "untrained model K1 (linear in d)": [untrained[d] for d in ds]},
                        None, ctx.figure("dimension.png"), "dimension d", "KL (seed mean)",
                        f"Early-stopped KL against d (n = {s.dim_n})", logx=True, logy=True)
     lines = []

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import kendalltau
 
 from empirical.formats import markdown_table
 
@@ -14,7 +13,7 @@ from ..claims import CLAIMS
 from ..figures import curves_plot
 from ..mnist import experiment, summary
 from ..stats import t_interval
-from ..verdicts import TREND_P, Check
+from ..verdicts import Check, interval_verdict, trend, trend_verdict
 from .base import Context, Section
 
 TRAINED = 0.1
@@ -24,10 +23,6 @@ TRAINED = 0.1
 def _paired(far: list, near: list, key: str, index: int) -> tuple[float, float, float, list]:
     diffs = [f["fit"][key][index] - n["fit"][key][index] for f, n in zip(far, near)]
     return (*t_interval(diffs), diffs)
-
-
-def _sign_verdict(low: float, high: float, against: str) -> str:
-    return "consistent" if low > 0 else against if high < 0 else "inconclusive"
 
 
 def mnist_checks(result: dict, sizes: dict) -> list[Check]:
@@ -40,8 +35,8 @@ def mnist_checks(result: dict, sizes: dict) -> list[Check]:
     trained = [i for i, _ in enumerate(taus) if all(r["fit"]["train_loss"][i] < (1 - TRAINED) * start for r in near + far)]
     per_tau = {str(taus[i]): _paired(far, near, "train_loss", i)[:3] for i in trained}
     lows, highs = [v[1] for v in per_tau.values()], [v[2] for v in per_tau.values()]
-    verdict = ("inconclusive" if not per_tau else claim.against if min(highs) < 0 else
-               "consistent" if min(lows) > 0 else "inconclusive")
+    # every trained τ above 0, or some τ wholly below: the interval of the least favourable τ decides
+    verdict = interval_verdict(min(lows), min(highs), claim.against) if per_tau else "inconclusive"
     checks.append(Check(claim.id, claim.text(**sizes), {"trained_taus": [taus[i] for i in trained],
                         "difference_mean_ci95_per_tau": per_tau}, claim.predicted, verdict, claim.statistic))
     for cid, key in (("mnist-test-nll", "test_nll"), ("mnist-gap", None)):
@@ -53,21 +48,18 @@ def mnist_checks(result: dict, sizes: dict) -> list[Check]:
         else:
             mean, low, high, diffs = _paired(far, near, key, -1)
         checks.append(Check(claim.id, claim.text(**sizes), {"difference_per_seed": diffs, "mean": mean, "ci95": [low, high],
-                            "tau": taus[-1]}, claim.predicted, _sign_verdict(low, high, claim.against), claim.statistic))
+                            "tau": taus[-1]}, claim.predicted, interval_verdict(low, high, claim.against), claim.statistic))
     claim = CLAIMS["mnist-gap-vs-distance"]
     ranked = result["ranked"]
     gap = [r["fit"]["test_nll"][-1] - r["fit"]["train_nll"][-1] for r in ranked]
     dist = [r["center_distance"] for r in ranked]
     ratio = [r["center_distance"] / r["spread"] for r in ranked]
-    k, k_ratio = kendalltau(dist, gap), kendalltau(ratio, gap)
-    significant = k.pvalue < TREND_P
-    verdict = ("consistent" if significant and k.statistic > 0 else claim.against if significant and k.statistic < 0
-               else "inconclusive")
+    k, k_ratio = trend(dist, gap, increasing=True), trend(ratio, gap, increasing=True)
     checks.append(Check(claim.id, claim.text(**sizes), {
         "pairs": [r["task"]["pair"] for r in ranked], "center_distance": dist, "distance_over_spread": ratio, "gap": gap,
-        "kendall_tau": float(k.statistic), "p_value": float(k.pvalue),
-        "kendall_tau_distance_over_spread": float(k_ratio.statistic), "p_value_distance_over_spread": float(k_ratio.pvalue)},
-        claim.predicted, verdict, claim.statistic))
+        "kendall_tau": k["kendall_tau"], "p_value": k["p_value"],
+        "kendall_tau_distance_over_spread": k_ratio["kendall_tau"], "p_value_distance_over_spread": k_ratio["p_value"]},
+        claim.predicted, trend_verdict(k, claim.against), claim.statistic))
     return checks
 
 

@@ -18,7 +18,7 @@ from ..claims import CLAIMS
 from ..figures import curves_plot
 from ..paper_runs import experiment
 from ..stats import t_interval
-from ..verdicts import Check, trend, trend_verdict
+from ..verdicts import Check, interval_verdict, trend, trend_verdict
 from .base import Context, Section
 
 RISE_FACTOR = 2.0
@@ -118,8 +118,7 @@ def modes_check(result: dict, sizes: dict) -> Check:
                           "grid_kl_at_best": [b.get("grid_kl") for b in best],
                           "grid_kl_wide_at_best": [b.get("grid_kl_wide") for b in best]}
         measured[opt] = row
-        verdicts.append("inconclusive" if not math.isfinite(lo) else "consistent" if lo > 0 else
-                        claim.against if hi < 0 else "inconclusive")
+        verdicts.append(interval_verdict(lo, hi, claim.against))
     verdict = (claim.against if claim.against in verdicts else "consistent" if all(v == "consistent" for v in verdicts)
                else "inconclusive")
     return Check(claim.id, claim.text(**sizes), measured, claim.predicted, verdict, claim.statistic)
@@ -173,8 +172,7 @@ def agreement_check(runs: Sequence[dict], sizes: dict) -> Check:
             if math.isfinite(rho):
                 rhos.append(float(rho))
     mean, lo, hi = _interval(rhos)
-    verdict = ("inconclusive" if not math.isfinite(lo) else "consistent" if lo > 0 else
-               claim.against if hi < 0 else "inconclusive")
+    verdict = interval_verdict(lo, hi, claim.against)
     return Check(claim.id, claim.text(**sizes), {"rho_per_run": rhos, "mean": mean, "ci95": [lo, hi], "runs": len(rhos)},
                  claim.predicted, verdict, claim.statistic)
 
