@@ -161,6 +161,11 @@ _GROWTH_FAIL = ("dAIC < -2 (exponential preferred) in most seeds of either sweep
                 "in every seed, or the control not called exponential (inconclusive)")
 _PAIRED = ("per seed, farthest minus nearest pair (same seed: same features, subsets and split draws); the mean "
            "difference with a 95% t interval over seeds")
+FLOW_RTOL = 0.1
+"""Discrete training and the exact flow give "the same K2 curve" when they differ by at most this fraction
+(claim paper-discrete-vs-flow). Chosen by the team, not derived; its power is shown by the negative controls,
+the flow at 0.5 x τ and 2 x τ, which must exceed it (otherwise the verdict is inconclusive)."""
+
 DIMENSION_RATE_DS = (8, 32)
 """The dimensions at which the n-rate and the capacity trend are repeated (issue 9)."""
 
@@ -329,9 +334,11 @@ _CLAIMS = (
           "32) follows the exact gradient flow at tau = lr x steps: the same K2 curve within {rtol} relative, "
           "{seeds} seeds (the flows (9)-(10) describe the trained model)", "flows (9)-(10); docs/theory.md §3.1",
           "paper_experiments", "max over checkpoints and seeds of abs(K2(SGD) - K2(flow)) / K2(flow) at the same tau; "
-          "full-batch gradient descent on the exact empirical loss reported beside",
-          "a relative difference above the tolerance at some checkpoint (violated)",
-          lambda: {"max_rel_K2_diff_at_most": 0.1}),)
+          "the same statistic for the flow at 0.5 x tau and 2 x tau (negative controls: a time unit wrong by a "
+          "factor 2); full-batch gradient descent on the exact empirical loss reported beside",
+          "a relative difference above the tolerance at some checkpoint (violated); a control within the "
+          "tolerance (inconclusive: the check cannot tell the time unit)",
+          lambda: {"max_rel_K2_diff_at_most": FLOW_RTOL}),)
 
 _REPORT_ORDER = ("lemmas-4-5-exact", "K2<=K1-lemma2", "early-stopping-K2", "early-stopping-K1", "rate-n-K1",
                  "rate-n-K2", "tau-es-vs-n", "corollary16-prescribed", "corollary16-prescribed-theorem1", "capacity-m",

@@ -103,9 +103,11 @@ def tau_curves_plot(path: str | os.PathLike, n: int, dense_tau: Sequence[float],
     return save(fig, ax, path)
 
 
-def density_panels(path: str | os.PathLike, panels: Sequence[tuple[float, Mapping[str, Sequence]]]) -> Path:
-    """One panel per µ: p0 (on ``x0``) and the reverse-SDE law at several τ, each on its own cells ``x``
-    (the Fokker–Planck grid reaches as far as each sampler needs) (Figs. 4-5 analogue)."""
+def density_panels(path: str | os.PathLike, panels: Sequence[tuple[float, Mapping[str, Sequence]]],
+                   label: str = "tau = {:.2g}", title: str = "mu = {mu}: reverse-SDE law") -> Path:
+    """One panel per µ: p0 (on ``x0``) and the reverse-SDE law at several τ (or epochs: ``label`` formats
+    each entry of ``d["tau"]``), each on its own cells ``x`` (the Fokker–Planck grid reaches as far as each
+    sampler needs) (Figs. 4-5 analogue); ``title`` is formatted with ``mu``."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(9, 3.6))
@@ -113,9 +115,9 @@ def density_panels(path: str | os.PathLike, panels: Sequence[tuple[float, Mappin
         ax = fig.add_subplot(1, len(panels), i + 1)
         ax.plot(d["x0"], d["p0"], "k-", lw=2, label="p0")
         for tau, x, q, style in zip(d["tau"], d["x"], d["q"], ("--", "-", ":")):
-            ax.plot(x, q, style, label=f"tau = {tau:.2g}")
+            ax.plot(x, q, style, label=label.format(tau))
         ax.set_xlim(-mu - 4, mu + 4)
-        ax.set_title(f"mu = {mu}: reverse-SDE law")
+        ax.set_title(title.format(mu=mu))
         ax.set_xlabel("x")
         ax.legend(fontsize=7)
     target = Path(path)

@@ -34,8 +34,11 @@ from empirical.training import GRID_T0, MEASURES, grid_kl, measure_checkpoint, s
 
 from .runner import Runner
 
-PAPER_VERSION = 1
+PAPER_VERSION = 2
 """Part of every task's store key: incremented when a change alters the numbers of a task."""
+
+TIME_CONTROLS = (0.5, 2.0)
+"""Negative controls of the discrete-vs-flow check: the exact flow at c x τ, a time unit wrong by the factor c."""
 
 
 def make_sde(name: str):
@@ -91,7 +94,8 @@ class _Stop(Exception):
 
 @dataclass(frozen=True)
 class PaperRun:
-    """One training run of the authors' experiment, measured at epochs 0, S, 2S, ..., E."""
+    """One training run of the authors' experiment, measured at epochs 0, S, 2S, ..., E; at the checkpoints in
+    ``density_epochs`` the record also holds the sampler's density on :func:`density_grid` (key "density")."""
 
     net: str = "swish"
     width: int = 16
@@ -107,10 +111,43 @@ class PaperRun:
     measures: tuple[str, ...] = MEASURES
     stop_epoch: int | None = None
     kl_target: float | None = None
+    density_epochs: tuple[int, ...] = ()
 
     def key(self) -> dict:
         """The task's store key."""
         return {"paper": PAPER_VERSION, "kind": "train", **asdict(self)}
+
+
+DENSITY_POINTS = 321
+"""Points of the display grid on which a checkpoint's sampler density is stored."""
+
+
+def density_grid(mu: float) -> np.ndarray:
+    """The display grid of a run's densities: [-µ - 4, µ + 4] (both modes and four standard deviations beyond)."""
+    return np.linspace(-mu - 4.0, mu + 4.0, DENSITY_POINTS)
+
+
+def sampler_density(target, score, xs: np.ndarray, t0: float | None = None) -> np.ndarray:
+    """The reverse-SDE sampler's density at ``xs`` (Figs. 4-5, 9-10): the Fokker-Planck law of
+    :func:`empirical.kl.sde_law` (the law K2 measures), its cell averages interpolated linearly between cell
+    centres (zero outside the grid).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from empirical.targets import two_mode
+    >>> from empirical.sde import ve
+    >>> from verification.paper_runs import sampler_density
+    >>> target = two_mode(3.0, sde=ve())
+    >>> xs = np.array([-3.0, 0.0, 3.0])
+    >>> q = sampler_density(target, target.score, xs)  # the exact score: the sampler returns p_eps
+    >>> bool(np.max(np.abs(q - target.pdf(1e-5, xs))) < 1e-3)  # the peaks are 0.2
+    True
+    """
+    t0 = sde_eps(target.sde) if t0 is None else float(t0)
+    law = sde_law(target, score, t0)
+    centres = 0.5 * (law.edges[1:] + law.edges[:-1])
+    return np.interp(np.asarray(xs, dtype=float), centres, law.q, left=0.0, right=0.0)
 
 
 def run_paper(task: PaperRun) -> dict:
@@ -125,12 +162,15 @@ def run_paper(task: PaperRun) -> dict:
     k1_loss = population_loss(target, net.features, "g2", t0=sde_eps(sde)) if task.net == "rf" and "K1" in task.measures else None
     records: list[dict] = []
     state = {"stopped": None, "diverged": False}
+    xs = density_grid(task.mu)
 
     def callback(epoch, model, loss):
         if not math.isfinite(loss):
             state["diverged"] = True
             raise _Stop
         rec = {"epoch": epoch, "train_loss": float(loss), **measure_some(target, model.score, task.measures, k1_loss)}
+        if epoch in task.density_epochs:
+            rec["density"] = sampler_density(target, model.score, xs).tolist()
         records.append(rec)
         if task.stop_epoch is not None and task.kl_target is not None:
             reached = any(r["K2"] <= task.kl_target for r in records)
@@ -144,7 +184,10 @@ def run_paper(task: PaperRun) -> dict:
               seed=s_train, callback=callback)
     except _Stop:
         pass
-    return {"task": task.key(), "records": records, **state}
+    out = {"task": task.key(), "records": records, **state}
+    if task.density_epochs:
+        out["density_x"] = xs.tolist()
+    return out
 
 
 @dataclass(frozen=True)
@@ -170,8 +213,9 @@ def run_flow(task: FlowRun) -> dict:
     """K2 along the exact flow, full-batch GD and minibatch SGD of one :class:`FlowRun`.
 
     Returns ``{"task", "tau_gd", "tau_sgd", "K2_flow_gd", "K2_gd", "K2_flow_sgd", "K2_sgd", "A_relerr_gd",
-    "A_relerr_sgd"}``: the GD curve at τ = lr x epochs (one step per epoch), the SGD curve at
-    τ = lr x steps (ceil(n/32) steps per epoch), each beside the exact flow at the same τ."""
+    "A_relerr_sgd", "K2_flow_sgd_x0.5", "K2_flow_sgd_x2"}``: the GD curve at τ = lr x epochs (one step per
+    epoch), the SGD curve at τ = lr x steps (ceil(n/32) steps per epoch), each beside the exact flow at the
+    same τ, and the flow at c x τ for each c of :data:`TIME_CONTROLS` (the negative controls)."""
     sde = make_sde(task.sde)
     target = two_mode(task.mu, sde=sde)
     s_data, s_model, s_train = seeds_of_run(task.seed)
@@ -193,6 +237,9 @@ def run_flow(task: FlowRun) -> dict:
         out[f"K2_flow_{kind}"] = [float(kl_sde(target, rf_score(feats, a), t0)) for a in A_flow]
         out[f"A_relerr_{kind}"] = [float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-300))
                                    for a, b in zip(A, A_flow)]
+    for c in TIME_CONTROLS:
+        out[f"K2_flow_sgd_x{c:g}"] = [float(kl_sde(target, rf_score(feats, a), t0))
+                                     for a in gradient_flow(loss, c * np.asarray(out["tau_sgd"]))]
     return out
 
 
@@ -205,6 +252,7 @@ class PaperDesign:
     stops there at the latest), width_eval_every, kl_target (0.1); a run stops once both are known.
     Discrete vs flow: flow_m features, flow_lr, flow_epochs, flow_eval_every, flow_seeds (OU, µ = mu).
     measures / width_measures: what is measured at each checkpoint (K2 always).
+    density_epochs: the checkpoints whose sampler density is stored (the paper's panels: 100, 1000, 1900).
     """
 
     seeds: tuple[int, ...]
@@ -230,13 +278,14 @@ class PaperDesign:
     sde: str = "ve"
     measures: tuple[str, ...] = MEASURES
     width_measures: tuple[str, ...] = ("K2", "grid_kl")
+    density_epochs: tuple[int, ...] = (100, 1000, 1900)
 
 
 def runs(design: PaperDesign) -> dict[str, list[PaperRun]]:
     """The training tasks of a design, by experiment: 'sgd' and 'adam' at µ = mu and µ = mu_far ('sgd_far',
     'adam_far'), and 'width' (Fig. 11, SGD, one list over widths x width_seeds)."""
     base = dict(width=design.width, n=design.n, epochs=design.epochs, eval_every=design.eval_every, sde=design.sde,
-                measures=design.measures)
+                measures=design.measures, density_epochs=design.density_epochs)
     out = {}
     for opt, lr in (("sgd", design.sgd_lr), ("adam", design.adam_lr)):
         for suffix, mu in (("", design.mu), ("_far", design.mu_far)):

@@ -94,7 +94,7 @@ QUICK = Scale(
                           min_size=100, samples=16),),
     paper=PaperDesign(seeds=(0, 1, 2), epochs=200, eval_every=20, widths=(2, 4, 8, 16, 32), width_seeds=(0,),
                       width_epoch=100, width_cap=300, width_eval_every=20, flow_seeds=(0, 1, 2), flow_epochs=100,
-                      flow_eval_every=20),
+                      flow_eval_every=20, density_epochs=(20, 100, 180)),
 )
 FULL = Scale(
     name="full", seeds=(0, 1, 2, 3, 4), taus=_grid(0, 11, 6), kl_taus=_grid(0, 10, 1),

@@ -28,7 +28,8 @@ SMALL = replace(
                           samples=4),),
     paper=PaperDesign(seeds=(0, 1, 2), epochs=40, eval_every=5, widths=(2, 4, 8, 16, 32), width_seeds=(0,),
                       width_epoch=20, width_cap=40, width_eval_every=5, flow_seeds=(0, 1, 2), flow_epochs=20,
-                      flow_eval_every=5, n=256, measures=("K2", "grid_kl", "grid_kl_wide", "mass_pos")),
+                      flow_eval_every=5, n=256, measures=("K2", "grid_kl", "grid_kl_wide", "mass_pos"),
+                      density_epochs=(5, 20, 35)),
 )
 
 SUPPORTS = ("holds", "consistent", "holds-with-slack")
