@@ -128,13 +128,15 @@ def has_minimum(result: Measurement, name: str = "K1") -> bool:
     return interior_minimum(result.taus, result.K[name], rel_margin=0.0).has_minimum
 
 
-def k1_configs(base: MeasureConfig, scale: Scale, **grid: Iterable) -> list[MeasureConfig]:
-    """K1-only configurations (the dense τ grid) over the product of ``grid`` and the seeds."""
+def k1_configs(base: MeasureConfig, scale: Scale, taus: Sequence[float] | None = None,
+               **grid: Iterable) -> list[MeasureConfig]:
+    """K1-only configurations over the product of ``grid`` and the seeds, on ``taus`` (default the scale's
+    dense τ grid)."""
     keys = list(grid)
     combos: list[tuple] = [()]
     for k in keys:
         combos = [c + (v,) for c in combos for v in grid[k]]
-    return [replace(base, taus=scale.taus, kl=("K1",), seed=s, **dict(zip(keys, c)))
+    return [replace(base, taus=scale.taus if taus is None else tuple(taus), kl=("K1",), seed=s, **dict(zip(keys, c)))
             for c in combos for s in scale.seeds]
 
 

@@ -13,6 +13,7 @@ from empirical.measure import MeasureConfig
 from ..claims import CLAIMS, DIMENSION_RATE_DS
 from ..figures import loglog_fit_plot
 from ..stats import t_interval
+from ..sweeps import k1_configs
 from ..verdicts import Check, fit_numbers, rate_check, trend_check
 from .base import Context, Section, fit, fmt_fit, seed_mean, seeds_of
 
@@ -21,10 +22,7 @@ MARGIN = float(np.log(1.25))
 
 
 def _runs(ctx: Context, base: MeasureConfig, desc: str, **grid) -> list:
-    (key, values), = grid.items()
-    s = ctx.scale
-    return ctx.run([replace(base, taus=s.dim_taus, kl=("K1",), m_ref_factor=0, seed=seed, **{key: v})
-                    for v in values for seed in s.seeds], desc)
+    return ctx.run(k1_configs(replace(base, m_ref_factor=0), ctx.scale, taus=ctx.scale.dim_taus, **grid), desc)
 
 
 def _k1_es(r) -> float:
