@@ -1,9 +1,9 @@
 """Law of the reverse SDE (3) in 2-D by its Fokker–Planck equation, and K2 in d = 2 (docs/theory.md §4).
 
 In reversed time s = T - t the sampler dx = [f x - g² s_θ] dt + g dW̄ has density q solving
-∂_s q = -∇·(b q) + ½ g² Δq, b(s, x) = -f(T-s) x + g(T-s)² s_θ(T-s, x), x ∈ R², from q(0) = π = N(0, I)
-(OU only: under VE, π = N(0, σ_T² I), the defaults were 13% off the sum of the 1-D K2s of a separable
-score, 1.97 against 2.26, so a non-unit prior is refused until the grids are tuned for it).
+∂_s q = -∇·(b q) + ½ g² Δq, b(s, x) = -f(T-s) x + g(T-s)² s_θ(T-s, x), x ∈ R², from q(0) = π = N(0, v I):
+OU (v = 1) or the variance-exploding :func:`~empirical.sde.ve` (v = σ_T², stopping at t0 = ε by default);
+any other prior is refused (not validated).
 
 Method: finite volumes on a tensor grid of cells of any widths, the 1-D solver
 (:mod:`empirical.kl.fokker_planck`) along each axis: through a face normal to axis k the
@@ -18,14 +18,31 @@ of the 1-D laws, the schemes differ by time-stepping errors only.
 
 Grid (:func:`sde_law_2d`): :func:`~empirical.kl.grids.space_edges` per axis over the window holding
 p_{t0} (the factor's support, or for a rotated Q the bounding box) and π, ``n_cells`` cells on the longer
-window and the same width on the other, then geometric cells (growth 1.2: K2 moved < 1e-9 from 1.05 to
-2, but coarser cells fatten the tails the boundary-mass rule reads) out to the 1-D reach, widened as in 1-D.
+window and the same width on the other, then geometric cells (OU: growth 1.2, K2 moved < 1e-9 from 1.05
+to 2, but coarser cells fatten the tails the boundary-mass rule reads; VE: 1.08, below) out to the 1-D
+reach, widened as in 1-D.
 
-Defaults (``n_cells=100``, ``n_steps=32``, ``tail = prior_tail = 6``; ~190 × 150 cells for
-``two_mode_nd(3, 2)``): one K2 of a random-feature model (m = 256) takes 4.4 s (1 BLAS thread, 2
-cores; 13 s when the reach widens). Errors: the 1-D scheme's at h ≈ 0.18, second order in h and step
+Defaults under OU (``n_cells=100``, ``n_steps=32`` graded by power 2, ``growth=1.2``, ``tail = prior_tail = 6``;
+~190 × 150 cells for ``two_mode_nd(3, 2)``): one K2 of a random-feature model (m = 256) takes 4.4 s (1 BLAS
+thread, 2 cores; 13 s when the reach widens). Errors: the 1-D scheme's at h ≈ 0.18, second order in h and step
 (tests/empirical/test_fokker_planck_2d.py): K2 = 0.0384, 0.0379 doubled, 0.0378 refined (+1.7 %);
 exact score, OU(T = 2): within 1.4e-5 of the exact 3.1e-6; separable drifts: 1-D sum to 2e-6.
+
+Defaults under VE (σ = 25, π = N(0, σ_1² I), σ_1 ≈ 9.85): the same window and equal cells (h ≈ 0.18 on
+p_ε's unit-width modes), but outer cells growing by 1.08 and 40 equal time steps (power 1). The sampler's
+mass spends most of the reverse time in the outer cells (p_t has sd ~ √(1 + σ_t²), up to 9.85), which
+OU's growth 1.2 resolves too coarsely there; and g² = σ^{2t} is largest at T, where power-2 steps are
+longest (TR-BDF2 then leaves q < 0 in p_ε's tails at 32 of them and K2 falls back to backward Euler).
+~220 × 210 cells for two two-mode factors (µ = 3, 2); one K2 takes 6-8 s. Measured on separable scores
+of the product of ``two_mode(3)`` and ``two_mode(2, (0.3, 0.7))`` against the sum of the 1-D K2s
+(:func:`empirical.kl.kl_sde` at 4800 cells, 512 steps): m = 64 random-feature minimisers per axis +0.52 %
+(+0.8 % of the space grid, -0.3 % of the steps; OU's grid and steps: +1.3 %), a tanh-perturbed exact score
+(K2 0.468) -0.008 %, a 0.3 sin(x) perturbation +0.04 %, the zero score (K2 3.06) -0.03 %, gradient-flow
+models at τ = 1, 10 (K2 1.15, 1.10) -0.30 % (OU's: -1.0 %); the exact score 1.333e-4 against 1.323e-4
+(1-D defaults).
+Cells and growth - 1 halved (50 cells, 1.16): space error +2.4 % → +0.8 % (20 steps). A non-separable
+m = 256 minimiser of ``two_mode_nd(3, 2)`` under VE: K2 0.12795 at the defaults, 0.12783 refined (150
+cells, growth 1.054, 60 steps; 33 s), K1 0.862.
 
 References
 ----------
@@ -55,6 +72,9 @@ from .grids import cell_average, space_edges, zero_score_sd
 from .measures import _MAX_WIDENINGS, _REACH_SD, _WIDEN, BOUNDARY_MASS_MAX
 
 _SDE_STEPS_2D = 32
+# per forward SDE, the defaults of (n_steps, power, growth) (module docstring): OU's as they always were;
+# VE's equal steps and slower-growing outer cells, where its sampler's mass spends most of the time
+_GRID_DEFAULTS = {"ou": (_SDE_STEPS_2D, 2.0, 1.2), "ve": (40, 1.0, 1.08)}
 _GL_ORDER = 4         # Gauss–Legendre nodes per axis and cell for the cell averages of a rotated target
 
 
@@ -169,7 +189,7 @@ def reverse_fokker_planck_2d(sde: LinearSDE, score: ScoreModel, edges_x: np.ndar
     t_nodes : ndarray
         Increasing times t0 < ... < T, at least 2 (:func:`empirical.quadrature.time_steps`).
     start : ndarray of shape (Nx, Ny), optional
-        Cell averages of the start density; π = N(0, I) by default.
+        Cell averages of the start density; π = N(0, ``sde.prior_var`` I) by default.
     scheme : {"trbdf2", "euler"}, default "trbdf2"
         'trbdf2' (2nd order, 2 score evaluations and LUs a step) or 'euler' (backward Euler, 1st
         order, 1 of each, positivity guaranteed).
@@ -230,6 +250,17 @@ def reverse_fokker_planck_2d(sde: LinearSDE, score: ScoreModel, edges_x: np.ndar
     return FPSolution2D(edges_x=edges_x, edges_y=edges_y, q=q[gen.pos].reshape(shape), t0=float(t_nodes[0]))
 
 
+def _grid_defaults(sde: LinearSDE) -> tuple[int, float, float]:
+    """(n_steps, power, growth) by default for ``sde``: OU's for a N(0, I) prior, VE's for :func:`~empirical.sde.ve`;
+    any other prior is refused (not validated)."""
+    if sde.prior_var == 1.0:
+        return _GRID_DEFAULTS["ou"]
+    if sde.name == "ve":
+        return _GRID_DEFAULTS["ve"]
+    raise ValueError(f"target.sde: the 2-D K2 is validated for OU (a N(0, I) prior) and VE only, got {sde.name} "
+                     f"with prior variance {sde.prior_var:.4g}")
+
+
 def _windows(target: ProductTarget, t0: float, tail: float) -> list[SimpleNamespace]:
     """Per axis, what :func:`~empirical.kl.grids.space_edges` reads of a target (``support``): the factor's
     support when Q is the identity, else the bounding box of Q times the box of the factors' supports."""
@@ -264,10 +295,10 @@ def reference_cells(target: ProductTarget, t0: float, edges_x: np.ndarray, edges
     return _gl_cell_average(lambda x: target.pdf(t0, x), edges_x, edges_y)
 
 
-def sde_law_2d(target: ProductTarget, score: ScoreModel, t0: float = 0.0, n_cells: int = 100,
-               n_steps: int = _SDE_STEPS_2D, power: float = 2.0, scheme: str = "trbdf2",
+def sde_law_2d(target: ProductTarget, score: ScoreModel, t0: float | None = None, n_cells: int = 100,
+               n_steps: int | None = None, power: float | None = None, scheme: str = "trbdf2",
                start_pdf: Callable[[np.ndarray], np.ndarray] | None = None, tail: float = 6.0,
-               prior_tail: float = 6.0, reach: float | None = None, growth: float = 1.2) -> FPSolution2D:
+               prior_tail: float = 6.0, reach: float | None = None, growth: float | None = None) -> FPSolution2D:
     """The law at t0 of the reverse SDE (3) in 2-D driven by ``score``, started at T from ``start_pdf``.
 
     The 2-D counterpart of :func:`empirical.kl.sde_law`, on the grid and with the reach rule of the
@@ -279,14 +310,16 @@ def sde_law_2d(target: ProductTarget, score: ScoreModel, t0: float = 0.0, n_cell
         p0 in R² and its forward SDE; its factors' supports set the grid.
     score : callable (t, x) -> ndarray
         The model score, x of shape (N, 2) to (N, 2).
-    t0 : float, default 0.0
-        Where the sampler stops, in [0, T).
+    t0 : float, optional
+        Where the sampler stops, in [0, T); None (default) is the SDE's ``eps`` (0 for OU, ε for VE).
     n_cells : int, default 100
         Equal cells of the longer window, >= 2.
     n_steps, power, scheme, tail, prior_tail, reach, growth
-        As :func:`empirical.kl.sde_law` (tail and prior_tail default 6, growth 1.2, 32 steps).
+        As :func:`empirical.kl.sde_law` (tail and prior_tail default 6). None (the defaults) of
+        ``n_steps``, ``power``, ``growth``: 32 steps graded by power 2 and growth 1.2 under OU, 40 equal
+        steps (power 1) and growth 1.08 under VE (module docstring).
     start_pdf : callable, optional
-        Start density at T, points (N, 2) to (N,); π = N(0, I) by default.
+        Start density at T, points (N, 2) to (N,); π = N(0, ``sde.prior_var`` I) by default.
 
     Returns
     -------
@@ -296,7 +329,8 @@ def sde_law_2d(target: ProductTarget, score: ScoreModel, t0: float = 0.0, n_cell
     Raises
     ------
     ValueError
-        If ``target`` is not a 2-D ProductTarget or an argument is outside its range.
+        If ``target`` is not a 2-D ProductTarget, its SDE is neither OU (a N(0, I) prior) nor VE, or an
+        argument is outside its range.
 
     Examples
     --------
@@ -310,10 +344,11 @@ def sde_law_2d(target: ProductTarget, score: ScoreModel, t0: float = 0.0, n_cell
     if not isinstance(target, ProductTarget) or target.dim != 2:
         raise ValueError(f"target must be a 2-D ProductTarget (e.g. two_mode_nd(mu, 2)), got "
                          f"{type(target).__name__} with d = {getattr(target, 'dim', '?')}")
-    if target.sde.prior_var != 1.0:  # not validated (module docstring)
-        raise ValueError(f"target.sde: the 2-D K2 is validated for a N(0, I) prior (OU) only, got {target.sde.name} "
-                         f"with prior variance {target.sde.prior_var:.4g}")
-    t0 = check_t0(t0, target.sde.T)
+    steps_default, power_default, growth_default = _grid_defaults(target.sde)  # refuses an unvalidated SDE
+    n_steps = steps_default if n_steps is None else n_steps
+    power = power_default if power is None else power
+    growth = growth_default if growth is None else growth
+    t0 = check_t0(target.sde.eps if t0 is None else t0, target.sde.T)
     t_nodes = time_steps(t0, target.sde.T, n_steps, power)
     windows = _windows(target, t0, tail)
     cells = _axis_cells(windows, check_int("n_cells", n_cells, 2), prior_tail)
@@ -329,7 +364,7 @@ def sde_law_2d(target: ProductTarget, score: ScoreModel, t0: float = 0.0, n_cell
     return law
 
 
-def kl_sde_2d(target: ProductTarget, score: ScoreModel, t0: float = 0.0, n_cells: int = 100, *,
+def kl_sde_2d(target: ProductTarget, score: ScoreModel, t0: float | None = None, n_cells: int = 100, *,
               return_boundary_mass: bool = False, **kwargs) -> float | tuple[float, float]:
     """K2 = KL(p_{t0} ‖ q^SDE) in d = 2 with cell averages of both; kwargs go to :func:`sde_law_2d`.
 
@@ -355,7 +390,8 @@ def kl_sde_2d(target: ProductTarget, score: ScoreModel, t0: float = 0.0, n_cells
     Raises
     ------
     ValueError
-        If ``target`` is not a 2-D ProductTarget, ``t0`` is not in [0, T) or a keyword is out of range.
+        If ``target`` is not a 2-D ProductTarget, its SDE is neither OU nor VE, ``t0`` is not in [0, T) or a
+        keyword is out of range.
 
     Warns
     -----
@@ -390,7 +426,8 @@ def kl_sde_2d(target: ProductTarget, score: ScoreModel, t0: float = 0.0, n_cells
     if np.isinf(out) and kwargs.get("scheme", "trbdf2") == "trbdf2":
         warnings.warn("K2 (2-D): TR-BDF2 left q <= 0 where p_t0 has mass; recomputed with backward Euler on 4x "
                       "the steps", RuntimeWarning, stacklevel=2)
-        out, law = k2(**{**kwargs, "scheme": "euler", "n_steps": 4 * kwargs.get("n_steps", _SDE_STEPS_2D)})
+        steps = kwargs.get("n_steps") or _grid_defaults(target.sde)[0]
+        out, law = k2(**{**kwargs, "scheme": "euler", "n_steps": 4 * steps})
     if law.boundary_mass > BOUNDARY_MASS_MAX:
         warnings.warn(f"K2 (2-D): mass {law.boundary_mass:.2e} sits in the outer ring of cells (reach "
                       f"{law.edges_x[-1]:.3g}); the walls truncate this sampler: widen reach", RuntimeWarning, 2)
