@@ -318,6 +318,20 @@ _CLAIMS = (
           "95% t interval over seeds; the best epochs and the mass on each mode at them reported beside",
           "an interval wholly below 0 for some optimiser (violated); consistent if wholly above 0 for both; "
           "otherwise inconclusive", lambda: "mu_far worse"),
+    Claim("paper-modes-best-epoch-earlier", "the farther modes are at their best earlier: the epoch of the least "
+          "K2 at mu = {mu_far} comes before that at mu = {mu} (the paper: about 100 against about 1000), for SGD "
+          "and Adam (width {width}, n = {n}, {seeds} seeds; Figs. 4-5, 9-10)", "Figs. 4-5, 9-10",
+          "paper_experiments", "per optimiser and seed (the same seed at both mu): best epoch at mu_far minus best "
+          "epoch at mu, 95% t interval over seeds",
+          "an interval wholly above 0 for some optimiser (violated); consistent if wholly below 0 for both; "
+          "otherwise inconclusive", lambda: "mu_far best earlier"),
+    Claim("paper-modes-collapse", "late in training (epoch {late}) the sampler at mu = {mu_far} has collapsed to "
+          "one mode, for SGD and Adam (width {width}, n = {n}, {seeds} seeds; Figs. 5, 10)", "Figs. 5, 10",
+          "paper_experiments", "per seed: the imbalance |mass of the reverse-SDE law on x > 0 - 1/2| at the epoch "
+          "(exact, Fokker-Planck); a seed has collapsed when it exceeds 0.4 (90% of the mass on one side, a "
+          "necessary condition for one mode)",
+          "fewer than half the seeds collapse for each optimiser (mechanism-not-observed); every seed of both "
+          "collapses (consistent); otherwise inconclusive", lambda: "one mode", "mechanism-not-observed"),
     Claim("paper-fig11-width", "K2 at epoch {epoch} falls with the width of the Swish network, widths {widths} "
           "(SGD, {seeds} seeds; the first epoch with K2 <= {target} reported per width, cap {cap} epochs; Fig. 11)",
           "Fig. 11", "paper_experiments", "Kendall's tau of the seed-mean K2 at the epoch against log2 width "
@@ -349,6 +363,7 @@ _REPORT_ORDER = ("lemmas-4-5-exact", "K2<=K1-lemma2", "early-stopping-K2", "earl
                  *(c for d in DIMENSION_RATE_DS for c in (f"rate-n-K1-d{d}", f"capacity-m-d{d}")),
                  "modes-shift-KL-d", "modes-direction-invariance", "mnist-train-loss", "mnist-test-nll", "mnist-gap",
                  "mnist-gap-vs-distance", "paper-fig3-sgd-minimum", "paper-fig8-adam-minimum",
-                 "paper-modes-shift-best-epoch", "paper-fig11-width", "paper-metric-agreement", "paper-discrete-vs-flow")
+                 "paper-modes-shift-best-epoch", "paper-modes-best-epoch-earlier", "paper-modes-collapse",
+                 "paper-fig11-width", "paper-metric-agreement", "paper-discrete-vs-flow")
 CLAIMS: dict[str, Claim] = {i: next(c for c in _CLAIMS if c.id == i) for i in _REPORT_ORDER}
 """Every claim, by id, in the order of the report."""

@@ -66,6 +66,11 @@ FINDINGS: dict[str, str] = {
                               "[-1.06, 1.70]",
     "paper-fig8-adam-minimum": "mechanism-not-observed at this design: K2 still falls at the last epoch (40) in every "
                                "seed (K2 0.611, 0.656, 0.522)",
+    "paper-modes-best-epoch-earlier": "inconclusive at this design (40 epochs, n = 256): with SGD the best epochs at "
+                                      "mu = 15 are 40, 20, 30 against 40, 40, 30 at mu = 3 (difference -6.7 [-35, 22]); "
+                                      "with Adam 35 [22, 47] epochs earlier",
+    "paper-modes-collapse": "mechanism-not-observed at this design: at epoch 35 no mu = 15 sampler has collapsed to one "
+                            "mode (mass on x > 0: 0.529-0.537 with SGD, 0.499-0.524 with Adam)",
     "paper-fig11-width": "inconclusive at this design: K2 at epoch 20 is 0.758, 0.337, 0.371, 0.331, 0.377 at widths "
                          "2-32 (Kendall tau -0.20, p = 0.82); no width reaches K2 <= 0.1 by epoch 40",
     "paper-metric-agreement": "inconclusive at this design: Spearman rho of the grid metric against K2 is 0.98, 0.93, "

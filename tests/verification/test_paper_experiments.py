@@ -105,3 +105,28 @@ def test_the_flow_check_needs_its_controls_to_fail():
     assert flow_check([flow(1.02, (1.5, 0.6))] * 2, sizes).verdict == "holds"
     assert flow_check([flow(1.02, (1.05, 0.6))] * 2, sizes).verdict == "inconclusive"  # a control within rtol
     assert flow_check([flow(1.02, (1.5, 0.6)), flow(1.3, (1.5, 0.6))], sizes).verdict == "violated"
+
+
+def _runs(best_epochs, masses, mu):
+    """Synthetic stored runs: K2 least at each run's best epoch; mass on x > 0 at every checkpoint as given."""
+    out = []
+    for seed, (best, mass) in enumerate(zip(best_epochs, masses)):
+        recs = [{"epoch": e, "K2": 1.0 + abs(e - best) / 100, "mass_pos": mass} for e in range(0, 201, 10)]
+        out.append({"task": {"seed": seed, "mu": mu}, "records": recs, "diverged": False, "stopped": None})
+    return out
+
+
+def test_the_mode_checks_can_fail_and_pass():
+    from verification.sections.paper_experiments import best_epoch_check, collapse_check
+
+    sizes = {"width": 16, "n": 64, "epochs": 200, "seeds": 3, "mu": 3.0, "sde": "ve", "mu_far": 15.0, "late": 200}
+    near, far_early, far_late = [150, 160, 170], [10, 20, 30], [200, 200, 200]
+    result = {"sgd": _runs(near, [0.5] * 3, 3.0), "adam": _runs(near, [0.5] * 3, 3.0),
+              "sgd_far": _runs(far_early, [0.97, 0.03, 0.95], 15.0), "adam_far": _runs(far_early, [0.02] * 3, 15.0)}
+    assert best_epoch_check(result, sizes).verdict == "consistent"
+    assert collapse_check(result, 200, sizes).verdict == "consistent"
+    later = {**result, "adam_far": _runs(far_late, [0.5, 0.45, 0.6], 15.0)}
+    assert best_epoch_check(later, sizes).verdict == "violated"
+    assert collapse_check(later, 200, sizes).verdict == "inconclusive"  # SGD collapses, Adam holds both modes
+    both = {**later, "sgd_far": _runs(far_early, [0.5, 0.55, 0.8], 15.0)}
+    assert collapse_check(both, 200, sizes).verdict == "mechanism-not-observed"

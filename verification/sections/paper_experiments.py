@@ -59,15 +59,24 @@ def rise_rule(epochs: Sequence[float], values: Sequence[float], factor: float = 
             "passes": bool(interior and rise > factor * noise)}
 
 
-def rise_verdict(per_seed: Sequence[dict], against: str = "mechanism-not-observed") -> str:
-    """"consistent" when every seed passes :func:`rise_rule`; ``against`` when fewer than half do;
-    "inconclusive" between, or without at least 2 seeds."""
-    if len(per_seed) < 2:
+def seeds_verdict(passes: Sequence[bool], against: str = "mechanism-not-observed") -> str:
+    """"consistent" when every seed passes; ``against`` when fewer than half do; "inconclusive" between, or
+    without at least 2 seeds."""
+    if len(passes) < 2:
         return "inconclusive"
-    passed = sum(s["passes"] for s in per_seed)
-    if passed == len(per_seed):
+    if all(passes):
         return "consistent"
-    return against if passed < len(per_seed) / 2 else "inconclusive"
+    return against if sum(passes) < len(passes) / 2 else "inconclusive"
+
+
+def rise_verdict(per_seed: Sequence[dict], against: str = "mechanism-not-observed") -> str:
+    """:func:`seeds_verdict` of the seeds' :func:`rise_rule`."""
+    return seeds_verdict([s["passes"] for s in per_seed], against)
+
+
+def _both(verdicts: Sequence[str], against: str) -> str:
+    """Two optimisers' verdicts as one: ``against`` if either is, "consistent" if both are, else "inconclusive"."""
+    return against if against in verdicts else "consistent" if all(v == "consistent" for v in verdicts) else "inconclusive"
 
 
 def _curve(run: dict, key: str) -> tuple[list[float], list[float]]:
@@ -101,13 +110,18 @@ def _best(run: dict) -> dict:
     return recs[i]
 
 
+def _pairs(result: dict, opt: str) -> list[tuple[dict, dict]]:
+    """The (µ = mu, µ = mu_far) runs of one optimiser with the same seed, neither diverged."""
+    return [(a, b) for a, b in zip(result[opt], result[opt + "_far"])
+            if not a["diverged"] and not b["diverged"] and a["records"] and b["records"]]
+
+
 def modes_check(result: dict, sizes: dict) -> Check:
     """Figs. 4-5 and 9-10: the best K2 at µ = mu_far against µ = mu, paired by seed, for each optimiser."""
     claim = CLAIMS["paper-modes-shift-best-epoch"]
     measured, verdicts = {}, []
     for opt in ("sgd", "adam"):
-        near, far = result[opt], result[opt + "_far"]
-        pairs = [(a, b) for a, b in zip(near, far) if not a["diverged"] and not b["diverged"] and a["records"] and b["records"]]
+        pairs = _pairs(result, opt)
         diffs = [math.log(_best(b)["K2"]) - math.log(_best(a)["K2"]) for a, b in pairs]
         mean, lo, hi = _interval(diffs)
         row = {"log_K2_ratio_per_seed": diffs, "mean": mean, "ci95": [lo, hi]}
@@ -119,8 +133,45 @@ def modes_check(result: dict, sizes: dict) -> Check:
                           "grid_kl_wide_at_best": [b.get("grid_kl_wide") for b in best]}
         measured[opt] = row
         verdicts.append(interval_verdict(lo, hi, claim.against))
-    verdict = (claim.against if claim.against in verdicts else "consistent" if all(v == "consistent" for v in verdicts)
-               else "inconclusive")
+    return Check(claim.id, claim.text(**sizes), measured, claim.predicted, _both(verdicts, claim.against),
+                 claim.statistic)
+
+
+def best_epoch_check(result: dict, sizes: dict) -> Check:
+    """Figs. 4-5 and 9-10: the epoch of the least K2 at µ = mu_far minus that at µ = mu, paired by seed; earlier
+    (an interval wholly below 0) for both optimisers is consistent."""
+    claim = CLAIMS["paper-modes-best-epoch-earlier"]
+    measured, verdicts = {}, []
+    for opt in ("sgd", "adam"):
+        pairs = _pairs(result, opt)
+        diffs = [_best(b)["epoch"] - _best(a)["epoch"] for a, b in pairs]
+        mean, lo, hi = _interval(diffs)
+        measured[opt] = {"epoch_diff_per_seed": diffs, "mean": mean, "ci95": [lo, hi],
+                         "best_epoch_mu": [_best(a)["epoch"] for a, _ in pairs],
+                         "best_epoch_mu_far": [_best(b)["epoch"] for _, b in pairs]}
+        verdicts.append(interval_verdict(-hi, -lo, claim.against))
+    return Check(claim.id, claim.text(**sizes), measured, claim.predicted, _both(verdicts, claim.against),
+                 claim.statistic)
+
+
+COLLAPSE = 0.4
+"""A sampler has collapsed to one mode when |mass on x > 0 - 1/2| exceeds this (90 % of its mass on one side)."""
+
+
+def collapse_check(result: dict, epoch: int, sizes: dict) -> Check:
+    """Figs. 5 and 10: at ``epoch`` the µ = mu_far sampler's mode imbalance |mass(x > 0) - 1/2| per usable seed;
+    :func:`seeds_verdict` per optimiser on imbalance > :data:`COLLAPSE`, both optimisers' verdicts combined."""
+    claim = CLAIMS["paper-modes-collapse"]
+    measured, verdicts = {"epoch": epoch, "collapse_above": COLLAPSE}, []
+    for opt in ("sgd", "adam"):
+        masses = [x["mass_pos"] for r in _usable(result[opt + "_far"]) for x in r["records"]
+                  if x["epoch"] == epoch and "mass_pos" in x]
+        imbalance = [abs(m - 0.5) for m in masses]
+        measured[opt] = {"mass_pos": masses, "imbalance": imbalance, "collapsed": sum(b > COLLAPSE for b in imbalance),
+                         "seeds": len(masses)}
+        verdicts.append(seeds_verdict([b > COLLAPSE for b in imbalance], claim.against))
+    verdict = (claim.against if all(v == claim.against for v in verdicts)
+               else "consistent" if all(v == "consistent" for v in verdicts) else "inconclusive")
     return Check(claim.id, claim.text(**sizes), measured, claim.predicted, verdict, claim.statistic)
 
 
@@ -256,6 +307,8 @@ def paper_experiments(ctx: Context) -> Section:
     checks = [rise_check("paper-fig3-sgd-minimum", result["sgd"], {**base, "lr": d.sgd_lr}),
               rise_check("paper-fig8-adam-minimum", result["adam"], {**base, "lr": d.adam_lr}),
               modes_check(result, {**base, "mu_far": d.mu_far}),
+              best_epoch_check(result, {**base, "mu_far": d.mu_far}),
+              collapse_check(result, max(d.density_epochs), {**base, "mu_far": d.mu_far, "late": max(d.density_epochs)}),
               width_check(result["width"], d.width_epoch, d.kl_target,
                           {"widths": list(d.widths), "epoch": d.width_epoch, "cap": d.width_cap,
                            "seeds": len(d.width_seeds), "target": d.kl_target}),
