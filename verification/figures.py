@@ -107,7 +107,8 @@ def density_panels(path: str | os.PathLike, panels: Sequence[tuple[float, Mappin
                    label: str = "tau = {:.2g}", title: str = "mu = {mu}: reverse-SDE law") -> Path:
     """One panel per µ: p0 (on ``x0``) and the reverse-SDE law at several τ (or epochs: ``label`` formats
     each entry of ``d["tau"]``), each on its own cells ``x`` (the Fokker–Planck grid reaches as far as each
-    sampler needs) (Figs. 4-5 analogue); ``title`` is formatted with ``mu``."""
+    sampler needs) (Figs. 4-5 analogue); ``title`` is formatted with ``mu`` and the panel's other scalar
+    entries (e.g. ``seed``)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(9, 3.6))
@@ -117,7 +118,7 @@ def density_panels(path: str | os.PathLike, panels: Sequence[tuple[float, Mappin
         for tau, x, q, style in zip(d["tau"], d["x"], d["q"], ("--", "-", ":")):
             ax.plot(x, q, style, label=label.format(tau))
         ax.set_xlim(-mu - 4, mu + 4)
-        ax.set_title(title.format(mu=mu))
+        ax.set_title(title.format(mu=mu, **{k: v for k, v in d.items() if np.isscalar(v)}))
         ax.set_xlabel("x")
         ax.legend(fontsize=7)
     target = Path(path)

@@ -272,12 +272,11 @@ def density_figure(result: dict, opt: str, path) -> Path | None:
         mu = run["task"]["mu"]
         target = two_mode(mu, tuple(run["task"]["weights"]), sde=make_sde(run["task"]["sde"]))
         panels.append((mu, {"x0": xs, "p0": target.pdf(0.0, xs), "tau": [x["epoch"] for x in recs],
-                            "x": [xs] * len(recs), "q": [x["density"] for x in recs]}))
+                            "x": [xs] * len(recs), "q": [x["density"] for x in recs], "seed": run["task"]["seed"]}))
     if not panels:
         return None
-    seed = result[opt][0]["task"]["seed"]
     return density_panels(path, panels, label="epoch {:g}",
-                          title=f"mu = {{mu}}: {opt.upper()}, seed {seed}, reverse-SDE sampler")
+                          title=f"mu = {{mu}}: {opt.upper()}, seed {{seed}}, reverse-SDE sampler")
 
 
 def mass_rows(result: dict, epochs: Sequence[int]) -> list[dict]:
