@@ -39,3 +39,16 @@ def test_k3_cost_is_its_score_evaluations(benchmark, relu1024) -> None:
     ratio = _cost_ratio(benchmark, lambda: kl_ode(TARGET, relu1024), lambda: relu1024(1.0, x), 4 * 64)
     # RK4, cell form: four score evaluations per step (64 steps), no derivative
     assert ratio < 2.0 * 256
+
+
+@pytest.mark.benchmark(group="kl-swish-ve")
+def test_k2_of_a_swish_checkpoint_under_ve_is_its_score_evaluations(benchmark) -> None:
+    """Issue 10's per-checkpoint K2 (the authors' width-16 network, VE): cost in score evaluations."""
+    from empirical.nets import build_net
+    from empirical.sde import ve
+
+    target = two_mode(3.0, sde=ve())
+    net = build_net("swish", 16, ve(), 0)
+    faces = sde_law(target, net.score, n_steps=1).edges[1:-1]
+    ratio = _cost_ratio(benchmark, lambda: kl_sde(target, net.score), lambda: net.score(0.5, faces), 2 * 128)
+    assert ratio < 2.0 * 256
