@@ -253,8 +253,8 @@ def load_score(path: str, epoch: int | None = None, sdes: dict | None = None):
         The file.
     epoch : int, optional
         Which checkpoint; the last one by default.
-    sdes : dict of name -> factory(T), optional
-        How to rebuild the SDE by name; default ``{"ou": ou}`` plus ``ve`` when :mod:`empirical.sde` has it.
+    sdes : dict of name -> factory, optional
+        How to rebuild the SDE by name (OU's factory gets the saved T); default :data:`empirical.sde.SDES`.
 
     Returns
     -------
@@ -272,7 +272,7 @@ def load_score(path: str, epoch: int | None = None, sdes: dict | None = None):
     epoch = max(states) if epoch is None else int(epoch)
     if epoch not in states:
         raise ValueError(f"epoch must be one of the saved checkpoints {sorted(states)}, got {epoch!r}")
-    sdes = sdes or {"ou": sde_module.ou, "ve": sde_module.ve}
+    sdes = sdes or sde_module.SDES
     if meta["sde"] not in sdes:
         raise ValueError(f"sde {meta['sde']!r} is not one of {sorted(sdes)}")
     sde = sdes[meta["sde"]](T=meta["T"]) if meta["sde"] == "ou" else sdes[meta["sde"]]()

@@ -295,3 +295,21 @@ def ve(sigma: float = 25.0, eps: float = 1e-5, T: float = 1.0) -> LinearSDE:
         prior_var=float(sigma2(float(T))),
         eps=float(eps),
     )
+
+
+SDES = {"ve": ve, "ou": ou}
+"""The forward SDEs by name, each factory at its defaults (``diffgen train --sde``, the report's training runs)."""
+
+
+def sde_by_name(name: str) -> LinearSDE:
+    """The forward SDE ``name`` of :data:`SDES` at its defaults: 've' (σ = 25, ε = 1e-5; the authors') or 'ou'.
+
+    Examples
+    --------
+    >>> from empirical.sde import sde_by_name
+    >>> sde_by_name("ve").name, sde_by_name("ou").T
+    ('ve', 5.0)
+    """
+    if name not in SDES:
+        raise ValueError(f"sde must be one of {sorted(SDES)}, got {name!r}")
+    return SDES[name]()

@@ -28,9 +28,8 @@ from .loss import population_loss
 from .mnist.network import resolve_device
 from .nets import build_net, save_checkpoints
 from .targets import two_mode
-from .training import OPTIMIZERS, measure_checkpoint, sde_eps, train
+from .training import OPTIMIZERS, measure_checkpoint, sde_eps, split_seed, train
 
-SDES = ("ve", "ou")
 KEYS = ("epoch", "train_loss", "K1", "K2", "K3", "K4", "K4_065", "grid_kl", "grid_kl_wide", "mass_pos", "pop_loss",
         "pop_loss_min", "seconds")
 
@@ -73,7 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="mixture weights in (0, 1) summing to 1 (default 0.5,0.5)")
     p.add_argument("--n", type=_count("--n"), default=1000, help="training points (default 1000)")
     p.add_argument("--seed", type=_count("--seed"), default=0, help="master seed >= 0 (data, model, training)")
-    p.add_argument("--sde", choices=SDES, default="ve", help="forward SDE: ve (sigma 25, eps 1e-5; default) or ou")
+    p.add_argument("--sde", choices=tuple(sde_module.SDES), default="ve", help="forward SDE: ve (sigma 25, eps 1e-5; default) or ou")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N]")
     p.add_argument("--json", action="store_true", help="print a JSON list, one record per checkpoint")
     p.add_argument("--save-model", metavar="PATH", help="torch.save every checkpoint's weights to PATH "
@@ -113,9 +112,9 @@ def run_training(args: argparse.Namespace) -> list[dict]:
         One per checkpoint, keys :data:`KEYS` (``seconds``: training time so far, not deterministic).
     """
     _check(args)
-    sde = sde_module.ve() if args.sde == "ve" else sde_module.ou()
+    sde = sde_module.sde_by_name(args.sde)
     target = two_mode(args.mu, tuple(args.weights), sde=sde)
-    s_data, s_model, s_train = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(args.seed).spawn(3))
+    s_data, s_model, s_train = split_seed(args.seed)
     x = target.sample(args.n, np.random.default_rng(s_data))
     net = build_net(args.net, args.width, sde, s_model, args.factor)
     k1_loss = population_loss(target, net.features, "g2", t0=sde_eps(sde)) if args.net == "rf" else None

@@ -2,8 +2,8 @@
 
 One task is one training run of :func:`empirical.training.train`: (net, width, optimizer, lr, epochs,
 eval_every, mu, weights, n, seed, sde) and the measurements taken at each checkpoint. The seed is split
-exactly as ``diffgen train`` splits it (``SeedSequence(seed).spawn(3)``: data draw, model weights,
-training generator), so a task's records are those of ``diffgen train`` with the same arguments.
+by :func:`empirical.training.split_seed` as ``diffgen train`` splits it (data draw, model weights, training
+generator), so a task's records are those of ``diffgen train`` with the same arguments.
 
 - :class:`PaperRun`: DSM training (the authors' loop), measured every ``eval_every`` epochs. With
   ``stop_epoch`` and ``kl_target`` set (Fig. 11) the run stops as soon as both the value at epoch
@@ -23,69 +23,22 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from empirical import sde as sde_module
 from empirical.features import rf_score
 from empirical.flow import gradient_flow
-from empirical.kl import kl_integrated, kl_score_bound, kl_ode, kl_sde, sde_law
+from empirical.kl import kl_sde
 from empirical.loss import empirical_loss, population_loss
 from empirical.nets import build_net
+from empirical.sde import sde_by_name
 from empirical.targets import two_mode
-from empirical.training import GRID_T0, MEASURES, grid_kl, measure_checkpoint, sde_eps, train
+from empirical.training import MEASURES, measure_checkpoint, sde_eps, split_seed, train
 
 from .runner import Runner
 
-PAPER_VERSION = 2
+PAPER_VERSION = 3
 """Part of every task's store key: incremented when a change alters the numbers of a task."""
 
 TIME_CONTROLS = (0.5, 2.0)
 """Negative controls of the discrete-vs-flow check: the exact flow at c x τ, a time unit wrong by the factor c."""
-
-
-def make_sde(name: str):
-    """The forward SDE by name: 've' (σ = 25, ε = 1e-5; the authors') or 'ou'."""
-    if name == "ve":
-        return sde_module.ve()
-    if name == "ou":
-        return sde_module.ou()
-    raise ValueError(f"sde must be 've' or 'ou', got {name!r}")
-
-
-def seeds_of_run(seed: int) -> tuple[int, int, int]:
-    """(data, model, training) seeds of a master seed, as ``diffgen train`` splits it."""
-    return tuple(int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(3))
-
-
-def measure_some(target, score, keys: tuple[str, ...], k1_loss=None) -> dict:
-    """The measurements ``keys`` (a subset of :data:`empirical.training.MEASURES`) of one checkpoint; all of
-    them through :func:`~empirical.training.measure_checkpoint`."""
-    if set(keys) >= set(MEASURES):
-        return measure_checkpoint(target, score, k1_loss=k1_loss)
-    t0 = sde_eps(target.sde)
-    out = {}
-    for k in keys:
-        if k == "K1":
-            out[k] = float(kl_score_bound(target, score, t0, loss=k1_loss))
-        elif k == "K2":
-            out[k] = float(kl_sde(target, score, t0))
-        elif k == "K3":
-            out[k] = float(kl_ode(target, score, t0))
-        elif k == "K4":
-            out[k] = float(kl_integrated(target, score, t0))
-        elif k == "K4_065":
-            out[k] = float(kl_integrated(target, score, GRID_T0))
-        elif k == "grid_kl":
-            out[k] = grid_kl(target, score)
-        elif k == "grid_kl_wide":
-            means = target.components(0.0)[0]
-            lo, hi = float(np.min(means)) - 10.0, float(np.max(means)) + 10.0
-            out[k] = grid_kl(target, score, lo=lo, hi=hi, n_grid=int(round((hi - lo) / 0.4)) + 1)
-        elif k == "mass_pos":
-            law = sde_law(target, score, t0)
-            frac = np.clip(law.edges[1:] / law.h, 0.0, 1.0)
-            out[k] = float(np.sum(law.q * law.h * frac))
-        else:
-            raise ValueError(f"unknown measurement {k!r}; known: {MEASURES}")
-    return out
 
 
 class _Stop(Exception):
@@ -95,7 +48,8 @@ class _Stop(Exception):
 @dataclass(frozen=True)
 class PaperRun:
     """One training run of the authors' experiment, measured at epochs 0, S, 2S, ..., E; at the checkpoints in
-    ``density_epochs`` the record also holds the sampler's density on :func:`density_grid` (key "density")."""
+    ``density_epochs`` the record also holds the sampler's density on :func:`density_grid` (key "density", from
+    the law K2 was measured on: :func:`empirical.training.measure_checkpoint`)."""
 
     net: str = "swish"
     width: int = 16
@@ -127,36 +81,13 @@ def density_grid(mu: float) -> np.ndarray:
     return np.linspace(-mu - 4.0, mu + 4.0, DENSITY_POINTS)
 
 
-def sampler_density(target, score, xs: np.ndarray, t0: float | None = None) -> np.ndarray:
-    """The reverse-SDE sampler's density at ``xs`` (Figs. 4-5, 9-10): the Fokker-Planck law of
-    :func:`empirical.kl.sde_law` (the law K2 measures), its cell averages interpolated linearly between cell
-    centres (zero outside the grid).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from empirical.targets import two_mode
-    >>> from empirical.sde import ve
-    >>> from verification.paper_runs import sampler_density
-    >>> target = two_mode(3.0, sde=ve())
-    >>> xs = np.array([-3.0, 0.0, 3.0])
-    >>> q = sampler_density(target, target.score, xs)  # the exact score: the sampler returns p_eps
-    >>> bool(np.max(np.abs(q - target.pdf(1e-5, xs))) < 1e-3)  # the peaks are 0.2
-    True
-    """
-    t0 = sde_eps(target.sde) if t0 is None else float(t0)
-    law = sde_law(target, score, t0)
-    centres = 0.5 * (law.edges[1:] + law.edges[:-1])
-    return np.interp(np.asarray(xs, dtype=float), centres, law.q, left=0.0, right=0.0)
-
-
 def run_paper(task: PaperRun) -> dict:
     """Train and measure one :class:`PaperRun`: ``{"task", "records", "stopped", "diverged"}``, records as
     :func:`empirical.training.train` makes them (``epoch``, ``train_loss`` and the measurements; no
     wall-clock seconds, so a stored result is deterministic)."""
-    sde = make_sde(task.sde)
+    sde = sde_by_name(task.sde)
     target = two_mode(task.mu, tuple(task.weights), sde=sde)
-    s_data, s_model, s_train = seeds_of_run(task.seed)
+    s_data, s_model, s_train = split_seed(task.seed)
     x = target.sample(task.n, np.random.default_rng(s_data))
     net = build_net(task.net, task.width, sde, s_model)
     k1_loss = population_loss(target, net.features, "g2", t0=sde_eps(sde)) if task.net == "rf" and "K1" in task.measures else None
@@ -168,9 +99,9 @@ def run_paper(task: PaperRun) -> dict:
         if not math.isfinite(loss):
             state["diverged"] = True
             raise _Stop
-        rec = {"epoch": epoch, "train_loss": float(loss), **measure_some(target, model.score, task.measures, k1_loss)}
-        if epoch in task.density_epochs:
-            rec["density"] = sampler_density(target, model.score, xs).tolist()
+        rec = {"epoch": epoch, "train_loss": float(loss),
+               **measure_checkpoint(target, model.score, k1_loss=k1_loss, keys=task.measures,
+                                    density_x=xs if epoch in task.density_epochs else None)}
         records.append(rec)
         if task.stop_epoch is not None and task.kl_target is not None:
             reached = any(r["K2"] <= task.kl_target for r in records)
@@ -216,9 +147,9 @@ def run_flow(task: FlowRun) -> dict:
     "A_relerr_sgd", "K2_flow_sgd_x0.5", "K2_flow_sgd_x2"}``: the GD curve at τ = lr x epochs (one step per
     epoch), the SGD curve at τ = lr x steps (ceil(n/32) steps per epoch), each beside the exact flow at the
     same τ, and the flow at c x τ for each c of :data:`TIME_CONTROLS` (the negative controls)."""
-    sde = make_sde(task.sde)
+    sde = sde_by_name(task.sde)
     target = two_mode(task.mu, sde=sde)
-    s_data, s_model, s_train = seeds_of_run(task.seed)
+    s_data, s_model, s_train = split_seed(task.seed)
     x = target.sample(task.n, np.random.default_rng(s_data))
     t0 = sde_eps(sde)
     loss = empirical_loss(x, build_net("rf", task.m, sde, s_model).features, sde, lam="var", t0=t0)

@@ -19,10 +19,10 @@ Lemma 2 and Remark 3; docs/theory.md §4.
 
 from .divergence import kl_cells
 from .fokker_planck_2d import kl_sde_2d
-from .measures import BOUNDARY_MASS_MAX, integrated_logpdf, kl_integrated, kl_ode, kl_sde, sde_law
+from .measures import BOUNDARY_MASS_MAX, integrated_logpdf, kl_integrated, kl_ode, kl_sde, kl_sde_law, sde_law
 from .ode_mc import ode_kl_mc, ode_logq
 from .sampling import sample_kl
 from .score_bound import kl_score_bound, score_error
 
 __all__ = ["BOUNDARY_MASS_MAX", "integrated_logpdf", "kl_cells", "kl_integrated", "kl_ode", "kl_score_bound",
-           "kl_sde", "kl_sde_2d", "ode_kl_mc", "ode_logq", "sample_kl", "score_error", "sde_law"]
+           "kl_sde", "kl_sde_2d", "kl_sde_law", "ode_kl_mc", "ode_logq", "sample_kl", "score_error", "sde_law"]

@@ -212,13 +212,31 @@ def kl_sde(target: Target1D, score: ScoreModel, t0: float | None = None, *, retu
     >>> bool(k2 <= kl_score_bound(p, shifted))  # K1 = 0.02 (1 - e^{-2T}) here
     True
     """
+    out, law = kl_sde_law(target, score, t0, **kwargs)
+    return (out, law.boundary_mass) if return_boundary_mass else out
+
+
+def kl_sde_law(target: Target1D, score: ScoreModel, t0: float | None = None, **kwargs) -> tuple[float, FPSolution]:
+    """K2 as :func:`kl_sde` computes it, with the law it was measured on (the backward-Euler law when TR-BDF2
+    was replaced), so that other readings of the sampler (its mass on each mode, its density) come from the
+    same law as K2 and cost no second solve.
+
+    Examples
+    --------
+    >>> from empirical.kl import kl_sde, kl_sde_law
+    >>> from empirical.targets import two_mode
+    >>> p = two_mode(3.0)
+    >>> k2, law = kl_sde_law(p, p.score, n_cells=300, n_steps=40)
+    >>> k2 == kl_sde(p, p.score, n_cells=300, n_steps=40), bool(abs(law.mass - 1) < 1e-12)
+    (True, True)
+    """
     t0 = check_t0(target.sde.eps if t0 is None else t0, target.sde.T)
     law = sde_law(target, score, t0, **kwargs)
     p = cell_average(lambda x: target.pdf(t0, x), law.edges)
     out = kl_cells(p, law.q, law.h)
     if np.isinf(out) and kwargs.get("scheme", "trbdf2") == "trbdf2":
         warnings.warn("K2: TR-BDF2 left q <= 0 where p_t0 has mass (an overfitted score, or cells that do not "
-                      "resolve p_t0); recomputed with backward Euler on 4x the steps", RuntimeWarning, stacklevel=2)
+                      "resolve p_t0); recomputed with backward Euler on 4x the steps", RuntimeWarning, stacklevel=3)
         steps = 4 * kwargs.get("n_steps", _SDE_STEPS)
         law = sde_law(target, score, t0, **{**kwargs, "scheme": "euler", "n_steps": steps})
         p = cell_average(lambda x: target.pdf(t0, x), law.edges)  # its reach may have widened differently
@@ -226,11 +244,11 @@ def kl_sde(target: Target1D, score: ScoreModel, t0: float | None = None, *, retu
     if law.boundary_mass > BOUNDARY_MASS_MAX:
         warnings.warn(f"K2: mass {law.boundary_mass:.2e} sits in the two outer cells (reach {law.edges[-1]:.3g}); "
                       "the zero-flux walls truncate this model's sampler: pass a larger reach",
-                      RuntimeWarning, stacklevel=2)
+                      RuntimeWarning, stacklevel=3)
     if np.isinf(out):
         warnings.warn("K2: the computed law is <= 0 where p_t0 has mass: the cells do not resolve p_t0 "
-                      "(keep h below a tenth of its narrowest scale)", RuntimeWarning, stacklevel=2)
-    return (out, law.boundary_mass) if return_boundary_mass else out
+                      "(keep h below a tenth of its narrowest scale)", RuntimeWarning, stacklevel=3)
+    return out, law
 
 
 def kl_ode(target: Target1D, score: ScoreModel, t0: float | None = None, n_x: int = 1201,

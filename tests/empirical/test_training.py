@@ -21,7 +21,7 @@ from empirical.flow import gradient_flow
 from empirical.loss import empirical_losses
 from empirical.nets import RFNet, SwishNet, load_score
 from empirical import sde as sde_module
-from empirical.sde import ou
+from empirical.sde import ou, ve
 from empirical.targets import two_mode
 from empirical.train_cli import register
 from empirical.training import checkpoint_epochs, sde_eps, train
@@ -181,3 +181,43 @@ def test_population_dsm_loss_has_the_notebooks_optimum_and_the_closed_form_exces
     mean_var = ((25.0 ** (2 * sde.T) - 25.0 ** (2 * sde.eps)) / (2 * L) - (sde.T - sde.eps)) / (2 * L * (sde.T - sde.eps))
     shifted, _ = population_dsm_loss(p, lambda t, x: s(t, x) + c, sde.eps)
     assert shifted - floor == pytest.approx(c * c * mean_var, rel=1e-4)
+
+
+def test_k2_law_is_the_law_k2_was_measured_on_after_the_euler_fallback():
+    import warnings
+
+    from empirical.kl import kl_cells, kl_sde_law, sde_law
+    from empirical.kl.grids import cell_average
+
+    target = two_mode(3.0, sde=ve())
+    score = lambda t, x: target.score(t, x) + 0.3 * np.sin(3.0 * x)  # noqa: E731
+    assert np.min(sde_law(target, score, 1e-5, n_steps=8).q) < 0  # TR-BDF2 undershoots at 8 steps
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        k2, law = kl_sde_law(target, score, n_steps=8)
+    assert any("backward Euler" in str(w.message) for w in caught)
+    assert np.min(law.q) >= 0.0  # the backward-Euler law, not the TR-BDF2 one
+    assert k2 == kl_cells(cell_average(lambda x: target.pdf(1e-5, x), law.edges), law.q, law.h)
+
+
+def test_measure_checkpoint_solves_the_sampler_once_and_measures_only_its_keys(monkeypatch):
+    import empirical.training as training
+
+    target = two_mode(3.0, sde=ve())
+    calls = []
+    real = training.kl_sde_law
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training, "kl_sde_law", counted)
+    xs = np.linspace(-5.0, 5.0, 11)
+    out = training.measure_checkpoint(target, target.score, keys=("K2", "mass_pos", "grid_kl"), density_x=xs)
+    assert len(calls) == 1 and list(out) == ["K2", "mass_pos", "grid_kl", "density"]
+    _, law = real(target, target.score)
+    frac = np.clip(law.edges[1:] / law.h, 0.0, 1.0)
+    assert out["mass_pos"] == float(np.sum(law.q * law.h * frac))
+    assert np.allclose(out["density"], target.pdf(1e-5, xs), atol=1e-3)
+    with pytest.raises(ValueError, match="keys"):
+        training.measure_checkpoint(target, target.score, keys=("K9",))

@@ -75,13 +75,13 @@ def test_densities_are_stored_at_the_chosen_epochs_and_are_the_sampler_law():
 
     from empirical.kl import kl_sde
     from empirical.targets import two_mode
-    from verification.paper_runs import make_sde
+    from empirical.sde import sde_by_name
 
     task = PaperRun(width=4, epochs=4, eval_every=1, n=32, seed=0, measures=("K2",), density_epochs=(1, 3))
     out = run_paper(task)
     assert [r["epoch"] for r in out["records"] if "density" in r] == [1, 3]
     xs = np.asarray(out["density_x"])
-    target = two_mode(task.mu, sde=make_sde(task.sde))
+    target = two_mode(task.mu, sde=sde_by_name(task.sde))
     for rec in out["records"]:
         if "density" in rec:
             q = np.asarray(rec["density"])

@@ -14,12 +14,12 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from empirical.formats import markdown_table
-
-from ..claims import CLAIMS, FLOW_RTOL
+from empirical.sde import sde_by_name
 from empirical.targets import two_mode
 
+from ..claims import CLAIMS, FLOW_RTOL
 from ..figures import curves_plot, density_panels
-from ..paper_runs import TIME_CONTROLS, experiment, make_sde
+from ..paper_runs import TIME_CONTROLS, experiment
 from ..stats import t_interval
 from ..verdicts import Check, interval_verdict, trend, trend_verdict
 from .base import Context, Section
@@ -270,7 +270,7 @@ def density_figure(result: dict, opt: str, path) -> Path | None:
         recs = [x for x in run["records"] if "density" in x]
         xs = np.asarray(run["density_x"])
         mu = run["task"]["mu"]
-        target = two_mode(mu, tuple(run["task"]["weights"]), sde=make_sde(run["task"]["sde"]))
+        target = two_mode(mu, tuple(run["task"]["weights"]), sde=sde_by_name(run["task"]["sde"]))
         panels.append((mu, {"x0": xs, "p0": target.pdf(0.0, xs), "tau": [x["epoch"] for x in recs],
                             "x": [xs] * len(recs), "q": [x["density"] for x in recs], "seed": run["task"]["seed"]}))
     if not panels:
