@@ -1,4 +1,10 @@
-"""Shared pytest configuration: hypothesis profiles, the opt-in ``slow`` marker and the allocator setting."""
+"""Shared pytest configuration: hypothesis profiles, the opt-in ``slow`` and ``perf`` markers and the allocator
+setting.
+
+``perf`` marks the tests that assert a timing ratio (tests/references.py::benchmark_ratio). Load from another
+process can still move a ratio, so the default ``pytest``, a reproducibility check, skips them; ``.ci/run``
+runs them on its own machine with ``pytest -m perf --run-perf``.
+"""
 
 from __future__ import annotations
 
@@ -32,17 +38,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="also run tests marked slow (minutes each; the report job runs them)",
     )
+    parser.addoption(
+        "--run-perf",
+        action="store_true",
+        default=False,
+        help="also run tests marked perf (they assert timing ratios; .ci/run runs them)",
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     slow = "included" if config.getoption("--run-slow") else "skipped (use --run-slow)"
-    return [f"hypothesis profile: {PROFILE}", f"slow tests: {slow}"]
+    perf = "included" if config.getoption("--run-perf") else "skipped (use --run-perf)"
+    return [f"hypothesis profile: {PROFILE}", f"slow tests: {slow}", f"perf tests: {perf}"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--run-slow"):
-        return
-    skip_slow = pytest.mark.skip(reason="slow: opt in with `pytest --run-slow`")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip_slow)
+    skips = {"slow": pytest.mark.skip(reason="slow: opt in with `pytest --run-slow`"),
+             "perf": pytest.mark.skip(reason="perf: asserts a timing ratio; opt in with `pytest --run-perf`")}
+    for marker, skip in skips.items():
+        if config.getoption(f"--run-{marker}"):
+            continue
+        for item in items:
+            if marker in item.keywords:
+                item.add_marker(skip)

@@ -32,6 +32,7 @@ def baseline(bound, pts: dict[str, np.ndarray]) -> list[float]:
     return out
 
 
+@pytest.mark.perf
 @pytest.mark.benchmark(group="bounds-evaluate")
 @pytest.mark.parametrize("form", ["simplified", "full"])
 def test_vectorised_evaluation_beats_sympy_per_point_by_100x(benchmark, form):

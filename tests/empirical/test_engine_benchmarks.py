@@ -124,6 +124,7 @@ def b1_problem():
     return two_mode(3.0), draw_features(m, seed=0), n_t
 
 
+@pytest.mark.perf
 @pytest.mark.benchmark(group="b1-vs-gemm")
 def test_exact_b1_costs_at_most_two_gemms_of_equal_shape(benchmark, b1_problem):
     target, f, n_t = b1_problem

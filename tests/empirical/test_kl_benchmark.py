@@ -25,6 +25,7 @@ def _cost_ratio(benchmark, run, one_eval, n_evals: int) -> float:
     return ratio
 
 
+@pytest.mark.perf
 @pytest.mark.benchmark(group="kl-relu1024")
 def test_k2_cost_is_its_score_evaluations(benchmark, relu1024) -> None:
     faces = sde_law(TARGET, relu1024, n_steps=1).edges[1:-1]  # K2's grid: 1200 window cells + ~350 outer
@@ -33,6 +34,7 @@ def test_k2_cost_is_its_score_evaluations(benchmark, relu1024) -> None:
     assert ratio < 2.0 * 256
 
 
+@pytest.mark.perf
 @pytest.mark.benchmark(group="kl-relu1024")
 def test_k3_cost_is_its_score_evaluations(benchmark, relu1024) -> None:
     x = np.linspace(-13.0, 13.0, 1201)
@@ -41,6 +43,7 @@ def test_k3_cost_is_its_score_evaluations(benchmark, relu1024) -> None:
     assert ratio < 2.0 * 256
 
 
+@pytest.mark.perf
 @pytest.mark.benchmark(group="kl-swish-ve")
 def test_k2_of_a_swish_checkpoint_under_ve_is_its_score_evaluations(benchmark) -> None:
     """Issue 10's per-checkpoint K2 (the authors' width-16 network, VE): cost in score evaluations."""

@@ -37,6 +37,7 @@ def _b1(n: int, m: int, d: int, benchmark) -> float:
     return ratio
 
 
+@pytest.mark.perf
 @pytest.mark.benchmark(group="b1-nd")
 def test_b1_in_d64_costs_a_few_series_terms(benchmark):
     # A handful of terms (the plan picks ~5 at rtol 1e-3 in d = 64) plus the coefficient and exact-pair work;
@@ -44,12 +45,14 @@ def test_b1_in_d64_costs_a_few_series_terms(benchmark):
     assert _b1(100, 256, 64, benchmark) < 200
 
 
+@pytest.mark.perf
 @pytest.mark.slow
 @pytest.mark.benchmark(group="b1-nd")
 def test_b1_in_d64_at_the_issue_size(benchmark):
     assert _b1(1000, 1024, 64, benchmark) < 200
 
 
+@pytest.mark.perf
 @pytest.mark.benchmark(group="k1-curve-nd")
 def test_k1_curve_in_d64_after_the_losses(benchmark):
     d, m = 64, 256

@@ -38,12 +38,14 @@ def _cost_in_evaluations(benchmark, rf16, n: int) -> float:
     return ratio
 
 
+@pytest.mark.perf
 @pytest.mark.benchmark(group="ode-nll-d16-m1024")
 def test_ode_nll_cost_is_its_score_evaluations(benchmark, rf16) -> None:
     # RK4: four fused evaluations per step (64 steps); the stages' vector work in d = 16 must not dominate
     assert _cost_in_evaluations(benchmark, rf16, 500) < 2.0 * 4 * N_STEPS
 
 
+@pytest.mark.perf
 @pytest.mark.slow
 @pytest.mark.benchmark(group="ode-nll-d16-m1024")
 def test_ode_nll_of_ten_thousand_points_cost(benchmark, rf16) -> None:
