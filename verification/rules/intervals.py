@@ -1,0 +1,440 @@
+"""Rules on per-seed values judged by Student's t interval of their mean over seeds (docs/theory.md §8.2).
+
+Each seed gives one independent value (a fitted exponent, a paired difference, a correlation); the 95% t
+interval of their mean decides. The rules differ in what the interval is compared with:
+
+- :class:`Rate`: an upper bound's exponent p (``holds-with-slack`` below, ``violated`` above, ``consistent`` across);
+- :class:`Sign`: a signed effect against 0 (``consistent`` on the claimed side, against on the other);
+- :class:`Separation`: the claimed value against a rival one (``tau_es ~ n^(2/5)`` against ``n^1``);
+- :class:`Detection`: an effect detected above 0, or one as large as a stated effect excluded (a rise);
+- :class:`Tolerance`: a difference within a tolerance (``holds``) or beyond it (``violated``);
+- :class:`Equivalence`: a difference within ±margin (``consistent``) or wholly outside (against).
+
+Their nulls and alternatives move the per-seed values to the hypothesis and add deviations resampled from the
+claim's own values (:func:`~verification.rules.core.seed_bootstrap`), so the simulated intervals have the data's
+spread and shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .core import Hypothesis, Values, seed_bootstrap, t_bounds
+
+_NO_DATA = "fewer than 2 seeds with a finite value"
+
+
+def _draw(data: Values, centre: float) -> Callable[[np.random.Generator, int], np.ndarray]:
+    """Replicates of the per-seed values moved to ``centre``, with the data's own deviations."""
+    k = data.finite.size
+
+    def draw(rng: np.random.Generator, reps: int) -> np.ndarray:
+        return centre + seed_bootstrap(data.finite, rng, reps, size=max(k, 1))
+
+    return draw
+
+
+def _interval_stat(data: Values, ci: float = 0.95) -> dict:
+    v = data.finite
+    mean, lo, hi = (float(a[0]) for a in t_bounds(v[None, :], ci)) if v.size else (float("nan"),) * 3
+    key = "ci95" if ci == 0.95 else f"ci{100 * ci:g}"
+    out = {"per_seed": list(data.values), "mean": mean, key: [lo, hi], "seeds": int(v.size), **data.extra}
+    if v.size < 2:
+        out["error"] = _NO_DATA
+    return out
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+@dataclass(frozen=True)
+class Rate:
+    """An upper bound's exponent: the claim is "the quantity scales at most like x^p".
+
+    Verdict on the t interval [lo, hi] of the per-seed exponents: ``holds-with-slack`` if hi < p, ``violated``
+    (the claim's ``against``) if lo > p, ``consistent`` otherwise. Null: exponent p exactly (the boundary);
+    errors ``violated`` and ``holds-with-slack``. Alternative: exponent p + ``slower`` (the quantity decays
+    slower, or grows faster, than the bound allows), detected as ``violated``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from verification.rules import Rate, Values, judge, rng_for
+    >>> rule = Rate(exponent=-0.4)
+    >>> j = judge(rule, Values([-1.1, -1.0, -1.2, -1.05, -0.95]), 400, rng_for("doc"))
+    >>> j.verdict, j.size <= 0.05, j.power > 0.8
+    ('holds-with-slack', True, True)
+    """
+
+    exponent: float | Callable[[], float]
+    slower: float | None = None
+    variable: str = "x"
+    against: str = "violated"
+    name: str = "rate"
+
+    def predicted(self) -> float:
+        return float(self.exponent() if callable(self.exponent) else self.exponent)
+
+    def step(self) -> float:
+        """The alternative's distance from p: ``slower``, else half the predicted exponent's size (at least 0.1)."""
+        return float(self.slower) if self.slower is not None else max(abs(self.predicted()) / 2, 0.1)
+
+    def describe(self) -> str:
+        return (f"per-seed least-squares slope of log y on log {self.variable}; the exponent is their mean with a 95% "
+                "Student t interval over seeds")
+
+    def contradiction(self) -> str:
+        return f"the interval lies wholly above the predicted exponent (slower decay than the bound allows): {self.against}"
+
+    def measure(self, data: Values) -> dict:
+        return {**_interval_stat(data), "predicted": self.predicted()}
+
+    def _verdicts(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        p = self.predicted()
+        out = np.where(hi < p, "holds-with-slack", np.where(lo > p, self.against, "consistent")).astype(object)
+        out[~(np.isfinite(lo) & np.isfinite(hi))] = "inconclusive"
+        return out
+
+    def decide(self, stat: dict) -> str:
+        return str(self._verdicts(np.array([stat["ci95"][0]]), np.array([stat["ci95"][1]]))[0])
+
+    def decide_batch(self, batch: np.ndarray) -> np.ndarray:
+        _, lo, hi = t_bounds(batch)
+        return self._verdicts(lo, hi)
+
+    def nulls(self, data: Values) -> list[Hypothesis]:
+        p = self.predicted()
+        return [Hypothesis("boundary", f"exponent exactly {_fmt(p)} (the bound's), the seeds' own spread",
+                           _draw(data, p), frozenset({self.against, "holds-with-slack"}))]
+
+    def alternative(self, data: Values) -> Hypothesis:
+        a = self.predicted() + self.step()
+        return Hypothesis("slower", f"exponent {_fmt(a)}, slower than the bound's {_fmt(self.predicted())} by "
+                          f"{_fmt(self.step())}, the seeds' own spread", _draw(data, a), targets=frozenset({self.against}))
+
+
+@dataclass(frozen=True)
+class Sign:
+    """A signed effect: the claim is "the per-seed value lies above ``null``" (``direction`` +1) or below (-1).
+
+    ``consistent`` if the t interval lies wholly on the claimed side, the claim's ``against`` if wholly on the
+    other, ``inconclusive`` if it holds ``null``. Null: the value exactly ``null``; errors both decisive verdicts.
+    Alternative: the effect reversed, ``null - direction * effect``, detected as ``against``.
+
+    Examples
+    --------
+    >>> from verification.rules import Sign, Values, judge, rng_for
+    >>> j = judge(Sign(effect=0.25), Values([0.37, 0.24, 0.17, 0.28, 0.20]), 400, rng_for("doc"))
+    >>> j.verdict, j.power > 0.8
+    ('consistent', True)
+    """
+
+    effect: float
+    null: float = 0.0
+    direction: int = 1
+    units: str = ""
+    against: str = "violated"
+    name: str = "sign"
+
+    def predicted(self) -> str:
+        return f"{'>' if self.direction > 0 else '<'} {_fmt(self.null)}"
+
+    def describe(self) -> str:
+        return "per-seed values; their mean with a 95% Student t interval over seeds"
+
+    def contradiction(self) -> str:
+        side = "below" if self.direction > 0 else "above"
+        return f"the interval lies wholly {side} {_fmt(self.null)}: {self.against}; it holds {_fmt(self.null)}: inconclusive"
+
+    def measure(self, data: Values) -> dict:
+        return _interval_stat(data)
+
+    def _verdicts(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        up, down = lo > self.null, hi < self.null
+        good, bad = (up, down) if self.direction > 0 else (down, up)
+        out = np.where(good, "consistent", np.where(bad, self.against, "inconclusive")).astype(object)
+        out[~(np.isfinite(lo) & np.isfinite(hi))] = "inconclusive"
+        return out
+
+    def decide(self, stat: dict) -> str:
+        return str(self._verdicts(np.array([stat["ci95"][0]]), np.array([stat["ci95"][1]]))[0])
+
+    def decide_batch(self, batch: np.ndarray) -> np.ndarray:
+        _, lo, hi = t_bounds(batch)
+        return self._verdicts(lo, hi)
+
+    def nulls(self, data: Values) -> list[Hypothesis]:
+        return [Hypothesis("no effect", f"mean exactly {_fmt(self.null)}{self.units}, the seeds' own spread",
+                           _draw(data, self.null), frozenset({"consistent", self.against}))]
+
+    def alternative(self, data: Values) -> Hypothesis:
+        a = self.null - self.direction * self.effect
+        return Hypothesis("reversed", f"the effect reversed: mean {_fmt(a)}{self.units}, the seeds' own spread",
+                          _draw(data, a), targets=frozenset({self.against}))
+
+
+@dataclass(frozen=True)
+class Separation:
+    """The claimed value against a rival: ``against`` if the interval excludes ``claim``, ``consistent`` if it
+    holds ``claim`` and excludes ``rival``, ``inconclusive`` if it holds both. Excluding the claim on either side
+    contradicts it, so the interval is at level ``ci`` = 97.5% (2.5% in all, not 5%, at the claim).
+
+    Nulls: the value exactly ``claim`` (error: against) and exactly ``rival`` (error: consistent). Alternative:
+    the rival, detected as against.
+
+    Examples
+    --------
+    >>> from verification.rules import Separation, Values, judge, rng_for
+    >>> rule = Separation(claim=0.4, rival=1.0, variable="n")
+    >>> judge(rule, Values([1.1, 0.9, 1.3, 1.0, 1.2]), 400, rng_for("doc")).verdict
+    'mechanism-not-observed'
+    """
+
+    claim: float | Callable[[], float]
+    rival: float
+    variable: str = "x"
+    rival_name: str = "the rival"
+    ci: float = 0.975
+    against: str = "mechanism-not-observed"
+    name: str = "separation"
+
+    def predicted(self) -> dict:
+        return {"slope": self._claim(), "rival": self.rival}
+
+    def _claim(self) -> float:
+        return float(self.claim() if callable(self.claim) else self.claim)
+
+    def describe(self) -> str:
+        return (f"per-seed least-squares slope of log y on log {self.variable}; their mean with a {100 * self.ci:g}% "
+                "Student t interval over seeds, against the claimed and the rival exponent")
+
+    def contradiction(self) -> str:
+        return (f"the interval excludes the claimed {_fmt(self._claim())}: {self.against}; it holds both it and "
+                f"{self.rival_name} {_fmt(self.rival)}: inconclusive")
+
+    def measure(self, data: Values) -> dict:
+        return _interval_stat(data, self.ci)
+
+    def _verdicts(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        c = self._claim()
+        holds_claim = (lo <= c) & (c <= hi)
+        holds_rival = (lo <= self.rival) & (self.rival <= hi)
+        out = np.where(~holds_claim, self.against, np.where(holds_rival, "inconclusive", "consistent")).astype(object)
+        out[~(np.isfinite(lo) & np.isfinite(hi))] = "inconclusive"
+        return out
+
+    def decide(self, stat: dict) -> str:
+        key = "ci95" if self.ci == 0.95 else f"ci{100 * self.ci:g}"
+        return str(self._verdicts(np.array([stat[key][0]]), np.array([stat[key][1]]))[0])
+
+    def decide_batch(self, batch: np.ndarray) -> np.ndarray:
+        _, lo, hi = t_bounds(batch, self.ci)
+        return self._verdicts(lo, hi)
+
+    def nulls(self, data: Values) -> list[Hypothesis]:
+        c = self._claim()
+        return [Hypothesis("claimed", f"exponent exactly {_fmt(c)}, the seeds' own spread", _draw(data, c),
+                           frozenset({self.against})),
+                Hypothesis("rival", f"exponent exactly {_fmt(self.rival)} ({self.rival_name}), the seeds' own spread",
+                           _draw(data, self.rival), frozenset({"consistent"}))]
+
+    def alternative(self, data: Values) -> Hypothesis:
+        return Hypothesis("rival", f"{self.rival_name}: exponent {_fmt(self.rival)}, the seeds' own spread",
+                          _draw(data, self.rival), targets=frozenset({self.against}))
+
+
+@dataclass(frozen=True)
+class Detection:
+    """An effect that should be present: ``consistent`` when the interval lies wholly above 0 (detected), the
+    claim's ``against`` when it lies wholly below ``effect`` without being detected (an effect that large is
+    excluded), ``inconclusive`` otherwise.
+
+    Nulls: no effect (mean 0; error: consistent) and the stated effect (mean ``effect``; error: against).
+    Alternative: the stated effect, detected as ``consistent`` (the power to see it). A rule whose data are
+    curves (:class:`~verification.rules.rise.WindowRise`) replaces the draws by whole simulated curves.
+
+    Examples
+    --------
+    >>> from verification.rules import Detection, Values, judge, rng_for
+    >>> import math
+    >>> judge(Detection(effect=math.log(2)), Values([0.01, -0.02, 0.0, 0.015, -0.01]), 400, rng_for("doc")).verdict
+    'mechanism-not-observed'
+    """
+
+    effect: float
+    units: str = ""
+    against: str = "mechanism-not-observed"
+    name: str = "detection"
+    accepting: tuple[str, ...] = ()
+
+    def predicted(self) -> str:
+        return "> 0"
+
+    def describe(self) -> str:
+        return "per-seed values; their mean with a 95% Student t interval over seeds"
+
+    def contradiction(self) -> str:
+        return (f"the interval lies wholly below {_fmt(self.effect)}{self.units} and holds 0 (an effect that large is "
+                f"excluded): {self.against}")
+
+    def measure(self, data: Values) -> dict:
+        return {**_interval_stat(data), "effect": self.effect}
+
+    def _verdicts(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        out = np.where(lo > 0, "consistent", np.where(hi < self.effect, self.against, "inconclusive")).astype(object)
+        out[~(np.isfinite(lo) & np.isfinite(hi))] = "inconclusive"
+        return out
+
+    def decide(self, stat: dict) -> str:
+        return str(self._verdicts(np.array([stat["ci95"][0]]), np.array([stat["ci95"][1]]))[0])
+
+    def decide_batch(self, batch: np.ndarray) -> np.ndarray:
+        _, lo, hi = t_bounds(batch)
+        return self._verdicts(lo, hi)
+
+    def nulls(self, data: Values) -> list[Hypothesis]:
+        return [Hypothesis("none", f"no effect (mean 0), the seeds' own spread", _draw(data, 0.0),
+                           frozenset({"consistent"})),
+                Hypothesis("stated", f"the stated effect (mean {_fmt(self.effect)}{self.units}), the seeds' own spread",
+                           _draw(data, self.effect), frozenset({self.against}))]
+
+    def alternative(self, data: Values) -> Hypothesis:
+        return Hypothesis("stated", f"the stated effect (mean {_fmt(self.effect)}{self.units}), the seeds' own spread",
+                          _draw(data, self.effect), targets=frozenset({"consistent"}))
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """A difference that must stay within ``tol``: ``holds`` if the t interval of the per-seed values lies
+    wholly below ``tol``, ``violated`` (the claim's ``against``) if wholly above, ``inconclusive`` otherwise.
+
+    Null: mean exactly ``tol``; errors both decisive verdicts. Alternative: the per-seed values of a named
+    negative control (``Values.extra["control"]``), with their own spread, detected as against.
+
+    Examples
+    --------
+    >>> from verification.rules import Tolerance, Values, judge, rng_for
+    >>> data = Values([0.035, 0.028, 0.020, 0.036, 0.027], {"control": [0.17, 0.31, 0.22, 0.25, 0.19]})
+    >>> judge(Tolerance(tol=0.1), data, 400, rng_for("doc")).verdict
+    'holds'
+    """
+
+    tol: float
+    control_name: str = "the control"
+    against: str = "violated"
+    name: str = "tolerance"
+
+    def predicted(self) -> dict:
+        return {"at_most": self.tol}
+
+    def describe(self) -> str:
+        return f"per-seed values; their mean with a 95% Student t interval over seeds, against the tolerance {_fmt(self.tol)}"
+
+    def contradiction(self) -> str:
+        return f"the interval lies wholly above {_fmt(self.tol)}: {self.against}; it holds {_fmt(self.tol)}: inconclusive"
+
+    def measure(self, data: Values) -> dict:
+        out = _interval_stat(data)
+        control = np.asarray(data.extra.get("control", []), dtype=float)
+        if control.size >= 2:
+            _, lo, hi = t_bounds(control[None, :])
+            out["control_ci95"] = [float(lo[0]), float(hi[0])]
+        return {**out, "tol": self.tol}
+
+    def _verdicts(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        out = np.where(hi < self.tol, "holds", np.where(lo > self.tol, self.against, "inconclusive")).astype(object)
+        out[~(np.isfinite(lo) & np.isfinite(hi))] = "inconclusive"
+        return out
+
+    def decide(self, stat: dict) -> str:
+        return str(self._verdicts(np.array([stat["ci95"][0]]), np.array([stat["ci95"][1]]))[0])
+
+    def decide_batch(self, batch: np.ndarray) -> np.ndarray:
+        _, lo, hi = t_bounds(batch)
+        return self._verdicts(lo, hi)
+
+    def nulls(self, data: Values) -> list[Hypothesis]:
+        return [Hypothesis("boundary", f"mean exactly the tolerance {_fmt(self.tol)}, the seeds' own spread",
+                           _draw(data, self.tol), frozenset({"holds", self.against}))]
+
+    def alternative(self, data: Values) -> Hypothesis:
+        control = Values(data.extra.get("control", ()))
+        centre = float(control.finite.mean()) if control.finite.size else self.tol
+        return Hypothesis("control", f"{self.control_name}: its per-seed values (mean {_fmt(centre)}) with their own spread",
+                          _draw(control, centre) if control.finite.size >= 2 else _draw(data, centre),
+                          targets=frozenset({self.against}))
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """Two things that should agree within ±``margin``: ``consistent`` if the t interval lies inside
+    [-margin, margin], the claim's ``against`` if it lies wholly outside, ``inconclusive`` if it straddles an end.
+
+    Nulls: mean exactly +margin and -margin; errors both decisive verdicts. Alternative: mean 2 x margin,
+    detected as against.
+
+    Examples
+    --------
+    >>> import math
+    >>> from verification.rules import Equivalence, Values, judge, rng_for
+    >>> data = Values([0.08, 0.03, -0.11, 0.005, -0.02])
+    >>> judge(Equivalence(margin=math.log(1.25)), data, 400, rng_for("doc")).verdict
+    'consistent'
+    """
+
+    margin: float
+    against: str = "mechanism-not-observed"
+    name: str = "equivalence"
+
+    def predicted(self) -> dict:
+        return {"within": self.margin}
+
+    def describe(self) -> str:
+        return f"per-seed values; their mean with a 95% Student t interval over seeds, against +-{_fmt(self.margin)}"
+
+    def contradiction(self) -> str:
+        return f"the interval lies wholly outside +-{_fmt(self.margin)}: {self.against}; it straddles an end: inconclusive"
+
+    def measure(self, data: Values) -> dict:
+        return {**_interval_stat(data), "margin": self.margin}
+
+    def _verdicts(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        inside = (lo >= -self.margin) & (hi <= self.margin)
+        outside = (hi < -self.margin) | (lo > self.margin)
+        out = np.where(inside, "consistent", np.where(outside, self.against, "inconclusive")).astype(object)
+        out[~(np.isfinite(lo) & np.isfinite(hi))] = "inconclusive"
+        return out
+
+    def decide(self, stat: dict) -> str:
+        return str(self._verdicts(np.array([stat["ci95"][0]]), np.array([stat["ci95"][1]]))[0])
+
+    def decide_batch(self, batch: np.ndarray) -> np.ndarray:
+        _, lo, hi = t_bounds(batch)
+        return self._verdicts(lo, hi)
+
+    def nulls(self, data: Values) -> list[Hypothesis]:
+        return [Hypothesis(name, f"mean exactly {_fmt(v)} (an end of the margin), the seeds' own spread",
+                           _draw(data, v), frozenset({"consistent", self.against}))
+                for name, v in (("upper end", self.margin), ("lower end", -self.margin))]
+
+    def alternative(self, data: Values) -> Hypothesis:
+        return Hypothesis("outside", f"mean {_fmt(2 * self.margin)} (twice the margin), the seeds' own spread",
+                          _draw(data, 2 * self.margin), targets=frozenset({self.against}))
+
+
+def rule_fields(rule: Any) -> dict[str, Any]:
+    """The rule's kind and parameters, for the report and results.json."""
+    from dataclasses import fields
+
+    out = {"kind": rule.name}
+    for f in fields(rule):
+        if f.name in ("name", "against"):
+            continue
+        v = getattr(rule, f.name)
+        out[f.name] = v() if callable(v) else v
+    return out
