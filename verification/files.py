@@ -14,7 +14,8 @@ from empirical.formats import to_jsonable
 
 from .verdicts import VERDICTS, Check
 
-RESULTS_SCHEMA = 1
+RESULTS_SCHEMA = 2
+"""2: every check carries its rule, size, power, alternative, raw verdict and simulated nulls."""
 
 
 def _umask() -> int:

@@ -96,7 +96,9 @@ def run_pair(task: PairTask) -> dict:
 class Design:
     """Sizes of one MNIST experiment: K clusters (pairs of clusters with at least ``min_size`` digits),
     d PCA coordinates, m features, the τ grid, seeds for near/far, ``n_pairs`` ranked pairs (stratified
-    by centre distance, one seed each) and ``samples`` generated digits per pair for the figures."""
+    by centre distance; at every seed when ``ranked_all_seeds``, else at the first), ``samples`` generated digits
+    per pair for the figures, and ``trained_from``: the first τ at which the training losses are compared (fixed in
+    advance: before it the flow has not trained, docs/theory.md §9.1)."""
 
     K: int
     d: int
@@ -106,15 +108,19 @@ class Design:
     n_pairs: int
     min_size: int
     samples: int
+    ranked_all_seeds: bool = True
+    trained_from: float = 1e4
 
 
 def experiment(runner: Runner, design: Design, desc: str = "MNIST pairs") -> dict:
-    """Near and far pair at every seed, and ``n_pairs`` pairs across the distance ranking (seed 0).
+    """Near and far pair at every seed, and ``n_pairs`` pairs across the distance ranking (at every seed, or the
+    first only unless ``design.ranked_all_seeds``).
 
     Returns
     -------
-    dict with "near" and "far" (lists of task results, one per seed), "ranked" (one per sampled pair),
-    "pairs" (the near and far pair), "size" (digits per subset) and "n_digits".
+    dict with "near" and "far" (lists of task results, one per seed), "ranked" (one per sampled pair, the first
+    seed), "ranked_by_seed" (the same at every seed that ranks), "pairs" (the near and far pair), "size" (digits per
+    subset) and "n_digits".
     """
     c = clustering(design.K)
     near, far = nearest_pair(c, design.min_size), farthest_pair(c, design.min_size)
@@ -125,12 +131,15 @@ def experiment(runner: Runner, design: Design, desc: str = "MNIST pairs") -> dic
     middle = [p for p in sampled if p not in (near, far)]  # the ranking's ends are the near and far pair
     tasks = [PairTask(design.K, p, size, s, design.d, design.m, design.taus, design.samples if s == design.seeds[0] else 0)
              for p in (near, far) for s in design.seeds]
-    tasks += [PairTask(design.K, p, size, design.seeds[0], design.d, design.m, design.taus) for p in middle]
+    ranking_seeds = design.seeds if design.ranked_all_seeds else design.seeds[:1]
+    tasks += [PairTask(design.K, p, size, s, design.d, design.m, design.taus) for s in ranking_seeds for p in middle]
     results = runner.run_tasks(run_pair, tasks, [t.key() for t in tasks], "mnist", desc)
-    k = len(design.seeds)
+    k, j = len(design.seeds), len(middle)
     near_runs, far_runs = results[:k], results[k:2 * k]
-    ranked = sorted([near_runs[0], *results[2 * k:], far_runs[0]], key=lambda r: r["center_distance"])
-    return {"near": near_runs, "far": far_runs, "ranked": ranked, "pairs": [list(near), list(far)],
+    by_seed = {s: sorted([near_runs[i], *results[2 * k + i * j: 2 * k + (i + 1) * j], far_runs[i]],
+                         key=lambda r: r["center_distance"]) for i, s in enumerate(ranking_seeds)}
+    return {"near": near_runs, "far": far_runs, "ranked": by_seed[design.seeds[0]],
+            "ranked_by_seed": {str(s): v for s, v in by_seed.items()}, "pairs": [list(near), list(far)],
             "size": size, "n_digits": _zscored()[3], "design": asdict(design)}
 
 

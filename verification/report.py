@@ -16,6 +16,7 @@ from pathlib import Path
 from empirical.formats import markdown_table
 
 from .cache import ResultCache
+from .claims import CLAIMS
 from .execution import Execution, Executor
 from .files import write_results_json
 from .markdown import write_report_md
@@ -26,6 +27,11 @@ from .sweeps import Scale
 from .verdicts import VERDICTS, Check
 
 EXACT_CHECKS = ("lemmas-4-5-exact", "K2<=K1-lemma2", "ledger-I2")
+RULES = ("Each verdict comes from its claim's rule (verification/claims.py, docs/theory.md §8). 'size': the rule's "
+         "false-alarm rate, simulated from the claim's own data with the claim true at its boundary (worst decisive "
+         "verdict); 'power': the rate at which it detects the stated wrong alternative. A decisive verdict needs size <= "
+         "0.05, and holds/consistent also power >= 0.8; otherwise the verdict is inconclusive, with the reason. Exact "
+         "checks have size 0 and no simulated power.")
 TIME_UNIT = ("Every tau in this report is the time of the flows (9)-(10) in theta = vec(A)/sqrt(m); the plain "
              "gradient flow in A runs the same path in time m tau (docs/theory.md §3.1). Verdicts: "
              "docs/theory.md §8.")
@@ -59,18 +65,21 @@ def build(scale: Scale, out: Path, show_progress: bool = True, execution: Execut
         ctx = Context(scale, out, Runner(ResultCache(store or out / ".cache"), show_progress, executor))
         measured = [section(ctx) for section in ORDER]
         ran = {**executor.describe(), "sweeps_wall_s": round(time.time() - started, 1)}
-    sections: list[Section] = [exact(ctx.runner.history, ctx.runner.checkpoint_pairs), *measured]
-    checks: list[Check] = [c for s in sections for c in s.checks]
+    sections: list[Section] = [exact(ctx), *measured]
+    order = list(CLAIMS)
+    checks: list[Check] = sorted((c for s in sections for c in s.checks), key=lambda c: order.index(c.name))
     prov = {**provenance({"scale": scale.name, **{k: v for k, v in vars(scale).items() if k != "name"}}, started,
                          state), "execution": ran}
-    summary = [{"check": c.name, "verdict": c.verdict, "power": "" if c.power is None else f"{c.power:.2f}",
-                "claim": c.claim} for c in checks]
+    summary = [{"claim": c.name, "rule": c.rule, "verdict": c.verdict, "size": f"{c.size:.3f}",
+                "power": "-" if c.power is None else f"{c.power:.2f}", "alternative": c.alternative,
+                "why inconclusive": c.reason or ""} for c in checks]
     head = "\n".join(f"- **{v}** ({sum(c.verdict == v for c in checks)}): "
                       + ", ".join(c.name for c in checks if c.verdict == v) for v in VERDICTS
                       if any(c.verdict == v for c in checks))
     body = [(s.title, s.content) for s in sections]
     write_report_md(out / "report.md", [
-        ("Verdicts", head + "\n\n" + markdown_table(summary, ["check", "verdict", "power", "claim"])
+        ("Verdicts", head + "\n\n" + RULES + "\n\n"
+         + markdown_table(summary, ["claim", "rule", "verdict", "size", "power", "alternative", "why inconclusive"])
          + "\n\n" + TIME_UNIT), *body,
         ("Provenance", markdown_table([{"key": k, "value": str(v)} for k, v in prov.items() if k != "params"],
                                       ["key", "value"]))], title=f"Scaling report ({scale.name})")

@@ -171,25 +171,41 @@ def fit_power_law_seeds(x: np.ndarray, y: np.ndarray, groups: np.ndarray, ci: fl
     >>> round(f.slope, 3), f.ci_low < -0.4 < f.ci_high, f.method
     (-0.4, True, 't')
     """
+    if not 0 < ci < 1:
+        raise ValueError(f"ci must lie in (0, 1), got {ci!r}")
+    slopes = seed_slopes(x, y, groups)
+    if len(slopes) < 2:
+        raise ValueError(f"groups must contain at least 2 distinct labels, got {len(slopes)}")
+    xs, ys = _positive_finite("x", x), _positive_finite("y", y)
+    mean, low, high = t_interval(slopes, ci)
+    pooled, intercept = np.polynomial.polynomial.polyfit(np.log(xs), np.log(ys), 1)[::-1]
+    return PowerLawFit(mean, float(intercept + (pooled - mean) * np.log(xs).mean()), low, high,
+                       int(xs.size), len(slopes), float(ci), "t")
+
+
+def seed_slopes(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> list[float]:
+    """The least-squares slope of log y on log x of each group (seed), in the order the groups first appear.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from verification.stats import seed_slopes
+    >>> n = np.tile([16.0, 64.0, 256.0], 2)
+    >>> [round(s, 6) for s in seed_slopes(n, n ** np.repeat([-0.5, -0.3], 3), np.repeat([7, 3], 3))]
+    [-0.5, -0.3]
+    """
     xs = _positive_finite("x", x)
     ys = _positive_finite("y", y)
     labels = np.asarray(groups)
     if xs.shape != ys.shape or labels.shape != xs.shape:
         raise ValueError(f"x, y and groups must have equal length, got {xs.size}, {ys.size}, {labels.size}")
-    if not 0 < ci < 1:
-        raise ValueError(f"ci must lie in (0, 1), got {ci!r}")
     slopes = []
-    for g in np.unique(labels):
+    for g in dict.fromkeys(labels.tolist()):
         sel = labels == g
         if np.unique(xs[sel]).size < 2:
             raise ValueError(f"group {g!r} must hold at least 2 distinct x to have a slope")
-        slopes.append(np.polynomial.polynomial.polyfit(np.log(xs[sel]), np.log(ys[sel]), 1)[1])
-    if len(slopes) < 2:
-        raise ValueError(f"groups must contain at least 2 distinct labels, got {len(slopes)}")
-    mean, low, high = t_interval(slopes, ci)
-    pooled, intercept = np.polynomial.polynomial.polyfit(np.log(xs), np.log(ys), 1)[::-1]
-    return PowerLawFit(mean, float(intercept + (pooled - mean) * np.log(xs).mean()), low, high,
-                       int(xs.size), len(slopes), float(ci), "t")
+        slopes.append(float(np.polynomial.polynomial.polyfit(np.log(xs[sel]), np.log(ys[sel]), 1)[1]))
+    return slopes
 
 
 def t_interval(values: Sequence[float], ci: float = 0.95) -> tuple[float, float, float]:

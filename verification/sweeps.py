@@ -42,6 +42,7 @@ class Scale:
         repeated at d = 8 and 32, and the modes-shift sweep in d = dim_mu_d.
     mnist_designs : the MNIST experiments (:class:`verification.mnist.Design`); the claims use the first.
     paper : the paper's own experiments, Figs. 3-5, 8-11 (:class:`verification.paper_runs.PaperDesign`).
+    replicates : simulated replicates per null and alternative of every rule (size and power).
     """
 
     name: str
@@ -75,6 +76,7 @@ class Scale:
     dim_mu_d: int
     mnist_designs: tuple[Design, ...]
     paper: PaperDesign
+    replicates: int = 1000
 
 
 def _grid(lo: float, hi: float, per_decade: int) -> tuple[float, ...]:
@@ -112,6 +114,7 @@ FULL = Scale(
     paper=PaperDesign(seeds=(0, 1, 2, 3, 4), epochs=2001, eval_every=10, widths=tuple(2 ** k for k in range(1, 12)),
                       width_seeds=(0, 1, 2), width_epoch=1000, width_cap=10000, width_eval_every=20,
                       flow_seeds=(0, 1, 2, 3, 4), flow_epochs=2000, flow_eval_every=100),
+    replicates=2000,
 )
 SCALES = {"quick": QUICK, "full": FULL}
 

@@ -9,12 +9,13 @@ independence (the parts often share seeds):
   only when every part does, so power >= 1 - Σ(1 - power) (Bonferroni).
 - ``conjunction`` (the claim holds for each of a few named cases, "SGD and Adam", "every n"): the claim's
   ``against`` if any part gives it, ``consistent`` only if every part does, ``inconclusive`` otherwise; size <=
-  Σ size (the union bound), power >= max power.
+  Σ size (the union bound), power >= max power. So that the union stays at the parts' own level, each of k
+  parts is judged at the Bonferroni level: its interval at 1 - (1 - ci)/k, its trend test at p/k.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .core import Judgement, gate, judge
@@ -84,6 +85,8 @@ def judge_combined(rule: Combined, data: Parts, replicates: int, rng) -> Judgeme
     parts: list[tuple[str, Judgement]] = []
     for k, (label, d) in enumerate(data.items):
         part_rule = data.rules[k] if data.rules else rule.part
+        if rule.mode == "conjunction":
+            part_rule = bonferroni(part_rule, len(data.items))
         parts.append((label, judge(part_rule, d, replicates, rng)))
     verdicts = [j.verdict for _, j in parts]
     raw = rule.combine(verdicts)
@@ -107,6 +110,18 @@ def judge_combined(rule: Combined, data: Parts, replicates: int, rng) -> Judgeme
                   for label, j in parts for n in j.nulls)
     return Judgement(verdict, raw, stat, float(size), power, f"per part: {alternative} ({bound})", nulls, reason,
                      replicates)
+
+
+def bonferroni(rule: Any, k: int) -> Any:
+    """``rule`` at the Bonferroni level for k parts: interval level 1 - (1 - ci)/k, trend threshold p/k."""
+    names = {f.name for f in fields(rule)}
+    if k <= 1:
+        return rule
+    if "ci" in names:
+        return replace(rule, ci=1 - (1 - rule.ci) / k)
+    if "p" in names:
+        return replace(rule, p=rule.p / k)
+    return rule
 
 
 def _numbers(stat: dict) -> dict:

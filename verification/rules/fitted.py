@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..calibration import fit_constants
 from .core import Operating
 
 
@@ -55,6 +54,8 @@ class FittedData:
 
 def loo_exceed_rate(design: Block, rtol: float = 1e-9) -> tuple[float, int]:
     """(q, cells): the fraction of design cells lying above the bound fitted without them."""
+    from ..calibration import fit_constants  # the calibration module writes files that name checks
+
     cells = list(dict.fromkeys(design.groups))
     g = np.asarray([cells.index(x) for x in design.groups])
     exceed = 0
@@ -113,6 +114,8 @@ class Fitted:
     def _constants(self, data: FittedData) -> np.ndarray:
         if data.constants is not None:
             return np.asarray(data.constants, dtype=float)
+        from ..calibration import fit_constants
+
         d = data.design
         ok = d.y > 0
         return fit_constants(d.T[ok], d.offset[ok], d.y[ok], [f"c{j}" for j in range(d.T.shape[1])]).constants

@@ -41,11 +41,15 @@ def _draw(data: Values, centre: float) -> Callable[[np.random.Generator, int], n
 def _interval_stat(data: Values, ci: float = 0.95) -> dict:
     v = data.finite
     mean, lo, hi = (float(a[0]) for a in t_bounds(v[None, :], ci)) if v.size else (float("nan"),) * 3
-    key = "ci95" if ci == 0.95 else f"ci{100 * ci:g}"
-    out = {"per_seed": list(data.values), "mean": mean, key: [lo, hi], "seeds": int(v.size), **data.extra}
+    out = {"per_seed": list(data.values), "mean": mean, ci_key(ci): [lo, hi], "seeds": int(v.size), **data.extra}
     if v.size < 2:
         out["error"] = _NO_DATA
     return out
+
+
+def ci_key(ci: float) -> str:
+    """The statistic's key of an interval at level ``ci``: "ci95", "ci97.5", ..."""
+    return f"ci{round(100 * ci, 4):g}"
 
 
 def _fmt(x: float) -> str:
@@ -74,6 +78,7 @@ class Rate:
     exponent: float | Callable[[], float]
     slower: float | None = None
     variable: str = "x"
+    ci: float = 0.95
     against: str = "violated"
     name: str = "rate"
 
@@ -85,14 +90,14 @@ class Rate:
         return float(self.slower) if self.slower is not None else max(abs(self.predicted()) / 2, 0.1)
 
     def describe(self) -> str:
-        return (f"per-seed least-squares slope of log y on log {self.variable}; the exponent is their mean with a 95% "
-                "Student t interval over seeds")
+        return (f"per-seed least-squares slope of log y on log {self.variable}; the exponent is their mean with a "
+                f"{100 * self.ci:g}% Student t interval over seeds")
 
     def contradiction(self) -> str:
         return f"the interval lies wholly above the predicted exponent (slower decay than the bound allows): {self.against}"
 
     def measure(self, data: Values) -> dict:
-        return {**_interval_stat(data), "predicted": self.predicted()}
+        return {**_interval_stat(data, self.ci), "predicted": self.predicted()}
 
     def _verdicts(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         p = self.predicted()
@@ -101,10 +106,11 @@ class Rate:
         return out
 
     def decide(self, stat: dict) -> str:
-        return str(self._verdicts(np.array([stat["ci95"][0]]), np.array([stat["ci95"][1]]))[0])
+        lo, hi = stat[ci_key(self.ci)]
+        return str(self._verdicts(np.array([lo]), np.array([hi]))[0])
 
     def decide_batch(self, batch: np.ndarray) -> np.ndarray:
-        _, lo, hi = t_bounds(batch)
+        _, lo, hi = t_bounds(batch, self.ci)
         return self._verdicts(lo, hi)
 
     def nulls(self, data: Values) -> list[Hypothesis]:
@@ -138,6 +144,7 @@ class Sign:
     null: float = 0.0
     direction: int = 1
     units: str = ""
+    ci: float = 0.95
     against: str = "violated"
     name: str = "sign"
 
@@ -145,14 +152,14 @@ class Sign:
         return f"{'>' if self.direction > 0 else '<'} {_fmt(self.null)}"
 
     def describe(self) -> str:
-        return "per-seed values; their mean with a 95% Student t interval over seeds"
+        return f"per-seed values; their mean with a {100 * self.ci:g}% Student t interval over seeds"
 
     def contradiction(self) -> str:
         side = "below" if self.direction > 0 else "above"
         return f"the interval lies wholly {side} {_fmt(self.null)}: {self.against}; it holds {_fmt(self.null)}: inconclusive"
 
     def measure(self, data: Values) -> dict:
-        return _interval_stat(data)
+        return _interval_stat(data, self.ci)
 
     def _verdicts(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         up, down = lo > self.null, hi < self.null
@@ -162,10 +169,11 @@ class Sign:
         return out
 
     def decide(self, stat: dict) -> str:
-        return str(self._verdicts(np.array([stat["ci95"][0]]), np.array([stat["ci95"][1]]))[0])
+        lo, hi = stat[ci_key(self.ci)]
+        return str(self._verdicts(np.array([lo]), np.array([hi]))[0])
 
     def decide_batch(self, batch: np.ndarray) -> np.ndarray:
-        _, lo, hi = t_bounds(batch)
+        _, lo, hi = t_bounds(batch, self.ci)
         return self._verdicts(lo, hi)
 
     def nulls(self, data: Values) -> list[Hypothesis]:
@@ -229,8 +237,8 @@ class Separation:
         return out
 
     def decide(self, stat: dict) -> str:
-        key = "ci95" if self.ci == 0.95 else f"ci{100 * self.ci:g}"
-        return str(self._verdicts(np.array([stat[key][0]]), np.array([stat[key][1]]))[0])
+        lo, hi = stat[ci_key(self.ci)]
+        return str(self._verdicts(np.array([lo]), np.array([hi]))[0])
 
     def decide_batch(self, batch: np.ndarray) -> np.ndarray:
         _, lo, hi = t_bounds(batch, self.ci)
@@ -268,6 +276,7 @@ class Detection:
 
     effect: float
     units: str = ""
+    ci: float = 0.95
     against: str = "mechanism-not-observed"
     name: str = "detection"
     accepting: tuple[str, ...] = ()
@@ -276,14 +285,14 @@ class Detection:
         return "> 0"
 
     def describe(self) -> str:
-        return "per-seed values; their mean with a 95% Student t interval over seeds"
+        return f"per-seed values; their mean with a {100 * self.ci:g}% Student t interval over seeds"
 
     def contradiction(self) -> str:
         return (f"the interval lies wholly below {_fmt(self.effect)}{self.units} and holds 0 (an effect that large is "
                 f"excluded): {self.against}")
 
     def measure(self, data: Values) -> dict:
-        return {**_interval_stat(data), "effect": self.effect}
+        return {**_interval_stat(data, self.ci), "effect": self.effect}
 
     def _verdicts(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         out = np.where(lo > 0, "consistent", np.where(hi < self.effect, self.against, "inconclusive")).astype(object)
@@ -291,10 +300,11 @@ class Detection:
         return out
 
     def decide(self, stat: dict) -> str:
-        return str(self._verdicts(np.array([stat["ci95"][0]]), np.array([stat["ci95"][1]]))[0])
+        lo, hi = stat[ci_key(self.ci)]
+        return str(self._verdicts(np.array([lo]), np.array([hi]))[0])
 
     def decide_batch(self, batch: np.ndarray) -> np.ndarray:
-        _, lo, hi = t_bounds(batch)
+        _, lo, hi = t_bounds(batch, self.ci)
         return self._verdicts(lo, hi)
 
     def nulls(self, data: Values) -> list[Hypothesis]:
@@ -326,6 +336,7 @@ class Tolerance:
 
     tol: float
     control_name: str = "the control"
+    ci: float = 0.95
     against: str = "violated"
     name: str = "tolerance"
 
@@ -333,17 +344,18 @@ class Tolerance:
         return {"at_most": self.tol}
 
     def describe(self) -> str:
-        return f"per-seed values; their mean with a 95% Student t interval over seeds, against the tolerance {_fmt(self.tol)}"
+        return (f"per-seed values; their mean with a {100 * self.ci:g}% Student t interval over seeds, against the "
+                f"tolerance {_fmt(self.tol)}")
 
     def contradiction(self) -> str:
         return f"the interval lies wholly above {_fmt(self.tol)}: {self.against}; it holds {_fmt(self.tol)}: inconclusive"
 
     def measure(self, data: Values) -> dict:
-        out = _interval_stat(data)
+        out = _interval_stat(data, self.ci)
         control = np.asarray(data.extra.get("control", []), dtype=float)
         if control.size >= 2:
-            _, lo, hi = t_bounds(control[None, :])
-            out["control_ci95"] = [float(lo[0]), float(hi[0])]
+            _, lo, hi = t_bounds(control[None, :], self.ci)
+            out["control_" + ci_key(self.ci)] = [float(lo[0]), float(hi[0])]
         return {**out, "tol": self.tol}
 
     def _verdicts(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -352,10 +364,11 @@ class Tolerance:
         return out
 
     def decide(self, stat: dict) -> str:
-        return str(self._verdicts(np.array([stat["ci95"][0]]), np.array([stat["ci95"][1]]))[0])
+        lo, hi = stat[ci_key(self.ci)]
+        return str(self._verdicts(np.array([lo]), np.array([hi]))[0])
 
     def decide_batch(self, batch: np.ndarray) -> np.ndarray:
-        _, lo, hi = t_bounds(batch)
+        _, lo, hi = t_bounds(batch, self.ci)
         return self._verdicts(lo, hi)
 
     def nulls(self, data: Values) -> list[Hypothesis]:
@@ -388,6 +401,7 @@ class Equivalence:
     """
 
     margin: float
+    ci: float = 0.95
     against: str = "mechanism-not-observed"
     name: str = "equivalence"
 
@@ -395,13 +409,14 @@ class Equivalence:
         return {"within": self.margin}
 
     def describe(self) -> str:
-        return f"per-seed values; their mean with a 95% Student t interval over seeds, against +-{_fmt(self.margin)}"
+        return (f"per-seed values; their mean with a {100 * self.ci:g}% Student t interval over seeds, against "
+                f"+-{_fmt(self.margin)}")
 
     def contradiction(self) -> str:
         return f"the interval lies wholly outside +-{_fmt(self.margin)}: {self.against}; it straddles an end: inconclusive"
 
     def measure(self, data: Values) -> dict:
-        return {**_interval_stat(data), "margin": self.margin}
+        return {**_interval_stat(data, self.ci), "margin": self.margin}
 
     def _verdicts(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         inside = (lo >= -self.margin) & (hi <= self.margin)
@@ -411,10 +426,11 @@ class Equivalence:
         return out
 
     def decide(self, stat: dict) -> str:
-        return str(self._verdicts(np.array([stat["ci95"][0]]), np.array([stat["ci95"][1]]))[0])
+        lo, hi = stat[ci_key(self.ci)]
+        return str(self._verdicts(np.array([lo]), np.array([hi]))[0])
 
     def decide_batch(self, batch: np.ndarray) -> np.ndarray:
-        _, lo, hi = t_bounds(batch)
+        _, lo, hi = t_bounds(batch, self.ci)
         return self._verdicts(lo, hi)
 
     def nulls(self, data: Values) -> list[Hypothesis]:

@@ -235,13 +235,14 @@ class WindowRise:
     windows: tuple = WINDOWS
     smooth_frac: float = 0.1
     block_frac: float = 0.1
+    ci: float = 0.95
     against: str = "mechanism-not-observed"
     name: str = "window-rise"
     accepting: tuple[str, ...] = ()
 
     @property
     def detection(self) -> Detection:
-        return Detection(self.effect, against=self.against)
+        return Detection(self.effect, ci=self.ci, against=self.against)
 
     def predicted(self) -> dict:
         return {"rise_between_windows": True, "stated_effect": "2x"}

@@ -165,6 +165,7 @@ class Trend:
     increasing: bool
     effect: float | Callable[[], float] = 0.2
     variable: str = "x"
+    p: float = TREND_P
     against: str = "violated"
     name: str = "trend"
 
@@ -176,7 +177,7 @@ class Trend:
 
     def describe(self) -> str:
         return (f"Kendall's tau of the seed mean against {self.variable}, exact two-sided p-value (significant below "
-                f"{TREND_P})")
+                f"{self.p:g})")
 
     def contradiction(self) -> str:
         other = "decreasing" if self.increasing else "increasing"
@@ -196,7 +197,7 @@ class Trend:
         return {**out, "kendall_tau": tau, "p_value": p}
 
     def _verdicts(self, tau: np.ndarray, p: np.ndarray) -> np.ndarray:
-        significant = p < TREND_P
+        significant = p < self.p
         claimed = tau > 0 if self.increasing else tau < 0
         contrary = tau < 0 if self.increasing else tau > 0
         return np.where(significant & claimed, "consistent",

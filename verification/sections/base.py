@@ -1,5 +1,6 @@
-"""What every report section shares: the :class:`Context` it runs in, the typed :class:`Section` it
-returns, and the small statistics helpers the sections have in common."""
+"""What every report section shares: the :class:`Context` it runs in (sweeps, figures, and :meth:`Context.judge`,
+which hands a claim's rule its data), the typed :class:`Section` it returns, and the small statistics helpers
+the sections have in common."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ import numpy as np
 
 from empirical.measure import MeasureConfig, Measurement
 
+from ..claims import CLAIMS
+from ..rules import Values
 from ..runner import Runner
-from ..stats import PowerLawFit, fit_power_law_seeds
+from ..stats import PowerLawFit, fit_power_law_seeds, seed_slopes
 from ..sweeps import Scale
-from ..verdicts import Check
+from ..verdicts import Check, fit_numbers, make_check
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,10 @@ class Context:
     def figure(self, name: str) -> Path:
         """Where the figure ``name`` goes."""
         return self.out / name
+
+    def judge(self, claim_id: str, data: Any, **sizes: Any) -> Check:
+        """The check of claim ``claim_id``: its rule applied to ``data``, with the scale's simulation replicates."""
+        return make_check(CLAIMS[claim_id], data, self.scale.replicates, **sizes)
 
 
 def fit(x: Any, y: Any, groups: Any) -> PowerLawFit:
@@ -75,6 +82,19 @@ def truncated(result: Measurement, name: str) -> np.ndarray:
     if mass is None:
         return np.zeros(result.taus.size, dtype=bool)
     return np.asarray(mass, dtype=float) > BOUNDARY_MASS_MAX
+
+
+def slopes(x: Any, y: Any, groups: Any, **extra: Any) -> Values:
+    """The per-seed log-log slopes as a rule's data, with the pooled fit's numbers beside them (fewer than 2 seeds
+    with 2 x each: the seeds that have a slope, so the rule says inconclusive)."""
+    keep = [g for g in dict.fromkeys(groups) if len({xi for xi, gi in zip(x, groups) if gi == g}) >= 2]
+    sel = [i for i, g in enumerate(groups) if g in keep]
+    xs, ys, gs = [x[i] for i in sel], [y[i] for i in sel], [groups[i] for i in sel]
+    values = seed_slopes(np.asarray(xs, float), np.asarray(ys, float), np.asarray(gs)) if sel else []
+    numbers = fit_numbers(fit(xs, ys, gs)) if len(keep) >= 2 else {}
+    numbers.pop("ci95", None)
+    numbers.pop("slope", None)
+    return Values(tuple(values), {**numbers, **extra})
 
 
 def fmt_fit(f: PowerLawFit) -> str:

@@ -10,9 +10,10 @@ from empirical.measure import MeasureConfig
 
 from ..claims import CLAIMS, simplified, term_exponent
 from ..figures import curves_plot, loglog_fit_plot
+from ..rules import profile_from
 from ..sweeps import early_stopped, has_minimum, k1_configs
-from ..verdicts import fit_numbers, rate_check, trend_check
-from .base import Context, Section, fit, fmt_fit, seed_mean, seeds_of, try_fit
+from ..verdicts import fit_numbers
+from .base import Context, Section, fit, fmt_fit, seed_mean, seeds_of, slopes, try_fit
 
 
 def capacity(ctx: Context) -> Section:
@@ -23,14 +24,12 @@ def capacity(ctx: Context) -> Section:
     res = ctx.run(k1_configs(base, s, m=s.m_sweep), "m sweep (K1, I3)")
     ms = sorted(s.m_sweep)
     k_es = seed_mean(res, "m", lambda r: early_stopped(r)[1])
-    claim = CLAIMS["capacity-m"]
-    checks = [trend_check(claim.id, claim.text(n=s.m_sweep_n), ms, k_es, claim.predicted == "increasing",
-                          {"m": ms, "K1_es_seed_mean": k_es.tolist()}, claim.statistic, claim.against)]
     m = [r.config.m for r in res]
+    checks = [ctx.judge("capacity-m", profile_from(m, seeds_of(res), [early_stopped(r)[1] for r in res]), n=s.m_sweep_n)]
     i3 = [r.I3 for r in res]
     f = fit(m, i3, seeds_of(res))
     claim = CLAIMS["I3-vs-m"]
-    checks.append(rate_check(claim.id, claim.text(), f, claim.predicted, claim.statistic))
+    checks.append(ctx.judge("I3-vs-m", slopes(m, i3, seeds_of(res))))
     units = time_units(res)
     paths = [curves_plot(ms, {"early-stopped K1 (seed mean)": k_es}, None, ctx.figure("capacity_m.png"),
                          "m (random features)", "KL", f"Capacity sweep, n = {s.m_sweep_n}", logx=True, logy=True),

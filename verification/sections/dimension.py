@@ -10,9 +10,9 @@ from bounds import theorem1
 from empirical.formats import markdown_table
 from empirical.measure import MeasureConfig, Measurement, make_target
 
-from ..claims import CLAIMS
 from ..figures import curves_plot
 from ..growth import GrowthFit, compare_growth
+from ..rules import Parts, growth_data
 from ..verdicts import Check
 from .base import Context, Section
 
@@ -68,15 +68,9 @@ def _growth(rows: list[dict], key: str) -> GrowthFit | None:
     return compare_growth([r["d"] for r in use], [r[key] for r in use], [r["seed"] for r in use])
 
 
-def _check(claim_id: str, fits: dict[str, GrowthFit | None], sizes: dict) -> Check:
-    claim = CLAIMS[claim_id]
-    verdicts = [f.verdict() if f is not None else "inconclusive" for f in fits.values()]
-    verdict = ("violated" if "violated" in verdicts else "consistent" if all(v == "consistent" for v in verdicts)
-               else "inconclusive")
-    powers = [f.power for f in fits.values() if f is not None]
-    measured = {k: (f.to_json() if f is not None else {"error": "too few positive points per seed"}) for k, f in fits.items()}
-    return Check(claim.id, claim.text(**sizes), measured, claim.predicted, verdict, claim.statistic,
-                 power=min(powers) if powers else 0.0)
+def _check(ctx: Context, claim_id: str, rows: dict[str, list[dict]], key: str, sizes: dict) -> Check:
+    """The growth rule on ``key`` in each sweep (one part per sweep, both must hold)."""
+    return ctx.judge(claim_id, Parts(tuple((label, growth_data(rows[label], key)) for label in SWEEPS)), **sizes)
 
 
 def _mean_by_d(rows: list[dict], key: str, ds: list[int]) -> list[float]:
@@ -94,7 +88,8 @@ def dimension(ctx: Context) -> Section:
     sizes = {"ds": list(ds), "m": s.dim_m, "per_d": s.dim_m_per_d}
     fits_k1 = {label: _growth(rows[label], "K1_excess") for label in SWEEPS}
     fits_i1 = {label: _growth(rows[label], "I1") for label in SWEEPS}
-    checks = (_check("dimension-poly-vs-exp", fits_k1, sizes), _check("dimension-poly-vs-exp-I1", fits_i1, sizes))
+    checks = (_check(ctx, "dimension-poly-vs-exp", rows, "K1_excess", sizes),
+              _check(ctx, "dimension-poly-vs-exp-I1", rows, "I1", sizes))
     fits_k3 = {label: _growth(rows[label], "K3") for label in SWEEPS}
     tau_gm = float(np.exp(np.mean([np.log(r["tau_es"]) for r in rows["fixed m"]])))
     two = [r for r in rows["fixed m"] if r["d"] == 2 and np.isfinite(r["K2"])]

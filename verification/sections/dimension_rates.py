@@ -12,13 +12,11 @@ from empirical.measure import MeasureConfig
 
 from ..claims import CLAIMS, DIMENSION_RATE_DS
 from ..figures import loglog_fit_plot
-from ..stats import t_interval
+from ..rules import Values, profile_from
 from ..sweeps import k1_configs
-from ..verdicts import Check, fit_numbers, rate_check, trend_check
-from .base import Context, Section, fit, fmt_fit, seed_mean, seeds_of
+from ..verdicts import Check, fit_numbers
+from .base import Context, Section, fit, fmt_fit, seed_mean, seeds_of, slopes
 
-MARGIN = float(np.log(1.25))
-"""Equivalence margin of modes-direction-invariance: the two orientations agree within a factor 1.25."""
 
 
 def _runs(ctx: Context, base: MeasureConfig, desc: str, **grid) -> list:
@@ -29,15 +27,10 @@ def _k1_es(r) -> float:
     return float(np.min(r.K["K1"]))
 
 
-def _direction_check(e1: list, rnd: list, d: int) -> Check:
-    claim = CLAIMS["modes-direction-invariance"]
+def _direction_check(ctx: Context, e1: list, rnd: list, d: int) -> Check:
     by_seed = {r.config.seed: _k1_es(r) for r in e1}
     diffs = [float(np.log(_k1_es(r) / by_seed[r.config.seed])) for r in rnd]
-    mean, low, high = t_interval(diffs)
-    verdict = ("consistent" if -MARGIN <= low and high <= MARGIN else
-               claim.against if high < -MARGIN or low > MARGIN else "inconclusive")
-    measured = {"log_ratio_per_seed": diffs, "mean": mean, "ci95": [low, high], "margin": MARGIN}
-    return Check(claim.id, claim.text(d=d), measured, claim.predicted, verdict, claim.statistic)
+    return ctx.judge("modes-direction-invariance", Values(tuple(diffs)), d=d)
 
 
 def dimension_rates(ctx: Context) -> Section:
@@ -53,16 +46,15 @@ def dimension_rates(ctx: Context) -> Section:
         ns = [r.config.n for r in rate]
         f = fit(ns, [_k1_es(r) for r in rate], seeds_of(rate))
         claim = CLAIMS[f"rate-n-K1-d{d}"]
-        checks.append(rate_check(claim.id, claim.text(), f, claim.predicted, claim.statistic))
+        checks.append(ctx.judge(claim.id, slopes(ns, [_k1_es(r) for r in rate], seeds_of(rate))))
         paths.append(loglog_fit_plot(np.array(ns), {"K1 at tau_es": [_k1_es(r) for r in rate]}, f, claim.predicted,
                                      ctx.figure(f"rate_n_K1_d{d}.png"), "n (m = n)", "early-stopped K1",
                                      f"Early-stopped KL vs n in d = {d}"))
         cap = _runs(ctx, replace(base, n=s.dim_m_sweep_n), f"d = {d}: m sweep", m=s.dim_m_sweep)
         ms = sorted(s.dim_m_sweep)
         k_es = seed_mean(cap, "m", _k1_es)
-        claim = CLAIMS[f"capacity-m-d{d}"]
-        checks.append(trend_check(claim.id, claim.text(n=s.dim_m_sweep_n), ms, k_es, claim.predicted == "increasing",
-                                  {"m": ms, "K1_es_seed_mean": k_es.tolist()}, claim.statistic, claim.against))
+        checks.append(ctx.judge(f"capacity-m-d{d}", profile_from([r.config.m for r in cap], seeds_of(cap),
+                                                                  [_k1_es(r) for r in cap]), n=s.dim_m_sweep_n))
         rows.append({"d": d, "n-exponent of K1_es (m = n) [95% CI]": fmt_fit(f), "predicted": claim.predicted,
                      f"K1_es at m = {ms[0]} .. {ms[-1]} (n = {s.dim_m_sweep_n})": ", ".join(f"{v:.3g}" for v in k_es)})
         data[str(d)] = {"rate": fit_numbers(f), "capacity": {"m": ms, "K1_es": k_es.tolist()}}
@@ -71,19 +63,19 @@ def dimension_rates(ctx: Context) -> Section:
     mus = sorted(s.dim_mu_sweep)
     shift = _runs(ctx, base, f"d = {d}: mu sweep", mu=mus)
     k_mu = seed_mean(shift, "mu", _k1_es)
-    claim = CLAIMS["modes-shift-KL-d"]
-    checks.append(trend_check(claim.id, claim.text(d=d), mus, k_mu, claim.predicted == "increasing",
-                              {"mu": mus, "K1_es_seed_mean": k_mu.tolist()}, claim.statistic, claim.against))
+    checks.append(ctx.judge("modes-shift-KL-d", profile_from([r.config.mu for r in shift], seeds_of(shift),
+                                                             [_k1_es(r) for r in shift]), d=d))
     e1 = [r for r in shift if r.config.mu == 3.0] or _runs(ctx, base, "e1", mu=(3.0,))
     rnd = _runs(ctx, replace(base, direction="random"), f"d = {d}: modes along a random direction", mu=(3.0,))
-    checks.append(_direction_check(e1, rnd, d))
+    checks.append(_direction_check(ctx, e1, rnd, d))
+    margin = CLAIMS["modes-direction-invariance"].rule.margin
     data["modes"] = {"d": d, "mu": mus, "K1_es": k_mu.tolist(), "direction": checks[-1].measured}
     text = (f"Two-mode mixture in R^d along e1 (mu = 3 unless swept); n-rate along m = n over n in {list(s.dim_rate_ns)}, "
             f"capacity over m in {list(s.dim_m_sweep)} at n = {s.dim_m_sweep_n}; modes shift over mu in {mus} at d = {d}, "
             f"n = {s.dim_n}, m = {s.dim_m}; seeds {list(s.seeds)}. The random direction is drawn from each seed "
             f"(its own stream): log K1_es(random) - log K1_es(e1) = {checks[-1].measured['mean']:.3f} "
             f"[{checks[-1].measured['ci95'][0]:.3f}, {checks[-1].measured['ci95'][1]:.3f}] (equivalence margin "
-            f"+-{MARGIN:.3f}).\n\n" + markdown_table(rows, list(rows[0]))
+            f"+-{margin:.3f}).\n\n" + markdown_table(rows, list(rows[0]))
             + "\n\n" + markdown_table([{"mu": mu, "K1_es (seed mean)": v} for mu, v in zip(mus, k_mu)],
                                       ["mu", "K1_es (seed mean)"]))
     return Section("The 1-D checks in d = 8 and d = 32", (text, *paths), tuple(checks), {"dimension_rates": data})

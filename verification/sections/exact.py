@@ -9,9 +9,8 @@ import numpy as np
 from empirical.formats import markdown_table
 from empirical.measure import Measurement
 
-from ..claims import CLAIMS
-from ..verdicts import inequality_check
-from .base import Section, truncated
+from ..rules import Inequality
+from .base import Context, Section, truncated
 
 
 def worst_ratios(results: Sequence[Measurement]) -> dict[str, float]:
@@ -37,28 +36,26 @@ def lemma2_pairs(results: Sequence[Measurement]) -> tuple[np.ndarray, np.ndarray
     return k1, k2, excluded
 
 
-def exact(results: Sequence[Measurement], checkpoint_pairs: Sequence[tuple[float, float]] = ()) -> Section:
-    """Lemmas 4 and 5 on both flows of every measurement, and K2 <= K1 (Lemma 2) wherever K2 was measured,
-    including ``checkpoint_pairs``, the (K1, K2) of trained networks' checkpoints (the paper's experiments).
+def exact(ctx: Context) -> Section:
+    """Lemmas 4 and 5 on both flows of every measurement of the build (:attr:`Runner.history`), and K2 <= K1
+    (Lemma 2) wherever K2 was measured, including the (K1, K2) of trained networks' checkpoints (the paper's
+    experiments, :attr:`Runner.checkpoint_pairs`).
 
     A failure is a bug in the code or in the paper: :func:`verification.report.build` raises then.
     """
+    results, checkpoint_pairs = ctx.runner.history, ctx.runner.checkpoint_pairs
     lemma_ok = all(r.lemmas[f]["holds"] for r in results for f in r.lemmas)
     worst = worst_ratios(results)
-    claim = CLAIMS["lemmas-4-5-exact"]
-    checks = [inequality_check(claim.id, claim.text(), lemma_ok, {"flows": 2 * len(results),
-                               "worst_ratio_lhs_over_rhs": worst}, claim.predicted, claim.statistic)]
+    checks = [ctx.judge("lemmas-4-5-exact", Inequality(lemma_ok, {"flows": 2 * len(results),
+                                                                  "worst_ratio_lhs_over_rhs": worst}))]
     k1, k2, excluded = lemma2_pairs(results)
     in_2d = lemma2_pairs([r for r in results if r.config.d == 2])[0].size
     trained = np.array([(a, b) for a, b in checkpoint_pairs if np.isfinite(a) and np.isfinite(b)], dtype=float)
     if trained.size:
         k1, k2 = np.concatenate([k1, trained[:, 0]]), np.concatenate([k2, trained[:, 1]])
-    claim = CLAIMS["K2<=K1-lemma2"]
-    checks.append(inequality_check(claim.id, claim.text(), bool(np.all(k2 <= k1)),
-                                   {"points": int(k1.size), "points_in_d2": int(in_2d),
-                                    "points_trained_networks": int(trained.shape[0]), "excluded_truncated_points": excluded,
-                                    "max_K2_over_K1": float(np.max(k2 / k1)) if k1.size else None},
-                                   claim.predicted, claim.statistic))
+    checks.append(ctx.judge("K2<=K1-lemma2", Inequality(bool(np.all(k2 <= k1)), {
+        "points": int(k1.size), "points_in_d2": int(in_2d), "points_trained_networks": int(trained.shape[0]),
+        "excluded_truncated_points": excluded, "max_K2_over_K1": float(np.max(k2 / k1)) if k1.size else None})))
     rows = [{"check": k, "worst lhs/rhs": v} for k, v in sorted(worst.items())]
     return Section("Exact lemmas (docs/theory.md §7) on every flow of this report",
                    (markdown_table(rows, ["check", "worst lhs/rhs"]),), tuple(checks))

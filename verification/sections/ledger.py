@@ -27,9 +27,10 @@ from empirical.measure import Measurement, make_target
 from .. import heldout
 from ..cache import config_key
 from ..calibration import fit_constants
-from ..claims import CLAIMS, poly_degree
-from ..verdicts import Check, fit_numbers, upper_bound_verdict
-from .base import Context, Section, try_fit
+from ..claims import poly_degree
+from ..rules import Block, FittedData, Inequality
+from ..verdicts import Check, fit_numbers
+from .base import Context, Section, slopes, try_fit
 from .exact import lemma2_pairs, worst_ratios
 
 EXTRAPOLATION = 4
@@ -53,10 +54,10 @@ def _unique(results: Sequence[Measurement], seeds: Sequence[int] | None = None) 
 
 def _points(results: Sequence[Measurement], lhs: Callable[[Measurement], np.ndarray], per_tau: bool = True
             ) -> dict[str, np.ndarray]:
-    """The variables, L̃(θ*) and the left side at every τ of every result (one point per result if not
-    ``per_tau``)."""
-    cols: dict[str, list] = {k: [] for k in ("n", "m", "tau", "mu", "seed", "L_star", "y")}
-    for r in results:
+    """The variables, L̃(θ*), the left side and the flow's index (``cell``) at every τ of every result (one point
+    per result if not ``per_tau``)."""
+    cols: dict[str, list] = {k: [] for k in ("n", "m", "tau", "mu", "seed", "L_star", "y", "cell")}
+    for index, r in enumerate(results):
         taus = r.taus if per_tau else r.taus[:1]
         y = np.broadcast_to(np.asarray(lhs(r), dtype=float), taus.shape)
         for k, v in (("n", r.config.n), ("m", r.config.m), ("mu", r.config.mu), ("seed", r.config.seed),
@@ -64,6 +65,7 @@ def _points(results: Sequence[Measurement], lhs: Callable[[Measurement], np.ndar
             cols[k].extend([v] * taus.size)
         cols["tau"].extend(taus.tolist())
         cols["y"].extend(y.tolist())
+        cols["cell"].extend([index] * taus.size)
     return {k: np.asarray(v, dtype=float) for k, v in cols.items()}
 
 
@@ -98,25 +100,29 @@ def fitted_line(points: Mapping[str, np.ndarray], design: np.ndarray, shape: Col
             "slack_min": float(np.nanmin(slack)) if np.any(np.isfinite(slack)) else None}
 
 
-def fitted_check(claim_id: str, points: Mapping[str, np.ndarray], design: np.ndarray, paper: Columns,
+def fitted_check(ctx: Context, claim_id: str, points: Mapping[str, np.ndarray], design: np.ndarray, paper: Columns,
                  controls: Mapping[str, Columns], sizes: Mapping) -> Check:
-    """The paper's line and its negative controls, fitted on ``design`` and tested beyond it: "violated" if a
-    held-out point exceeds the paper's line, "holds" if more than half of the controls are rejected (power),
-    else "inconclusive". An upper bound can be loose, so the controls are shapes that are too optimistic
-    somewhere beyond the design: only those can a domination test reject."""
-    claim = CLAIMS[claim_id]
+    """The paper's line and its negative controls, fitted on ``design`` and tested beyond it, judged by the fitted
+    rule (:class:`verification.rules.Fitted`: against if a held-out point exceeds the paper's line, holds if more
+    than half of the controls are rejected, size by leave-one-flow-out refits on the design). An upper bound can be
+    loose, so the controls are shapes that are too optimistic somewhere beyond the design: only those can a
+    domination test reject."""
     if not design.any() or design.all():
-        return Check(claim.id, claim.text(), {"error": "no design or no held-out points"}, claim.predicted,
-                     "inconclusive", claim.statistic)
+        return ctx.judge(claim_id, FittedData(None, Block.of(np.zeros((0, 1)), 0.0, [], ()),
+                                              extra={"error": "no design or no held-out points"}))
     line = fitted_line(points, design, paper)
-    found = [{"shape": name, "rejected": bool(r["failures"] > 0), "named": True, "violations": r["failures"],
-              "constants": r["constants"]} for name, r in ((k, fitted_line(points, design, v)) for k, v in controls.items())]
-    verdict, power = heldout.verdict(line["failures"], found)
-    return Check(claim.id, claim.text(), {**line, **sizes}, claim.predicted, verdict, claim.statistic,
-                 power=power, controls=tuple(found))
+    found = tuple({"shape": name, "rejected": bool(r["failures"] > 0), "named": True, "violations": r["failures"],
+                   "constants": r["constants"]} for name, r in ((k, fitted_line(points, design, v)) for k, v in controls.items()))
+    T = np.column_stack(paper(points)).astype(float)
+    y, cells = points["y"], points["cell"].astype(int)
+    fit_rows = design & (y > 0)
+    data = FittedData(Block.of(T[fit_rows], 0.0, y[fit_rows], cells[fit_rows]),
+                      Block.of(T[~design], 0.0, y[~design], cells[~design]), tuple(line["constants"]), found,
+                      {**line, **sizes})
+    return ctx.judge(claim_id, data)
 
 
-def i1_check(results: Sequence[Measurement], seeds: Sequence[int]) -> Check:
+def i1_check(ctx: Context, results: Sequence[Measurement], seeds: Sequence[int]) -> Check:
     """ledger-I1 on every flow of the two-mode target (training weighting 'std', t0 = 0), design and held-out
     split in n (:func:`split`)."""
     gm = [r for r in _unique(results, seeds) if r.config.target == "gm" and r.config.t0 == 0 and r.config.lam == "std"]
@@ -133,7 +139,7 @@ def i1_check(results: Sequence[Measurement], seeds: Sequence[int]) -> Check:
     sizes = _ranges(pts, design, "n") | {"points_with_I1_le_0": int(np.sum(pts["y"] <= 0))}
     if pts["y"].size:
         sizes["full_form"] = fitted_line(pts, design, full_generalisation)
-    return fitted_check("ledger-I1", pts, design, paper, controls, sizes)
+    return fitted_check(ctx, "ledger-I1", pts, design, paper, controls, sizes)
 
 
 def full_generalisation(p: Mapping[str, np.ndarray]) -> list[np.ndarray]:
@@ -150,7 +156,7 @@ def _ranges(pts: Mapping[str, np.ndarray], design: np.ndarray, key: str) -> dict
             "m_values": sorted(set(pts["m"].tolist())), "mu_values": sorted(set(pts["mu"].tolist()))}
 
 
-def i3_check(results: Sequence[Measurement], seeds: Sequence[int]) -> Check:
+def i3_check(ctx: Context, results: Sequence[Measurement], seeds: Sequence[int]) -> Check:
     """ledger-I3: I3 ≤ c µ²/m on every flow with a nested model (one point per flow: I3 does not depend on
     τ), design and held-out split in m."""
     with_i3 = [r for r in _unique(results, seeds) if np.isfinite(r.I3) and r.config.target == "gm"]
@@ -159,13 +165,12 @@ def i3_check(results: Sequence[Measurement], seeds: Sequence[int]) -> Check:
     controls = {"1/m^2": lambda p: [1.0 / p["m"] ** 2], "1/m^3": lambda p: [1.0 / p["m"] ** 3],
                 "exp(-m/16)": lambda p: [np.exp(-p["m"] / 16.0)], "1/(m^2 n)": lambda p: [1.0 / (p["m"] ** 2 * p["n"])],
                 "m^-1.75": lambda p: [p["m"] ** -1.75]}
-    return fitted_check("ledger-I3", pts, design, paper, controls, _ranges(pts, design, "m") | {"flows": int(design.size)})
+    return fitted_check(ctx, "ledger-I3", pts, design, paper, controls, _ranges(pts, design, "m") | {"flows": int(design.size)})
 
 
-def i2_check(results: Sequence[Measurement]) -> Check:
+def i2_check(ctx: Context, results: Sequence[Measurement]) -> Check:
     """ledger-I2: I2 ≤ ‖θ*‖²/(2τ) (Lemma 4 from θ0 = 0) at every τ of every flow; the sharp quadratic
     constant 1/(2e) of the ratio is reported beside."""
-    claim = CLAIMS["ledger-I2"]
     ratios, ok = [], True
     for r in results:
         rhs = r.quantities["theta_star_norm2"] / (2 * r.taus)
@@ -174,14 +179,14 @@ def i2_check(results: Sequence[Measurement]) -> Check:
     ratio = np.concatenate(ratios) if ratios else np.zeros(0)
     measured = {"points": int(ratio.size), "max_ratio": float(ratio.max()) if ratio.size else None,
                 "median_ratio": float(np.median(ratio)) if ratio.size else None}
-    return Check(claim.id, claim.text(), measured, claim.predicted, "holds" if ok else "violated", claim.statistic)
+    return ctx.judge("ledger-I2", Inequality(ok, measured))
 
 
-def lemma5_check(results: Sequence[Measurement], seeds: Sequence[int], taus: tuple[float, ...]) -> tuple[Check, dict]:
+def lemma5_check(ctx: Context, results: Sequence[Measurement], seeds: Sequence[int], taus: tuple[float, ...]
+                 ) -> tuple[Check, dict]:
     """lemma5-as-stated on the flows at fixed (n, µ) with several m (the capacity sweep), on the τ grid
     ``taus``: the exponent of m in max_{τ ≥ 1} ‖θ(τ)‖/√(τ/m), in the flows' time τ and in the A-flow's time
     s = mτ."""
-    claim = CLAIMS["lemma5-as-stated"]
     groups: dict = {}
     for r in _unique(results, seeds):
         if "theta_norm" in r.lemmas.get("empirical_flow", {}) and r.config.taus == taus:
@@ -193,12 +198,14 @@ def lemma5_check(results: Sequence[Measurement], seeds: Sequence[int], taus: tup
                           / np.sqrt(r.taus[r.taus >= 1] / r.config.m))) for r in best]
     f = try_fit([r.config.m for r in best], ratio, [r.config.seed for r in best]) if best else None
     if f is None:
-        return Check(claim.id, claim.text(), {"error": "no flows at several m"}, claim.predicted, "inconclusive",
-                     claim.statistic), {}
+        from ..rules import Values
+        return ctx.judge("lemma5-as-stated", Values((), {"error": "no flows at several m"})), {}
     measured = {**fit_numbers(f), "m": [r.config.m for r in best], "max_ratio": ratio,
                 "A_time_slope": f.slope - 0.5, "A_time_ci95": [f.ci_low - 0.5, f.ci_high - 0.5]}
-    verdict = upper_bound_verdict((f.ci_low, f.ci_high), claim.predicted)
-    return Check(claim.id, claim.text(), measured, {"slope": claim.predicted}, verdict, claim.statistic), measured
+    check = ctx.judge("lemma5-as-stated", slopes([r.config.m for r in best], ratio, [r.config.seed for r in best],
+                                                 m=measured["m"], max_ratio=ratio, A_time_slope=measured["A_time_slope"],
+                                                 A_time_ci95=measured["A_time_ci95"]))
+    return check, measured
 
 
 def untrained_kl(result: Measurement) -> float:
@@ -297,8 +304,8 @@ def ledger_rows(history: Sequence[Measurement], checks: Mapping[str, Check]) -> 
 def ledger(ctx: Context) -> Section:
     """The ledger over every flow the report computed so far (:attr:`Runner.history`)."""
     history, seeds = ctx.runner.history, ctx.scale.seeds
-    checks = [i1_check(history, seeds), i2_check(history), i3_check(history, seeds)]
-    l5, l5_numbers = lemma5_check(history, seeds, tuple(ctx.scale.taus))
+    checks = [i1_check(ctx, history, seeds), i2_check(ctx, history), i3_check(ctx, history, seeds)]
+    l5, l5_numbers = lemma5_check(ctx, history, seeds, tuple(ctx.scale.taus))
     checks.append(l5)
     table = ledger_rows(history, {c.name: c for c in checks})
     text = [markdown_table(table, list(table[0]))]

@@ -9,57 +9,50 @@ import numpy as np
 
 from empirical.formats import markdown_table
 
-from ..claims import CLAIMS
+from scipy.stats import kendalltau
+
 from ..figures import curves_plot
 from ..mnist import experiment, summary
-from ..stats import t_interval
-from ..verdicts import Check, interval_verdict, trend, trend_verdict
+from ..rules import Parts, Values
+from ..verdicts import Check
 from .base import Context, Section
 
-TRAINED = 0.1
-"""A τ counts as trained once the training loss has fallen by this fraction of its untrained value."""
+
+def _relative(far: list, near: list, key: str, index: int) -> list[float]:
+    """Per seed, (farthest - nearest) / nearest of ``key`` at τ index ``index``."""
+    return [(f["fit"][key][index] - n["fit"][key][index]) / n["fit"][key][index] for f, n in zip(far, near)]
 
 
-def _paired(far: list, near: list, key: str, index: int) -> tuple[float, float, float, list]:
-    diffs = [f["fit"][key][index] - n["fit"][key][index] for f, n in zip(far, near)]
-    return (*t_interval(diffs), diffs)
+def _gap(run: dict) -> float:
+    return run["fit"]["test_nll"][-1] - run["fit"]["train_nll"][-1]
 
 
-def mnist_checks(result: dict, sizes: dict) -> list[Check]:
+def mnist_checks(ctx: Context, result: dict, sizes: dict) -> list[Check]:
     """The four MNIST claims from an :func:`verification.mnist.experiment` result."""
     near, far = result["near"], result["far"]
-    checks = []
-    claim = CLAIMS["mnist-train-loss"]
     taus = near[0]["fit"]["taus"]
-    start = near[0]["fit"]["train_loss"][0]
-    trained = [i for i, _ in enumerate(taus) if all(r["fit"]["train_loss"][i] < (1 - TRAINED) * start for r in near + far)]
-    per_tau = {str(taus[i]): _paired(far, near, "train_loss", i)[:3] for i in trained}
-    lows, highs = [v[1] for v in per_tau.values()], [v[2] for v in per_tau.values()]
-    # every trained τ above 0, or some τ wholly below: the interval of the least favourable τ decides
-    verdict = interval_verdict(min(lows), min(highs), claim.against) if per_tau else "inconclusive"
-    checks.append(Check(claim.id, claim.text(**sizes), {"trained_taus": [taus[i] for i in trained],
-                        "difference_mean_ci95_per_tau": per_tau}, claim.predicted, verdict, claim.statistic))
-    for cid, key in (("mnist-test-nll", "test_nll"), ("mnist-gap", None)):
-        claim = CLAIMS[cid]
-        if key is None:
-            diffs = [(f["fit"]["test_nll"][-1] - f["fit"]["train_nll"][-1]) - (n["fit"]["test_nll"][-1] - n["fit"]["train_nll"][-1])
-                     for f, n in zip(far, near)]
-            mean, low, high = t_interval(diffs)
-        else:
-            mean, low, high, diffs = _paired(far, near, key, -1)
-        checks.append(Check(claim.id, claim.text(**sizes), {"difference_per_seed": diffs, "mean": mean, "ci95": [low, high],
-                            "tau": taus[-1]}, claim.predicted, interval_verdict(low, high, claim.against), claim.statistic))
-    claim = CLAIMS["mnist-gap-vs-distance"]
-    ranked = result["ranked"]
-    gap = [r["fit"]["test_nll"][-1] - r["fit"]["train_nll"][-1] for r in ranked]
-    dist = [r["center_distance"] for r in ranked]
-    ratio = [r["center_distance"] / r["spread"] for r in ranked]
-    k, k_ratio = trend(dist, gap, increasing=True), trend(ratio, gap, increasing=True)
-    checks.append(Check(claim.id, claim.text(**sizes), {
-        "pairs": [r["task"]["pair"] for r in ranked], "center_distance": dist, "distance_over_spread": ratio, "gap": gap,
-        "kendall_tau": k["kendall_tau"], "p_value": k["p_value"],
-        "kendall_tau_distance_over_spread": k_ratio["kendall_tau"], "p_value_distance_over_spread": k_ratio["p_value"]},
-        claim.predicted, trend_verdict(k, claim.against), claim.statistic))
+    start = result["design"]["trained_from"]
+    compared = [i for i, t in enumerate(taus) if t >= start]
+    parts = Parts(tuple((f"tau = {taus[i]:g}", Values(tuple(_relative(far, near, "train_loss", i)))) for i in compared),
+                  extra={"taus_compared": [taus[i] for i in compared],
+                         "taus_left_out": [t for t in taus if t < start]})
+    checks = [ctx.judge("mnist-train-loss", parts, tau_from=f"{start:g}", **sizes)]
+    checks.append(ctx.judge("mnist-test-nll", Values(tuple(_relative(far, near, "test_nll", -1)), {"tau": taus[-1]}),
+                            **sizes))
+    gaps = [_gap(f) - _gap(n) for f, n in zip(far, near)]
+    checks.append(ctx.judge("mnist-gap", Values(tuple(gaps), {"tau": taus[-1]}), **sizes))
+    per_seed, numbers = [], {}
+    for seed, ranked in result["ranked_by_seed"].items():
+        gap, dist = [_gap(r) for r in ranked], [r["center_distance"] for r in ranked]
+        spread = [r["center_distance"] / r["spread"] for r in ranked]
+        if len(ranked) >= 3:
+            per_seed.append(float(kendalltau(dist, gap).statistic))
+            numbers[seed] = {"gap": gap, "kendall_tau": per_seed[-1],
+                             "kendall_tau_distance_over_spread": float(kendalltau(spread, gap).statistic)}
+    first = result["ranked"]
+    extra = {"pairs": [r["task"]["pair"] for r in first], "center_distance": [r["center_distance"] for r in first],
+             "distance_over_spread": [r["center_distance"] / r["spread"] for r in first], "by_seed": numbers}
+    checks.append(ctx.judge("mnist-gap-vs-distance", Values(tuple(per_seed), extra), **sizes))
     return checks
 
 
@@ -95,7 +88,7 @@ def mnist(ctx: Context) -> Section:
     results = [experiment(ctx.runner, d, f"MNIST pairs, K = {d.K}, d = {d.d}") for d in designs]
     first, design = results[0], designs[0]
     sizes = {"K": design.K, "d": design.d}
-    checks = mnist_checks(first, sizes)
+    checks = mnist_checks(ctx, first, sizes)
     rows = []
     for d, r in zip(designs, results):
         s = summary(r)

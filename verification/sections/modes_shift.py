@@ -12,9 +12,9 @@ from empirical.measure import MeasureConfig
 
 from ..claims import CLAIMS, poly_degree
 from ..figures import curves_plot, density_panels
+from ..rules import profile_from
 from ..sweeps import early_stopped, k1_configs, learned_densities
-from ..verdicts import rate_check, trend_check
-from .base import Context, Section, fit, fmt_fit, seed_mean, seeds_of
+from .base import Context, Section, fit, fmt_fit, seed_mean, seeds_of, slopes
 
 
 def modes_shift(ctx: Context) -> Section:
@@ -26,17 +26,16 @@ def modes_shift(ctx: Context) -> Section:
     mus = sorted(s.mu_sweep)
     k_es = seed_mean(res, "mu", lambda r: early_stopped(r)[1])
     t_es = np.exp(seed_mean(res, "mu", lambda r: np.log(early_stopped(r)[0])))
-    checks = []
-    for name, values, key in (("modes-shift-KL", k_es, "K1_es_seed_mean"),
-                              ("modes-shift-tau", t_es, "tau_es_geometric_mean")):
-        claim = CLAIMS[name]
-        checks.append(trend_check(claim.id, claim.text(), mus, values, claim.predicted == "increasing",
-                                  {"mu": mus, key: values.tolist()}, claim.statistic, claim.against))
-    f = fit([r.config.mu for r in res], [early_stopped(r)[1] for r in res], seeds_of(res))
+    mu, seeds = [r.config.mu for r in res], seeds_of(res)
+    checks = [ctx.judge("modes-shift-KL", profile_from(mu, seeds, [early_stopped(r)[1] for r in res])),
+              ctx.judge("modes-shift-tau", profile_from(mu, seeds, [early_stopped(r)[0] for r in res],
+                                                        {"tau_es_geometric_mean": t_es.tolist()}))]
+    f = fit(mu, [early_stopped(r)[1] for r in res], seeds)
     claim = CLAIMS["modes-shift-power"]
     predicted = claim.predicted
     k = poly_degree()
-    checks.append(rate_check(claim.id, claim.text(predicted=predicted, k=k), f, predicted, claim.statistic))
+    checks.append(ctx.judge("modes-shift-power", slopes(mu, [early_stopped(r)[1] for r in res], seeds),
+                            predicted=f"{predicted:g}", k=k))
     panels = []
     for mu in (min(mus), max(mus)):
         r = next(x for x in res if x.config.mu == mu and x.config.seed == s.seeds[0])

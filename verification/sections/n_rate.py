@@ -11,21 +11,15 @@ from empirical.measure import MeasureConfig
 
 from ..claims import CLAIMS
 from ..figures import loglog_fit_plot
+from ..rules import Parts, Values
 from ..sweeps import around_minimum, early_stopped, has_minimum, k1_configs
-from ..verdicts import Check, fit_numbers, rate_check, rise_statistic, rise_verdict
-from .base import Context, Section, curve, fit, fmt_fit, seed_mean, seeds_of, try_fit
+from .base import Context, Section, curve, fit, fmt_fit, seed_mean, seeds_of, slopes, try_fit
+from .tau_curves import rise_curves
 
 
-def rise_check(results, ns) -> Check:
-    """early-stopping-K1: the rise of K1 after its minimum at every n, with a t interval over seeds."""
-    claim = CLAIMS["early-stopping-K1"]
-    per_n = {str(n): rise_statistic([(r.taus, r.K["K1"]) for r in results if r.config.n == n]) for n in ns}
-    verdicts = {k: rise_verdict(v) for k, v in per_n.items()}
-    seen = [k for k, v in verdicts.items() if v == "consistent"]
-    verdict = ("consistent" if len(seen) == len(per_n) else
-               "inconclusive" if all(v == "inconclusive" for v in verdicts.values()) else claim.against)
-    return Check(claim.id, claim.text(ns=list(ns)), {"at_n": per_n, "rise_seen_at_n": seen}, claim.predicted,
-                 verdict, claim.statistic)
+def rise_parts(results, ns) -> Parts:
+    """early-stopping-K1's data: one part per n, the K1 curves of its seeds."""
+    return Parts(tuple((f"n = {n}", rise_curves([r for r in results if r.config.n == n], "K1")) for n in ns))
 
 
 def n_rate(ctx: Context) -> Section:
@@ -43,36 +37,26 @@ def n_rate(ctx: Context) -> Section:
     # K2 at τ_es where the sampler's law is not truncated (NaN otherwise: left out of the fit).
     k2_es = [float(np.min(v)) if (v := curve(r, "K2")[1]).size else float("nan") for r in k2]
     ok2 = [i for i, v in enumerate(k2_es) if np.isfinite(v)]
-    checks = [rise_check(k1, s.rate_ns)]
+    checks = [ctx.judge("early-stopping-K1", rise_parts(k1, s.rate_ns), ns=list(s.rate_ns))]
     fits = {"K1": fit(n, k1_es, seeds)}
     f2 = try_fit([n[i] for i in ok2], [k2_es[i] for i in ok2], [seeds[i] for i in ok2])
     if f2 is not None:
         fits["K2"] = f2
-    for k in ("K1", "K2"):
-        claim = CLAIMS[f"rate-n-{k}"]
-        checks.append(rate_check(claim.id, claim.text(), fits[k], claim.predicted, claim.statistic) if k in fits
-                      else Check(claim.id, claim.text(), {"error": "no untruncated K2 to fit"}, claim.predicted,
-                                 "inconclusive", claim.statistic))
+    checks.append(ctx.judge("rate-n-K1", slopes(n, k1_es, seeds)))
+    checks.append(ctx.judge("rate-n-K2", slopes([n[i] for i in ok2], [k2_es[i] for i in ok2], [seeds[i] for i in ok2])
+                            if ok2 else Values(())))
     interior = [i for i, r in enumerate(k1) if has_minimum(r)]
-    claim = CLAIMS["tau-es-vs-n"]
     f = try_fit([n[i] for i in interior], [tau_es[i] for i in interior], [seeds[i] for i in interior])
-    measured = {"curves_used": len(interior), "curves_without_interior_minimum": len(k1) - len(interior),
-                # τ_es spans decades across seeds: its arithmetic mean would be the largest seed's.
-                "geometric_mean_tau_es": dict(zip(map(str, sorted(set(n))), np.exp(seed_mean(
-                    k1, "n", lambda r: np.log(early_stopped(r)[0]))).tolist()))}
-    if f is None:
-        verdict = "inconclusive"
-    else:
+    if f is not None:
         fits["tau_es"] = f
-        measured.update(fit_numbers(f), **{"interval_contains_1 (tau_mem ~ n)": bool(f.ci_low <= 1 <= f.ci_high)})
-        # The prescription τ_es ∝ n^(2/5) against the alternative τ_mem ∝ n (Bonnaire et al.): an interval
-        # holding both cannot tell them apart.
-        covers = f.ci_low <= claim.predicted <= f.ci_high
-        verdict = ("inconclusive" if covers and f.ci_low <= 1.0 <= f.ci_high else "consistent" if covers
-                   else claim.against)
-    checks.append(Check(claim.id, claim.text(), measured, {"slope": claim.predicted, "tau_mem_slope (Bonnaire et al.)": 1.0},
-                        verdict, claim.statistic))
-    predicted = {"K1": CLAIMS["rate-n-K1"].predicted, "K2": CLAIMS["rate-n-K2"].predicted, "tau_es": claim.predicted}
+    # τ_es spans decades across seeds: its arithmetic mean would be the largest seed's.
+    geometric = dict(zip(map(str, sorted(set(n))), np.exp(seed_mean(k1, "n", lambda r: np.log(early_stopped(r)[0]))).tolist()))
+    checks.append(ctx.judge("tau-es-vs-n", slopes([n[i] for i in interior], [tau_es[i] for i in interior],
+                                                  [seeds[i] for i in interior], curves_used=len(interior),
+                                                  curves_without_interior_minimum=len(k1) - len(interior),
+                                                  geometric_mean_tau_es=geometric)))
+    predicted = {"K1": CLAIMS["rate-n-K1"].predicted, "K2": CLAIMS["rate-n-K2"].predicted,
+                 "tau_es": CLAIMS["tau-es-vs-n"].predicted["slope"]}
     x = np.array(n)
     tau_x = np.array([n[i] for i in interior])
     paths = [loglog_fit_plot(x, {"K1 at tau_es": k1_es}, fits["K1"], predicted["K1"], ctx.figure("rate_n_K1.png"),

@@ -11,8 +11,8 @@ from empirical.measure import MeasureConfig
 from ..claims import CLAIMS, fraction
 from ..figures import loglog_fit_plot
 from ..sweeps import early_stopped, k1_configs
-from ..verdicts import Check, rate_check, rise_statistic, rise_verdict
-from .base import Context, Section, fit, fmt_fit, seeds_of
+from .base import Context, Section, fit, fmt_fit, seeds_of, slopes
+from .tau_curves import rise_curves
 
 
 def theorem1(ctx: Context) -> Section:
@@ -25,12 +25,9 @@ def theorem1(ctx: Context) -> Section:
     k_es = [early_stopped(r)[1] for r in res]
     f = fit(n, k_es, seeds_of(res))
     claim = CLAIMS["theorem1-rate-n"]
-    checks = [rate_check(claim.id, claim.text(), f, claim.predicted, claim.statistic)]
+    checks = [ctx.judge("theorem1-rate-n", slopes(n, k_es, seeds_of(res)))]
     small = ctx.run(k1_configs(base, s, n=(min(s.bump_ns),), m=(s.curve_m,)), "Theorem 1 target, tau curves")
-    claim_es = CLAIMS["theorem1-early-stopping"]
-    stat = rise_statistic([(r.taus, r.K["K1"]) for r in small])
-    checks.append(Check(claim_es.id, claim_es.text(n=min(s.bump_ns), m=s.curve_m), stat, claim_es.predicted,
-                        rise_verdict(stat), claim_es.statistic))
+    checks.append(ctx.judge("theorem1-early-stopping", rise_curves(small, "K1"), n=min(s.bump_ns), m=s.curve_m))
     path = loglog_fit_plot(np.array(n), {"K1 at tau_es": k_es}, f, claim.predicted, ctx.figure("theorem1_rate_n.png"),
                            "n (m = n)", "early-stopped K1", "Theorem 1 target: early-stopped KL vs n")
     return Section("Theorem 1: compactly supported target", (
