@@ -374,15 +374,3 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in _ROWS}
 """Every claim, by id, in the order of the report."""
 if len(CLAIMS) != len(_ROWS):
     raise RuntimeError("claim ids must be unique")
-
-
-def claims_table() -> str:
-    """The claims as a markdown table (docs/claims.md is this, generated): id, source, section, rule, what
-    contradicts it."""
-    lines = ["| claim | paper | measured in | rule | statement or mechanism | contradicted when |",
-             "| --- | --- | --- | --- | --- | --- |"]
-    for c in CLAIMS.values():
-        rule = c.rule.name if not isinstance(c.rule, Combined) else f"{c.rule.part.name} ({c.rule.mode})"
-        lines.append(f"| `{c.id}` | {c.source} | `verification/sections/{c.section}.py` | {rule} | {c.contradicts} | "
-                     f"{c.contradiction} |")
-    return "\n".join(lines) + "\n"

@@ -7,16 +7,27 @@ import numpy as np
 import pytest
 
 from empirical.measure import MeasureConfig, Measurement, make_target
+from verification.cache import ResultCache
+from verification.runner import Runner
+from verification.sections.base import Context
 from verification.sections.ledger import (fitted_check, i2_check, lemma5_check, split, untrained_kl)
+from verification.sweeps import QUICK
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    return Context(QUICK, tmp_path, Runner(ResultCache(tmp_path / "store"), show_progress=False))
 
 NS = np.array([8.0, 16.0, 32.0, 128.0, 256.0, 512.0])
 TAUS = np.geomspace(1.0, 1e3, 7)
 
 
 def _grid(law):
-    n, tau = (a.ravel() for a in np.meshgrid(NS, TAUS, indexing="ij"))
+    """Two flows (seeds) at every n, each a design cell of its own."""
+    n, seed, tau = (a.ravel() for a in np.meshgrid(NS, [0.0, 1.0], TAUS, indexing="ij"))
     m = np.full(n.size, 64.0)
-    pts = {"n": n, "m": m, "tau": tau, "mu": np.full(n.size, 3.0), "seed": np.zeros(n.size)}
+    pts = {"n": n, "m": m, "tau": tau, "mu": np.full(n.size, 3.0), "seed": seed,
+           "cell": 2 * np.searchsorted(NS, n) + seed}
     pts["y"] = law(pts)
     return split(pts, "n")
 
@@ -27,26 +38,38 @@ def test_split_extrapolates_by_the_stated_factor():
     assert sorted(set(pts["n"][~design])) == [512.0]  # >= 4 x 128; 256 is dropped
 
 
-def test_a_correct_line_holds_when_its_wrong_controls_fail():
+def test_a_correct_line_holds_when_its_wrong_controls_fail(ctx):
     pts, design = _grid(lambda p: 0.5 * p["tau"] ** 2 / (p["m"] * p["n"]))
     paper = lambda p: [p["tau"] ** 2 / (p["m"] * p["n"])]
     too_fast = {f"n^-{k}": (lambda p, k=k: [p["tau"] ** 2 / (p["m"] * p["n"] ** k)]) for k in (1.5, 2, 3)}
-    c = fitted_check("ledger-I1", pts, design, paper, too_fast, {})
+    c = fitted_check(ctx, "ledger-I1", pts, design, paper, too_fast, {})
     assert c.verdict == "holds" and c.power == 1.0 and all(x["rejected"] for x in c.controls)
-    assert c.measured["constants"][0] == pytest.approx(0.5)
+    assert c.measured["constants"][0] == pytest.approx(0.5) and c.size == 0.0  # every design flow on the line
 
 
-def test_controls_that_cannot_fail_make_the_line_inconclusive():
+def test_a_scattered_design_makes_the_held_out_test_too_quick_to_fail(ctx):
+    """Leave-one-flow-out: one of the eight design flows 30% above the others lies above the line the rest fit,
+    so a held-out flow of the right shape (two held out) would exceed the line with probability 1 - (7/8)^2: the
+    rule cannot be decisive."""
+    bump = lambda p: np.where((p["n"] == 16) & (p["seed"] == 1), 1.3, 1.0)  # noqa: E731
+    pts, design = _grid(lambda p: 0.5 * p["tau"] ** 2 / (p["m"] * p["n"]) * bump(p))
+    paper = lambda p: [p["tau"] ** 2 / (p["m"] * p["n"])]
+    too_fast = {f"n^-{k}": (lambda p, k=k: [p["tau"] ** 2 / (p["m"] * p["n"] ** k)]) for k in (1.5, 2, 3)}
+    c = fitted_check(ctx, "ledger-I1", pts, design, paper, too_fast, {})
+    assert c.raw_verdict == "holds" and c.verdict == "inconclusive" and c.size == pytest.approx(1 - (7 / 8) ** 2)
+
+
+def test_controls_that_cannot_fail_make_the_line_inconclusive(ctx):
     pts, design = _grid(lambda p: 0.5 * p["tau"] ** 2 / (p["m"] * p["n"]))
     paper = lambda p: [p["tau"] ** 2 / (p["m"] * p["n"])]
     loose = {"no n decay": lambda p: [p["tau"] ** 2 / p["m"]], "constant": lambda p: [np.ones_like(p["n"])]}
-    c = fitted_check("ledger-I1", pts, design, paper, loose, {})
+    c = fitted_check(ctx, "ledger-I1", pts, design, paper, loose, {})
     assert c.verdict == "inconclusive" and c.power == 0.0
 
 
-def test_a_line_too_optimistic_beyond_its_design_is_violated_with_where():
+def test_a_line_too_optimistic_beyond_its_design_is_violated_with_where(ctx):
     pts, design = _grid(lambda p: p["tau"] / np.sqrt(p["n"]))
-    c = fitted_check("ledger-I1", pts, design, lambda p: [p["tau"] / p["n"]], {}, {})
+    c = fitted_check(ctx, "ledger-I1", pts, design, lambda p: [p["tau"] / p["n"]], {}, {})
     assert c.verdict == "violated" and c.measured["failures"] > 0
     assert all(w["n"] == 512.0 and w["measured"] > w["bound"] for w in c.measured["where"])
 
@@ -59,20 +82,20 @@ def _flow(m, seed, I2=None, theta_norm=None, taus=TAUS):
                        {"theta_star_norm2": 2.0, "kl_prior": 0.0, "loss_star": 0.0, "loss_star_ref": 0.0}, {})
 
 
-def test_ledger_I2_is_violated_by_a_broken_lemma_4():
+def test_ledger_I2_is_violated_by_a_broken_lemma_4(ctx):
     good = _flow(16, 0, I2=0.18 * 2.0 / (2 * TAUS))
-    assert i2_check([good]).verdict == "holds"
+    assert i2_check(ctx, [good]).verdict == "holds"
     broken = _flow(16, 1, I2=1.01 * 2.0 / (2 * TAUS))
-    c = i2_check([good, broken])
+    c = i2_check(ctx, [good, broken])
     assert c.verdict == "violated" and c.measured["max_ratio"] == pytest.approx(1.01)
 
 
 @pytest.mark.parametrize("growth, verdict", [(0.5, "violated"), (0.0, "consistent")])
-def test_lemma5_as_stated_reads_the_exponent_of_m(growth, verdict):
+def test_lemma5_as_stated_reads_the_exponent_of_m(ctx, growth, verdict):
     rng = np.random.default_rng(0)
     flows = [_flow(m, s, theta_norm=np.sqrt(TAUS / m) * m**growth * (1 + 0.01 * rng.standard_normal()))
              for m in (8, 32, 128, 512) for s in (0, 1, 2)]
-    check, numbers = lemma5_check(flows, (0, 1, 2), tuple(TAUS))
+    check, numbers = lemma5_check(ctx, flows, (0, 1, 2), tuple(TAUS))
     assert check.verdict == verdict and numbers["slope"] == pytest.approx(growth, abs=0.02)
 
 
@@ -92,14 +115,19 @@ def test_a_broken_lemma_2_is_violated_and_fails_the_build(tmp_path, monkeypatch)
     from verification.sweeps import QUICK
     from verification.sections.base import Section
 
+    def exact_on(results):
+        runner = Runner(ResultCache(tmp_path / "store"), show_progress=False)
+        runner.history.extend(results)
+        return {c.name: c for c in exact(Context(QUICK, tmp_path, runner)).checks}
+
     k2_above = _flow(16, 0)
     k2_above.K["K2"] = k2_above.K["K1"] * 1.01
-    checks = {c.name: c for c in exact([k2_above]).checks}
+    checks = exact_on([k2_above])
     assert checks["K2<=K1-lemma2"].verdict == "violated"
     assert checks["K2<=K1-lemma2"].measured["max_K2_over_K1"] == pytest.approx(1.01)
     # A truncated sampler law measures another sampler: it is counted, not judged.
     k2_above.boundary_mass["K2"] = np.full(TAUS.size, 1e-3)
-    cut = {c.name: c for c in exact([k2_above]).checks}["K2<=K1-lemma2"]
+    cut = exact_on([k2_above])["K2<=K1-lemma2"]
     assert cut.verdict == "holds" and cut.measured["excluded_truncated_points"] == TAUS.size
 
     def one_section(ctx):

@@ -12,7 +12,9 @@ from verification.cache import ResultCache
 from verification.cli import main
 from verification.mnist import Design, experiment, summary
 from verification.runner import Runner
+from verification.sections.base import Context
 from verification.sections.mnist import mnist_checks
+from verification.sweeps import QUICK
 
 TINY = Design(K=10, d=8, m=32, taus=(10.0, 1e3, 1e5), seeds=(0, 1, 2), n_pairs=3, min_size=100, samples=4)
 
@@ -29,6 +31,8 @@ def test_structure_and_the_protocol(result):
     assert near["n_train"] + near["n_test"] == result["size"] and near["n_test"] == round(0.2 * result["size"])
     dists = [r["center_distance"] for r in result["ranked"]]
     assert dists == sorted(dists) and dists[0] == near["center_distance"] and dists[-1] == far["center_distance"]
+    assert sorted(result["ranked_by_seed"]) == ["0", "1", "2"]  # every seed ranks the pairs (mnist-gap-vs-distance)
+    assert all([r["task"]["seed"] for r in v] == [int(k)] * len(v) for k, v in result["ranked_by_seed"].items())
     assert np.asarray(near["sample_pixels"]).shape == (4, 784) and np.all(np.isfinite(near["fit"]["test_nll"]))
 
 
@@ -48,13 +52,14 @@ def _shifted(result: dict, delta: float) -> dict:
     for near, far in zip(out["near"], out["far"]):
         far["fit"] = copy.deepcopy(near["fit"])
         for key in ("train_loss", "test_loss", "test_nll"):
-            far["fit"][key] = [v + delta * (1 + 0.1 * near["task"]["seed"]) for v in near["fit"][key]]
+            far["fit"][key] = [v + delta * (1 + 0.01 * near["task"]["seed"]) for v in near["fit"][key]]
     return out
 
 
 @pytest.mark.parametrize("delta, verdict", [(0.5, "consistent"), (-0.5, "violated"), (0.0, "inconclusive")])
-def test_the_paired_claims_can_fail(result, delta, verdict):
-    checks = {c.name: c for c in mnist_checks(_shifted(result, delta), {"K": TINY.K, "d": TINY.d})}
+def test_the_paired_claims_can_fail(result, delta, verdict, tmp_path):
+    ctx = Context(QUICK, tmp_path, Runner(ResultCache(tmp_path / "store"), show_progress=False))
+    checks = {c.name: c for c in mnist_checks(ctx, _shifted(result, delta), {"K": TINY.K, "d": TINY.d})}
     assert checks["mnist-test-nll"].verdict == verdict
     expected_gap = {"consistent": "consistent", "violated": "mechanism-not-observed", "inconclusive": "inconclusive"}
     assert checks["mnist-gap"].verdict == expected_gap[verdict]

@@ -85,14 +85,18 @@ def test_provenance_keeps_the_git_state_read_at_the_start_of_a_run():
 
 
 def test_results_json_is_strict_json_with_checks_provenance_and_extra(tmp_path):
-    checks = [Check("a", "claim a", np.float64(np.nan), (-0.5, np.inf), "consistent", "a slope"),
+    checks = [Check("a", "claim a", np.float64(np.nan), (-0.5, np.inf), "consistent", "a slope", rule="rate",
+                    size=0.02, power=0.9, alternative="a slower rate"),
               Check("b", "claim b", 1.0, 2.0, "violated", "a ratio", power=0.6,
                     controls=({"shape": "1/n", "rejected": True},))]
     path = write_results_json(tmp_path / "results.json", checks, {"commit": "abc"},
                               extra={"sweeps": {"kl": np.array([0.1, 0.2])}})
     doc = _strict_loads(path.read_text())
     assert doc["checks"][0] == {"name": "a", "claim": "claim a", "measured": "nan", "statistic": "a slope",
-                                "predicted": [-0.5, "inf"], "verdict": "consistent"}
+                                "predicted": [-0.5, "inf"], "verdict": "consistent", "rule": "rate", "size": 0.02,
+                                "power": 0.9, "alternative": "a slower rate", "raw_verdict": "consistent",
+                                "nulls": [], "replicates": 0}
+    assert doc["schema"] == 2
     assert doc["checks"][1]["power"] == 0.6 and doc["checks"][1]["controls"] == [{"shape": "1/n", "rejected": True}]
     assert doc["summary"] == {"holds": 0, "consistent": 1, "holds-with-slack": 0, "violated": 1,
                               "mechanism-not-observed": 0, "inconclusive": 0}

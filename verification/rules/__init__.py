@@ -14,7 +14,8 @@ from .core import MAX_SIZE, MIN_POWER, Hypothesis, Judgement, Values, gate, judg
 from .exact import Exact, Inequality
 from .fitted import Block, Fitted, FittedData
 from .growth import Growth, GrowthData, growth_data
-from .intervals import Detection, Equivalence, Rate, Separation, Sign, Tolerance
+from .agreement import Equivalence, Tolerance
+from .intervals import Detection, Rate, Separation, Sign
 from .modes import Densities, OneMode
 from .rise import Curves, ExactRise, Runs, WindowRise, runs_from
 from .trend import Profile, Trend, profile_from

@@ -211,6 +211,9 @@ def t_bounds(samples: np.ndarray, ci: float = 0.95) -> tuple[np.ndarray, np.ndar
     (NaN bounds for rows of fewer than 2 values)."""
     x = np.atleast_2d(np.asarray(samples, dtype=float))
     k = x.shape[1]
+    if k == 0:
+        nan = np.full(x.shape[0], np.nan)
+        return nan, nan, nan
     mean = x.mean(axis=1)
     if k < 2:
         nan = np.full(x.shape[0], np.nan)

@@ -7,8 +7,7 @@ interval of their mean decides. The rules differ in what the interval is compare
 - :class:`Sign`: a signed effect against 0 (``consistent`` on the claimed side, against on the other);
 - :class:`Separation`: the claimed value against a rival one (``tau_es ~ n^(2/5)`` against ``n^1``);
 - :class:`Detection`: an effect detected above 0, or one as large as a stated effect excluded (a rise);
-- :class:`Tolerance`: a difference within a tolerance (``holds``) or beyond it (``violated``);
-- :class:`Equivalence`: a difference within ±margin (``consistent``) or wholly outside (against).
+- and in :mod:`.agreement`, two things agreeing within a tolerance or a margin.
 
 Their nulls and alternatives move the per-seed values to the hypothesis and add deviations resampled from the
 claim's own values (:func:`~verification.rules.core.seed_bootstrap`), so the simulated intervals have the data's
@@ -19,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -56,8 +54,32 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
+class _OnInterval:
+    """What every rule of this module does with its t interval: the statistic (:func:`_interval_stat` plus the
+    rule's own numbers), the verdict of the measured interval, and the verdicts of simulated replicates, all
+    from the rule's ``_verdicts(lo, hi)`` at its level ``ci``."""
+
+    def _numbers(self, data: Values) -> dict:
+        return {}
+
+    def measure(self, data: Values) -> dict:
+        return {**_interval_stat(data, self.ci), **self._numbers(data)}
+
+    def _decide_bounds(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        out = np.asarray(self._verdicts(lo, hi), dtype=object)
+        return out
+
+    def decide(self, stat: dict) -> str:
+        lo, hi = stat[ci_key(self.ci)]
+        return str(self._decide_bounds(np.array([lo]), np.array([hi]))[0])
+
+    def decide_batch(self, batch: np.ndarray) -> np.ndarray:
+        _, lo, hi = t_bounds(batch, self.ci)
+        return self._decide_bounds(lo, hi)
+
+
 @dataclass(frozen=True)
-class Rate:
+class Rate(_OnInterval):
     """An upper bound's exponent: the claim is "the quantity scales at most like x^p".
 
     Verdict on the t interval [lo, hi] of the per-seed exponents: ``holds-with-slack`` if hi < p, ``violated``
@@ -96,22 +118,13 @@ class Rate:
     def contradiction(self) -> str:
         return f"the interval lies wholly above the predicted exponent (slower decay than the bound allows): {self.against}"
 
-    def measure(self, data: Values) -> dict:
-        return {**_interval_stat(data, self.ci), "predicted": self.predicted()}
+    def _numbers(self, data: Values) -> dict:
+        return {"predicted": self.predicted()}
 
     def _verdicts(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         p = self.predicted()
         out = np.where(hi < p, "holds-with-slack", np.where(lo > p, self.against, "consistent")).astype(object)
-        out[~(np.isfinite(lo) & np.isfinite(hi))] = "inconclusive"
         return out
-
-    def decide(self, stat: dict) -> str:
-        lo, hi = stat[ci_key(self.ci)]
-        return str(self._verdicts(np.array([lo]), np.array([hi]))[0])
-
-    def decide_batch(self, batch: np.ndarray) -> np.ndarray:
-        _, lo, hi = t_bounds(batch, self.ci)
-        return self._verdicts(lo, hi)
 
     def nulls(self, data: Values) -> list[Hypothesis]:
         p = self.predicted()
@@ -125,7 +138,7 @@ class Rate:
 
 
 @dataclass(frozen=True)
-class Sign:
+class Sign(_OnInterval):
     """A signed effect: the claim is "the per-seed value lies above ``null``" (``direction`` +1) or below (-1).
 
     ``consistent`` if the t interval lies wholly on the claimed side, the claim's ``against`` if wholly on the
@@ -158,23 +171,12 @@ class Sign:
         side = "below" if self.direction > 0 else "above"
         return f"the interval lies wholly {side} {_fmt(self.null)}: {self.against}; it holds {_fmt(self.null)}: inconclusive"
 
-    def measure(self, data: Values) -> dict:
-        return _interval_stat(data, self.ci)
 
     def _verdicts(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         up, down = lo > self.null, hi < self.null
         good, bad = (up, down) if self.direction > 0 else (down, up)
         out = np.where(good, "consistent", np.where(bad, self.against, "inconclusive")).astype(object)
-        out[~(np.isfinite(lo) & np.isfinite(hi))] = "inconclusive"
         return out
-
-    def decide(self, stat: dict) -> str:
-        lo, hi = stat[ci_key(self.ci)]
-        return str(self._verdicts(np.array([lo]), np.array([hi]))[0])
-
-    def decide_batch(self, batch: np.ndarray) -> np.ndarray:
-        _, lo, hi = t_bounds(batch, self.ci)
-        return self._verdicts(lo, hi)
 
     def nulls(self, data: Values) -> list[Hypothesis]:
         return [Hypothesis("no effect", f"mean exactly {_fmt(self.null)}{self.units}, the seeds' own spread",
@@ -187,7 +189,7 @@ class Sign:
 
 
 @dataclass(frozen=True)
-class Separation:
+class Separation(_OnInterval):
     """The claimed value against a rival: ``against`` if the interval excludes ``claim``, ``consistent`` if it
     holds ``claim`` and excludes ``rival``, ``inconclusive`` if it holds both. Excluding the claim on either side
     contradicts it, so the interval is at level ``ci`` = 97.5% (2.5% in all, not 5%, at the claim).
@@ -225,24 +227,13 @@ class Separation:
         return (f"the interval excludes the claimed {_fmt(self._claim())}: {self.against}; it holds both it and "
                 f"{self.rival_name} {_fmt(self.rival)}: inconclusive")
 
-    def measure(self, data: Values) -> dict:
-        return _interval_stat(data, self.ci)
 
     def _verdicts(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         c = self._claim()
         holds_claim = (lo <= c) & (c <= hi)
         holds_rival = (lo <= self.rival) & (self.rival <= hi)
         out = np.where(~holds_claim, self.against, np.where(holds_rival, "inconclusive", "consistent")).astype(object)
-        out[~(np.isfinite(lo) & np.isfinite(hi))] = "inconclusive"
         return out
-
-    def decide(self, stat: dict) -> str:
-        lo, hi = stat[ci_key(self.ci)]
-        return str(self._verdicts(np.array([lo]), np.array([hi]))[0])
-
-    def decide_batch(self, batch: np.ndarray) -> np.ndarray:
-        _, lo, hi = t_bounds(batch, self.ci)
-        return self._verdicts(lo, hi)
 
     def nulls(self, data: Values) -> list[Hypothesis]:
         c = self._claim()
@@ -257,7 +248,7 @@ class Separation:
 
 
 @dataclass(frozen=True)
-class Detection:
+class Detection(_OnInterval):
     """An effect that should be present: ``consistent`` when the interval lies wholly above 0 (detected), the
     claim's ``against`` when it lies wholly below ``effect`` without being detected (an effect that large is
     excluded), ``inconclusive`` otherwise.
@@ -291,21 +282,12 @@ class Detection:
         return (f"the interval lies wholly below {_fmt(self.effect)}{self.units} and holds 0 (an effect that large is "
                 f"excluded): {self.against}")
 
-    def measure(self, data: Values) -> dict:
-        return {**_interval_stat(data, self.ci), "effect": self.effect}
+    def _numbers(self, data: Values) -> dict:
+        return {"effect": self.effect}
 
     def _verdicts(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         out = np.where(lo > 0, "consistent", np.where(hi < self.effect, self.against, "inconclusive")).astype(object)
-        out[~(np.isfinite(lo) & np.isfinite(hi))] = "inconclusive"
         return out
-
-    def decide(self, stat: dict) -> str:
-        lo, hi = stat[ci_key(self.ci)]
-        return str(self._verdicts(np.array([lo]), np.array([hi]))[0])
-
-    def decide_batch(self, batch: np.ndarray) -> np.ndarray:
-        _, lo, hi = t_bounds(batch, self.ci)
-        return self._verdicts(lo, hi)
 
     def nulls(self, data: Values) -> list[Hypothesis]:
         return [Hypothesis("none", f"no effect (mean 0), the seeds' own spread", _draw(data, 0.0),
@@ -316,141 +298,3 @@ class Detection:
     def alternative(self, data: Values) -> Hypothesis:
         return Hypothesis("stated", f"the stated effect (mean {_fmt(self.effect)}{self.units}), the seeds' own spread",
                           _draw(data, self.effect), targets=frozenset({"consistent"}))
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """A difference that must stay within ``tol``: ``holds`` if the t interval of the per-seed values lies
-    wholly below ``tol``, ``violated`` (the claim's ``against``) if wholly above, ``inconclusive`` otherwise.
-
-    Null: mean exactly ``tol``; errors both decisive verdicts. Alternative: the per-seed values of a named
-    negative control (``Values.extra["control"]``), with their own spread, detected as against.
-
-    Examples
-    --------
-    >>> from verification.rules import Tolerance, Values, judge, rng_for
-    >>> data = Values([0.035, 0.028, 0.020, 0.036, 0.027], {"control": [0.17, 0.31, 0.22, 0.25, 0.19]})
-    >>> judge(Tolerance(tol=0.1), data, 400, rng_for("doc")).verdict
-    'holds'
-    """
-
-    tol: float
-    control_name: str = "the control"
-    ci: float = 0.95
-    against: str = "violated"
-    name: str = "tolerance"
-
-    def predicted(self) -> dict:
-        return {"at_most": self.tol}
-
-    def describe(self) -> str:
-        return (f"per-seed values; their mean with a {100 * self.ci:g}% Student t interval over seeds, against the "
-                f"tolerance {_fmt(self.tol)}")
-
-    def contradiction(self) -> str:
-        return f"the interval lies wholly above {_fmt(self.tol)}: {self.against}; it holds {_fmt(self.tol)}: inconclusive"
-
-    def measure(self, data: Values) -> dict:
-        out = _interval_stat(data, self.ci)
-        control = np.asarray(data.extra.get("control", []), dtype=float)
-        if control.size >= 2:
-            _, lo, hi = t_bounds(control[None, :], self.ci)
-            out["control_" + ci_key(self.ci)] = [float(lo[0]), float(hi[0])]
-        return {**out, "tol": self.tol}
-
-    def _verdicts(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        out = np.where(hi < self.tol, "holds", np.where(lo > self.tol, self.against, "inconclusive")).astype(object)
-        out[~(np.isfinite(lo) & np.isfinite(hi))] = "inconclusive"
-        return out
-
-    def decide(self, stat: dict) -> str:
-        lo, hi = stat[ci_key(self.ci)]
-        return str(self._verdicts(np.array([lo]), np.array([hi]))[0])
-
-    def decide_batch(self, batch: np.ndarray) -> np.ndarray:
-        _, lo, hi = t_bounds(batch, self.ci)
-        return self._verdicts(lo, hi)
-
-    def nulls(self, data: Values) -> list[Hypothesis]:
-        return [Hypothesis("boundary", f"mean exactly the tolerance {_fmt(self.tol)}, the seeds' own spread",
-                           _draw(data, self.tol), frozenset({"holds", self.against}))]
-
-    def alternative(self, data: Values) -> Hypothesis:
-        control = Values(data.extra.get("control", ()))
-        centre = float(control.finite.mean()) if control.finite.size else self.tol
-        return Hypothesis("control", f"{self.control_name}: its per-seed values (mean {_fmt(centre)}) with their own spread",
-                          _draw(control, centre) if control.finite.size >= 2 else _draw(data, centre),
-                          targets=frozenset({self.against}))
-
-
-@dataclass(frozen=True)
-class Equivalence:
-    """Two things that should agree within ±``margin``: ``consistent`` if the t interval lies inside
-    [-margin, margin], the claim's ``against`` if it lies wholly outside, ``inconclusive`` if it straddles an end.
-
-    Nulls: mean exactly +margin and -margin; errors both decisive verdicts. Alternative: mean 2 x margin,
-    detected as against.
-
-    Examples
-    --------
-    >>> import math
-    >>> from verification.rules import Equivalence, Values, judge, rng_for
-    >>> data = Values([0.08, 0.03, -0.11, 0.005, -0.02])
-    >>> judge(Equivalence(margin=math.log(1.25)), data, 400, rng_for("doc")).verdict
-    'consistent'
-    """
-
-    margin: float
-    ci: float = 0.95
-    against: str = "mechanism-not-observed"
-    name: str = "equivalence"
-
-    def predicted(self) -> dict:
-        return {"within": self.margin}
-
-    def describe(self) -> str:
-        return (f"per-seed values; their mean with a {100 * self.ci:g}% Student t interval over seeds, against "
-                f"+-{_fmt(self.margin)}")
-
-    def contradiction(self) -> str:
-        return f"the interval lies wholly outside +-{_fmt(self.margin)}: {self.against}; it straddles an end: inconclusive"
-
-    def measure(self, data: Values) -> dict:
-        return {**_interval_stat(data, self.ci), "margin": self.margin}
-
-    def _verdicts(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        inside = (lo >= -self.margin) & (hi <= self.margin)
-        outside = (hi < -self.margin) | (lo > self.margin)
-        out = np.where(inside, "consistent", np.where(outside, self.against, "inconclusive")).astype(object)
-        out[~(np.isfinite(lo) & np.isfinite(hi))] = "inconclusive"
-        return out
-
-    def decide(self, stat: dict) -> str:
-        lo, hi = stat[ci_key(self.ci)]
-        return str(self._verdicts(np.array([lo]), np.array([hi]))[0])
-
-    def decide_batch(self, batch: np.ndarray) -> np.ndarray:
-        _, lo, hi = t_bounds(batch, self.ci)
-        return self._verdicts(lo, hi)
-
-    def nulls(self, data: Values) -> list[Hypothesis]:
-        return [Hypothesis(name, f"mean exactly {_fmt(v)} (an end of the margin), the seeds' own spread",
-                           _draw(data, v), frozenset({"consistent", self.against}))
-                for name, v in (("upper end", self.margin), ("lower end", -self.margin))]
-
-    def alternative(self, data: Values) -> Hypothesis:
-        return Hypothesis("outside", f"mean {_fmt(2 * self.margin)} (twice the margin), the seeds' own spread",
-                          _draw(data, 2 * self.margin), targets=frozenset({self.against}))
-
-
-def rule_fields(rule: Any) -> dict[str, Any]:
-    """The rule's kind and parameters, for the report and results.json."""
-    from dataclasses import fields
-
-    out = {"kind": rule.name}
-    for f in fields(rule):
-        if f.name in ("name", "against"):
-            continue
-        v = getattr(rule, f.name)
-        out[f.name] = v() if callable(v) else v
-    return out

@@ -55,7 +55,8 @@ def _p_table(n: int) -> np.ndarray:
 def kendall_rows(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Kendall's tau of each row of ``y`` against the column index (x sorted), and its exact two-sided p-value.
 
-    Rows must be free of ties (continuous values); the p-value is exact (the inversion-count distribution).
+    The p-value is exact (the inversion-count distribution); a row with ties (a noiseless replicate) gets scipy's
+    tau-b and its p-value instead.
 
     Examples
     --------
@@ -76,7 +77,12 @@ def kendall_rows(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inv = (y[:, i] > y[:, j]).sum(axis=1)
     pairs = comb(n, 2)
     tau = (pairs - 2 * inv) / pairs
-    return tau, _p_table(n)[inv]
+    p = _p_table(n)[inv]
+    tied = np.flatnonzero(np.any(y[:, i] == y[:, j], axis=1))
+    for r in tied:  # rare (a noiseless replicate): scipy's tau-b and its p-value with ties
+        k = kendalltau(np.arange(n), y[r])
+        tau[r], p[r] = (0.0, 1.0) if not np.isfinite(k.statistic) else (k.statistic, k.pvalue)
+    return tau, p
 
 
 @dataclass(frozen=True)
