@@ -3,7 +3,7 @@
 - ``bound``, ``early-stop``, ``rates``: :mod:`bounds.cli` (the bound calculator);
 - ``measure``: :mod:`empirical.cli` (the measurement engine); ``train``: :mod:`empirical.train_cli` (trained
   networks, checkpoints measured);
-- ``report``, ``calibrate``, ``mnist``: here (the claims layer, the only package that imports all three).
+- ``report``, ``calibrate``, ``mnist``, ``diff``: here (the claims layer, the only package that imports all three).
 
 Invalid input exits with status 2 and one line on stderr naming the parameter and its valid range.
 """
@@ -22,7 +22,7 @@ from empirical import cli as empirical_cli
 from empirical import train_cli
 from empirical.formats import markdown_table, to_jsonable
 
-from . import heldout
+from . import diff, diff_format, heldout
 from .cache import ResultCache
 from .execution import SCHEDULER_ENV, Execution, Executor
 from .files import ensure_writable_dir
@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``report`` and ``calibrate`` to the ``diffgen`` parser."""
+    """Add ``report``, ``calibrate``, ``mnist`` and ``diff`` to the ``diffgen`` parser."""
     p = sub.add_parser("report", help="build the scaling report (report.md, PNG figures, results.json)")
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", dest="scale", action="store_const", const="quick", help="minutes (default)")
@@ -83,6 +83,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     n.add_argument("--no-progress", action="store_true")
     _execution_args(n, "DIR/.cache of --out")
     n.set_defaults(handler=_mnist)
+
+    d = sub.add_parser("diff", help="compare two results.json: verdicts changed, numbers moved, checks added/removed",
+                       description="Compare two results.json files written by 'diffgen report' (or the report "
+                                   "folders holding them), checks matched by name: the verdicts that changed (with "
+                                   "each check's main statistic), every number of a check that moved beyond "
+                                   "max(atol, rtol x max(|old|, |new|)) or changed kind, and the checks added or "
+                                   "removed. Provenance is not compared. Exit status: 0 nothing that --fail-on "
+                                   "watches changed, 1 it did, 2 bad input (a missing or unreadable file, not a "
+                                   "results.json, two schemas).")
+    d.add_argument("old", metavar="OLD", help="the baseline results.json (or its report folder)")
+    d.add_argument("new", metavar="NEW", help="the results.json to compare with it (or its report folder)")
+    d.add_argument("--rtol", type=float, default=diff.RTOL, help=f"relative tolerance (default {diff.RTOL:g})")
+    d.add_argument("--atol", type=float, default=diff.ATOL,
+                   help=f"absolute floor: smaller differences never count (default {diff.ATOL:g})")
+    d.add_argument("--fail-on", choices=diff.FAIL_ON, default="verdicts",
+                   help="exit 1 when a verdict changed or a check was added or removed (verdicts, the default), "
+                        "also when any value of a check moved beyond tolerance or changed (numbers), or never (none)")
+    d.add_argument("--json", action="store_true", help="print one JSON object instead of markdown")
+    d.add_argument("--max-rows", type=int, default=100, metavar="N",
+                   help="markdown: list at most N changed numbers (default 100; --json lists all)")
+    d.set_defaults(handler=_diff)
+
+
+def _diff(args: argparse.Namespace) -> int:
+    result = diff.compare(diff.load_results(args.old, "OLD"), diff.load_results(args.new, "NEW"), args.rtol, args.atol)
+    if args.json:
+        print(json.dumps(diff_format.to_json(result, args.fail_on), allow_nan=False))
+    else:
+        print(diff_format.format_markdown(result, args.fail_on, args.max_rows), end="")
+    return diff.exit_status(result, args.fail_on)
 
 
 def _execution_args(p: argparse.ArgumentParser, store_default: str) -> None:
