@@ -126,7 +126,7 @@ def test_a_number_that_becomes_nan_null_or_missing_is_listed(tmp_path):
     got = {(c.check, c.path): (c.kind, c.old, c.new) for c in compare(old, new).values}
     assert got == {("rate", "/measured/points"): ("removed", 35, None),
                    ("trend", "/measured/mean"): ("changed", 0.5, "nan"),
-                   ("trend", "/power"): ("removed", 0.9, None)}  # the writer leaves a None power out
+                   ("trend", "/power"): ("changed", 0.9, None)}  # the writer writes a None power as null
 
 
 def test_nan_equals_nan_and_a_flipped_boolean_is_a_change():
@@ -189,9 +189,9 @@ def test_bad_files_exit_2_with_one_line_naming_the_file(capsys, base, tmp_path, 
 
 
 def test_schemas_that_differ_exit_2_naming_both(capsys, base, tmp_path, monkeypatch):
-    monkeypatch.setattr(files, "RESULTS_SCHEMA", 2)
-    two = _write(tmp_path / "two.json", _checks())
-    _one_error_line(*run(capsys, base, two), "schema 1", "schema 2", str(base), str(two))
+    monkeypatch.setattr(files, "RESULTS_SCHEMA", 1)
+    one = _write(tmp_path / "one.json", _checks())
+    _one_error_line(*run(capsys, one, base), "schema 1", "schema 2", str(one), str(base))
 
 
 @pytest.mark.parametrize("flag, value", [("--rtol", "-1"), ("--rtol", "nan"), ("--atol", "inf"), ("--max-rows", "-2")])
