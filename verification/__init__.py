@@ -7,9 +7,20 @@ calibration and verdicts, and the report writers (docs/theory.md §8).
 - :mod:`verification.sweeps`, :mod:`verification.runner`, :mod:`verification.cache`: what is measured,
   resumably;
 - :mod:`verification.stats`, :mod:`verification.verdicts`: fits, trends and verdict rules;
-- :mod:`verification.calibration`, :mod:`verification.heldout`: the hidden constants of ≲ and the
-  held-out check (docs/theory.md §8.3);
+- :mod:`verification.calibration`, :mod:`verification.heldout`, :mod:`verification.bound_test`: the hidden
+  constants of ≲ and the held-out test (docs/theory.md §8.3); :func:`calibrate_bound` puts any user's bound through
+  the same test;
 - :mod:`verification.markdown`, :mod:`verification.figures`, :mod:`verification.files`,
   :mod:`verification.provenance`: the writers;
 - :mod:`verification.cli`: the ``diffgen`` command.
 """
+
+__all__ = ["calibrate_bound"]
+
+
+def __getattr__(name: str):
+    if name == "calibrate_bound":  # imported on first use: it pulls in the engine and the store
+        from .user_bound import calibrate_bound
+
+        return calibrate_bound
+    raise AttributeError(f"module 'verification' has no attribute {name!r}")

@@ -56,13 +56,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     _execution_args(p, "DIR/.cache of --out")
     p.set_defaults(handler=_report, scale="quick")
 
-    c = sub.add_parser("calibrate", help="fit the hidden constants of a theorem's bound and of its negative controls",
-                       description="Measure the calibration design (n, m in {8, 32, 128}, three mu, a fresh seed < "
-                                   "10000 per cell, K1 on tau in [1, 1e8]), fit the smallest constants that make "
-                                   "the simplified bound dominate max(K1, K2) (linear program), fit every negative "
-                                   "control (verification/controls.py) by the same program, and freeze both in "
-                                   "verification/data/.")
-    c.add_argument("--theorem", type=int, choices=(1, 2), required=True)
+    c = sub.add_parser("calibrate", help="fit the hidden constants of a theorem's bound and of its negative controls, "
+                       "or test any bound (--bound)",
+                       description="--theorem T: measure the calibration design (n in {2, 8, 32, 128}, m in {8, 32, "
+                                   "128}, three mu, a fresh seed < 10000 per cell, K1 on tau in [1, 1e9]), fit the "
+                                   "smallest constants that make the simplified bound dominate max(K1, K2) (linear "
+                                   "program), fit every negative control (verification/controls.py) by the same "
+                                   "program, and freeze both, with every design point and its measured value, in "
+                                   "verification/data/. --bound EXPR: fit the bound EXPR (a sympy expression, linear "
+                                   "in constants C1, C2, ..., in n, m, tau, mu, d, L_star, L_bar, KL_T, norm2) on "
+                                   "that stored design, test it on held-out draws as the paper's bounds are tested "
+                                   "(split-conformal threshold at delta = 0.05, binomial test), and print the "
+                                   "verdict, constants, identified terms, size and power.")
+    c.add_argument("--theorem", type=int, choices=(1, 2), default=None, help="the theorem whose design to measure")
+    c.add_argument("--bound", default=None, metavar="EXPR", help="test this bound instead, e.g. "
+                   "'C1*tau**4/(m*n) + C2/tau + C3*mu**2/m + KL_T'")
+    c.add_argument("--target", choices=("gm", "bump"), default="gm", help="--bound: Theorem 2's two-mode design "
+                   "(gm, default) or Theorem 1's bumps")
+    c.add_argument("--draws", type=int, default=24, metavar="H", help="--bound: held-out draws, 2 to 1000 (default 24)")
+    c.add_argument("--replicates", type=int, default=100, metavar="R",
+                   help="--bound: replicates of the size simulation, 10 to 10000 (default 100)")
+    c.add_argument("--json", action="store_true", help="--bound: print one JSON object")
     c.add_argument("--no-progress", action="store_true")
     _execution_args(c, ".cache/calibration")
     c.set_defaults(handler=_calibrate)
@@ -128,6 +142,10 @@ def _execution_args(p: argparse.ArgumentParser, store_default: str) -> None:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
+    if args.bound is not None:
+        return _calibrate_bound(args)
+    if args.theorem is None:
+        raise ValueError("--theorem: give 1 or 2 (the design to measure), or --bound EXPR")
     from . import controls
 
     started = time.perf_counter()
@@ -147,6 +165,30 @@ def _calibrate(args: argparse.Namespace) -> int:
     rows += [{"bound": f.control.key, "term": k, "constant": v} for f in fits for k, v in f.constants.items()]
     print(markdown_table(rows, ["bound", "term", "constant"]))
     print(f"constants written to {path} and {cpath} ({len(points)} design points, {wall} s)")
+    return 0
+
+
+def _calibrate_bound(args: argparse.Namespace) -> int:
+    from .user_bound import calibrate_bound, parse_bound
+
+    if args.theorem is not None:
+        raise ValueError("--theorem: not with --bound (the design is chosen by --target)")
+    if not 10 <= args.replicates <= 10_000:
+        raise ValueError(f"--replicates must be an integer in [10, 10000], got {args.replicates}")
+    parse_bound(args.bound)  # refused before any measurement
+    store = ensure_writable_dir(args.store or Path(".cache/calibration"), "--store")
+    with Executor(Execution.from_args(args.workers, args.scheduler)) as executor:
+        runner = Runner(ResultCache(store), not args.no_progress, executor)
+        out = calibrate_bound(args.bound, args.target, args.draws, replicates=args.replicates, runner=runner)
+    if args.json:
+        print(json.dumps(to_jsonable(out), allow_nan=False))
+        return 0
+    print(f"bound: {out['bound']} ({args.target} design)\nverdict: {out['verdict']} (rule: {out['raw_verdict']}"
+          f"{'; ' + out['reason'] if out['reason'] else ''})\nsize {out['size']:.3f}, power {out['power']:.2f}; "
+          f"{out['draws_above']} of {out['held_out_draws']} draws above {out['threshold']:.3g} x bound, p = "
+          f"{out['p_value']:.3g}")
+    print(markdown_table([{"constant": k, "value": v, "identified": out["identified"][k]}
+                          for k, v in out["constants"].items()], ["constant", "value", "identified"]))
     return 0
 
 

@@ -3,7 +3,7 @@ must be able to reject.
 
 A control is a full alternative bound Σ_j c_j T_j + KL(p_T‖π) with its own columns T_j. It is calibrated
 by the same linear program on the same design as the paper's bound (:func:`fit`) and tested on the same
-held-out draws (:func:`verification.heldout.heldout_test`). The five *named* controls, the shapes a
+held-out draws (:mod:`verification.bound_test`). The five *named* controls, the shapes a
 held-out test of a calibrated bound must reject, are
 
 1. c0 + c1 ‖θ*‖²/τ: a constant and the optimisation term;

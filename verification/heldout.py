@@ -9,18 +9,21 @@ the form of Lemma 4. KL(p_T‖π) enters with constant exactly 1 (Lemma 2), so i
 
 Design and held-out draws are seeded independently:
 
-- the calibration design is the grid n, m in ``DESIGN_NM`` x three µ x ``DESIGN_REPLICATES``, each
-  cell with its own seed from ``SeedSequence([theorem, n, m, i])`` (< ``HELDOUT_SEED0``), so every
-  cell has fresh features and fresh data; K1 on the dense grid ``DESIGN_TAUS`` on [1, 1e8], K2 at
-  three of those τ;
+- the calibration design is the grid n in ``DESIGN_N`` x m in ``DESIGN_M`` x three µ x
+  ``DESIGN_REPLICATES``, each cell with its own seed from ``SeedSequence([theorem, n, m, i])``
+  (< ``HELDOUT_SEED0``), so every cell has fresh features and fresh data; K1 on the dense grid ``DESIGN_TAUS``
+  on [1, 1e9], K2 at three of those τ. n = 2 and τ up to 1e9 are there so that every term of the bounds
+  dominates somewhere: the generalisation terms τ⁴/(mn), τ³/m² only where a tiny data set is trained long
+  (:func:`verification.bound_test.identified` reports whether the design identifies each);
 - a held-out draw has n, m log-uniform integers on ``HELDOUT_NM`` = [2, 512] (4x above the design's
   largest n, m and below its smallest, within the hypotheses' n, m >= 1), three τ log-uniform on
   [1, 1e10] (beyond the design's τ; τ >= 1 is a hypothesis), µ uniform on the theorem's range (above
   √log(1/δ²) for Theorem 2), mixture weights uniform, and a seed >= ``HELDOUT_SEED0``; the draws form
   a Latin hypercube (:func:`heldout_design`).
 
-A control (:mod:`verification.controls`) is calibrated and tested exactly like the paper's bound;
-:func:`verdict` turns the held-out test of both into the check's verdict.
+A control (:mod:`verification.controls`) is fitted and tested exactly like the paper's bound by the procedure
+of :mod:`verification.bound_test`; :func:`paper_shape`, :func:`control_shapes`, :func:`design_points` and
+:func:`held_points` give it the shapes and the points.
 """
 
 from __future__ import annotations
@@ -40,9 +43,10 @@ OFFSET_TERM = "prior"
 HELDOUT_SEED0 = 10_000
 CONSTANTS_FILE = {1: "theorem1_constants", 2: "theorem2_constants"}
 
-DESIGN_NM = (8, 32, 128)
+DESIGN_N = (2, 8, 32, 128)
+DESIGN_M = (8, 32, 128)
 DESIGN_REPLICATES = 2
-DESIGN_TAUS = tuple(float(t) for t in np.logspace(0, 8, 33))
+DESIGN_TAUS = tuple(float(t) for t in np.logspace(0, 9, 37))
 DESIGN_K2_TAUS = (1.0, 1e4, 1e8)
 MU_RANGE = {2: (2.6, 6.0), 1: (1.1, 2.5)}
 """µ of the held-out draws: Theorem 2 above √log(1/δ²) = 2.45 (δ = 0.05); Theorem 1's bump position > 1."""
@@ -89,6 +93,66 @@ def variables(theorem: int, points: Sequence[Mapping[str, Any]]) -> dict[str, np
     return out
 
 
+def point_variables(theorem: int, points: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+    """:func:`variables` plus the measured inputs by the names a user's bound may use (``L_star``, ``L_bar``,
+    ``KL_T``, ``norm2``) and d (1: the theorems' targets are 1-D)."""
+    v = variables(theorem, points)
+    for k in ("L_star", "L_bar", "KL_T"):
+        v[k] = np.array([p[k] for p in points], dtype=float)
+    v["d"] = np.ones(len(points))
+    return v
+
+
+def design_points(theorem: int, calibration: Calibration):
+    """The calibration design as :class:`verification.bound_test.Points` (cells: seeds) from the constants file,
+    which stores each point's measured value; None when it does not (a file older than that)."""
+    from .bound_test import Points
+
+    design = calibration.design
+    if not design or any("measured" not in p for p in design):
+        return None
+    return Points(point_variables(theorem, design), np.array([p["measured"] for p in design], dtype=float),
+                  np.array([p["seed"] for p in design]))
+
+
+def held_points(theorem: int, results: Sequence[Measurement]):
+    """The held-out draws as :class:`verification.bound_test.Points` (cells: the draws' seeds), points with a
+    truncated K2 law left out; and the number left out."""
+    from .bound_test import Points
+
+    points, y, dropped = measured_points(results)
+    return Points(point_variables(theorem, points) if points else {k: np.zeros(0) for k in ("n", "m", "tau", "mu")},
+                  y, np.array([p["seed"] for p in points])), dropped
+
+
+def paper_shape(theorem: int):
+    """The simplified Theorem 1 or 2 as a :class:`verification.bound_test.Shape` (its unit-constant terms,
+    KL(p_T‖π) with constant 1)."""
+    from .bound_test import Shape, columns_of
+
+    return Shape(f"Theorem {theorem}", columns_of(term_names(theorem)))
+
+
+GENERALISATION = ("gen_mn", "gen_m2")
+"""The generalisation terms of the simplified bounds (τ⁴/(mn), τ³/m², with Poly(µ) for Theorem 2)."""
+
+
+def control_shapes(theorem: int) -> tuple[tuple[Any, bool], ...]:
+    """The negative controls of ``theorem`` (:func:`verification.controls.controls`) as (Shape, named) pairs."""
+    from .bound_test import Shape
+    from .controls import controls
+
+    return tuple((Shape(c.shape, c.columns), c.named) for c in controls(theorem))
+
+
+def no_generalisation_shape(theorem: int):
+    """The paper's bound without its generalisation terms."""
+    from .bound_test import Shape, columns_of
+
+    return Shape(f"Theorem {theorem} without {', '.join(GENERALISATION)}",
+                 columns_of([t for t in term_names(theorem) if t not in GENERALISATION]))
+
+
 def measured_max(result: Measurement) -> np.ndarray:
     """max(K1, K2) at each τ (K2 where measured): the bound must dominate both."""
     k1 = result.K["K1"]
@@ -131,21 +195,21 @@ def design_seed(theorem: int, n: int, m: int, i: int, attempt: int = 0) -> int:
 
 
 def calibration_design(theorem: int) -> list[MeasureConfig]:
-    """The calibration design: n, m in ``DESIGN_NM``, µ in ``DESIGN_MUS``, ``DESIGN_REPLICATES`` cells
-    each, a fresh seed per cell; K1 on ``DESIGN_TAUS`` and, same seed, K2 at ``DESIGN_K2_TAUS``.
+    """The calibration design: n in ``DESIGN_N``, m in ``DESIGN_M``, µ in ``DESIGN_MUS``, ``DESIGN_REPLICATES``
+    cells each, a fresh seed per cell; K1 on ``DESIGN_TAUS`` and, same seed, K2 at ``DESIGN_K2_TAUS``.
 
     Examples
     --------
     >>> from verification.heldout import calibration_design
     >>> configs = calibration_design(2)
     >>> len(configs), len({c.seed for c in configs}), max(c.seed for c in configs) < 10_000
-    (108, 54, True)
+    (144, 72, True)
     """
     base = MeasureConfig(target=TARGET[theorem], taus=DESIGN_TAUS, kl=("K1",))
     taken: set[int] = set()
     configs = []
-    for n in DESIGN_NM:
-        for m in DESIGN_NM:
+    for n in DESIGN_N:
+        for m in DESIGN_M:
             for k, mu in enumerate(DESIGN_MUS[theorem]):
                 for r in range(DESIGN_REPLICATES):
                     i, attempt = k * DESIGN_REPLICATES + r, 0
@@ -220,7 +284,7 @@ def fit(theorem: int, results: Sequence[Measurement], command: str) -> Calibrati
 
 def design_summary(theorem: int) -> dict:
     """The calibration design in a few numbers (stored with the fitted controls)."""
-    return {"n": list(DESIGN_NM), "m": list(DESIGN_NM), "mu": list(DESIGN_MUS[theorem]),
+    return {"n": list(DESIGN_N), "m": list(DESIGN_M), "mu": list(DESIGN_MUS[theorem]),
             "replicates": DESIGN_REPLICATES, "tau_K1": [DESIGN_TAUS[0], DESIGN_TAUS[-1], len(DESIGN_TAUS)],
             "tau_K2": list(DESIGN_K2_TAUS), "seeds": "SeedSequence([theorem, n, m, i]) % 10000 per cell"}
 
@@ -233,93 +297,13 @@ def load(theorem: int) -> Calibration:
     return load_constants(CONSTANTS_FILE[theorem])
 
 
-def heldout_check(calibration: Calibration, theorem: int, result: Measurement) -> dict:
-    """Bound, tightness ratio bound/max(K1, K2), and domination at each τ of a held-out result."""
-    T, offset = term_matrix(theorem, points_of(result))
-    y = measured_max(result)
-    check = calibration.check_held_out(T, offset, y)
-    return {"bound": check.bound.tolist(), "measured": y.tolist(), "ratio": check.ratio.tolist(),
-            "dominated": bool(check.all_dominated)}
-
-
 def ranges(points: Sequence[Mapping[str, Any]]) -> dict[str, list[float]]:
     """[min, max] of n, m, τ and µ over points."""
     return {k: [float(min(p[k] for p in points)), float(max(p[k] for p in points))] if points else []
             for k in ("n", "m", "tau", "mu")}
 
 
-def power(controls: Sequence[Mapping[str, Any]]) -> float:
-    """The fraction of the named controls (``named`` True) that the held-out test rejects; 0 without any.
-
-    Examples
-    --------
-    >>> from verification.heldout import power
-    >>> power([{"named": True, "rejected": True}, {"named": True, "rejected": False},
-    ...        {"named": False, "rejected": True}])
-    0.5
-    """
-    named = [c for c in controls if c["named"]]
-    return sum(bool(c["rejected"]) for c in named) / len(named) if named else 0.0
-
-
-def verdict(paper_violations: int, controls: Sequence[Mapping[str, Any]]) -> tuple[str, float]:
-    """(verdict, power): "violated" if a held-out point lies above the calibrated paper bound; else "holds"
-    if the same test rejects more than half of the named controls (power > 0.5), else "inconclusive".
-
-    Examples
-    --------
-    >>> from verification.heldout import verdict
-    >>> named = [{"named": True, "rejected": r} for r in (True, True, True, False, False)]
-    >>> verdict(0, named), verdict(2, named)
-    (('holds', 0.6), ('violated', 0.6))
-    >>> verdict(0, named[2:])[0]
-    'inconclusive'
-    """
-    p = power(controls)
-    if paper_violations > 0:
-        return "violated", p
-    return ("holds" if p > 0.5 else "inconclusive"), p
-
-
 def where(point: Mapping[str, Any], measured: float, bound: float) -> dict:
     """A held-out point as a failure report names it."""
     return {"n": int(point["n"]), "m": int(point["m"]), "tau": float(point["tau"]), "mu": float(point["mu"]),
             "seed": int(point["seed"]), "measured": float(measured), "bound": float(bound)}
-
-
-def heldout_test(theorem: int, results: Sequence[Measurement], calibration: Calibration,
-                 controls: Sequence[Any] = ()) -> dict:
-    """The held-out test of the paper's calibrated bound and of every fitted control
-    (:class:`verification.controls.ControlFit`) on the same held-out measurements.
-
-    Returns a dict: ``verdict``, ``power``, ``measured`` (the check's numbers: points, dominated, tightness,
-    ranges, failures with where) and ``controls`` (one dict per control: shape, rejected, named,
-    violations, constants).
-    """
-    points, y, dropped = measured_points(results)
-    if not points:
-        return {"verdict": "inconclusive", "power": power([]), "controls": (), "ratio": np.zeros(0),
-                "measured": {"points": 0, "excluded_truncated_K2": dropped, "error": "no held-out point to test"}}
-    v = variables(theorem, points)
-    T, offset = term_matrix(theorem, points)
-    bound = calibration.bound(T, offset)
-    above = y > bound
-    with np.errstate(divide="ignore"):
-        ratio = np.where(y > 0, bound / np.where(y > 0, y, 1.0), np.inf)
-    finite = ratio[np.isfinite(ratio)]
-    found = []
-    for c in controls:
-        cb = c.bound(v)
-        found.append({"shape": c.control.shape, "rejected": bool(np.any(y > cb)), "named": c.control.named,
-                      "violations": int(np.sum(y > cb)), "constants": dict(c.constants)})
-    word, p = verdict(int(np.sum(above)), found)
-    measured = {
-        "points": int(y.size), "draws": len(results), "dominated": int(np.sum(~above)),
-        "excluded_truncated_K2": dropped,
-        "tightness_min": float(finite.min()) if finite.size else None,
-        "tightness_median": float(np.median(finite)) if finite.size else None,
-        "tightness_max": float(finite.max()) if finite.size else None,
-        "design_ranges": ranges(calibration.design), "heldout_ranges": ranges(points),
-        "failures": [where(points[i], y[i], bound[i]) for i in np.flatnonzero(above)],
-    }
-    return {"verdict": word, "power": p, "measured": measured, "controls": tuple(found), "ratio": ratio}

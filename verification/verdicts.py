@@ -132,7 +132,7 @@ def make_check(claim: Any, data: Any, replicates: int, seed: int = 0, **sizes: A
     rng = rng_for(claim.id, seed)
     rule = claim.rule
     j = judge_combined(rule, data, replicates, rng) if isinstance(rule, Combined) else judge(rule, data, replicates, rng)
-    controls = getattr(data, "controls", None) if claim.rule.name == "fitted" else None
+    controls = j.statistic.get("controls") if claim.rule.name == "fitted" else None
     return Check(claim.id, claim.text(**sizes), j.statistic, claim.predicted, j.verdict, claim.statistic,
                  rule=rule_name(rule), size=float(j.size), power=j.power, alternative=j.alternative, reason=j.reason,
                  raw_verdict=j.raw, nulls=j.nulls, controls=tuple(controls) if controls is not None else None,

@@ -12,7 +12,7 @@ parts).
 from .combine import Combined, Parts, judge_combined
 from .core import MAX_SIZE, MIN_POWER, Hypothesis, Judgement, Values, gate, judge, rng_for, seed_bootstrap
 from .exact import Exact, Inequality
-from .fitted import Block, Fitted, FittedData
+from .fitted import Fitted, FittedData
 from .growth import Growth, GrowthData, growth_data
 from .agreement import Equivalence, Tolerance
 from .intervals import Detection, Rate, Separation, Sign
@@ -20,7 +20,7 @@ from .modes import Densities, OneMode
 from .rise import Curves, ExactRise, Runs, WindowRise, runs_from
 from .trend import Profile, Trend, profile_from
 
-__all__ = ["MAX_SIZE", "MIN_POWER", "Block", "Combined", "Curves", "Densities", "Detection", "Equivalence", "Exact",
+__all__ = ["MAX_SIZE", "MIN_POWER", "Combined", "Curves", "Densities", "Detection", "Equivalence", "Exact",
            "Fitted", "FittedData", "Growth", "GrowthData", "Hypothesis", "Inequality", "Judgement", "OneMode", "Parts",
            "Profile", "Rate", "Runs", "Separation", "Sign", "Tolerance", "Trend", "Values", "WindowRise", "gate",
            "growth_data", "judge", "judge_combined", "profile_from", "rng_for", "runs_from", "seed_bootstrap"]

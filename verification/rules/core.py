@@ -163,6 +163,9 @@ def judge(rule: Any, data: Any, replicates: int, rng: np.random.Generator) -> Ju
     verdict, reason = gate(raw, ops.size, ops.power, getattr(rule, "accepting", ()))
     if "error" in stat and reason is None and verdict == "inconclusive":
         reason = str(stat["error"])
+    explain = getattr(rule, "explain", None)
+    if reason is None and explain is not None:
+        reason = explain(stat)
     return Judgement(verdict, raw, stat, ops.size, ops.power, ops.alternative, ops.nulls, reason, replicates)
 
 

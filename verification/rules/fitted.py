@@ -1,163 +1,129 @@
-"""Bounds with fitted constants (docs/theory.md §8.3, §8.5): the smallest constants dominating a design, then
-the test "every held-out point under the bound".
+"""Bounds with fitted constants (docs/theory.md §8.3, §8.5) as a rule: the procedure of
+:mod:`verification.bound_test` (fit on the design, identified terms, a split-conformal threshold at the theorems'
+δ, a binomial test over the held-out draws) applied to the paper's shape, its negative controls and the shape
+without its generalisation terms.
 
-Raw verdict: the claim's ``against`` if some held-out point lies above the bound; ``holds`` if the same test
-rejects more than half of the named negative controls (wrong shapes fitted and tested the same way);
-``inconclusive`` otherwise.
-
-Size is measured by leave-one-cell-out refits on the design (cells: the groups of points that share a seed
-and configuration): q = the fraction of cells that lie above the bound refitted without them, the false-alarm
-rate of one exchangeable held-out cell under a bound of the right shape; with H held-out cells,
-size = 1 - (1 - q)^H, the chance that at least one exceeds. Held-out cells extrapolate beyond the design, so
-this underestimates the size when the design cannot identify a term. Power: the fraction of the named controls
-rejected. Without design measurements the size is unmeasured and set to 1 (no decisive verdict).
+Raw verdict: the claim's ``against`` when the paper's shape is rejected and every one of its terms is
+identified; ``inconclusive`` when it is rejected but some term is not (the tested bound is then not the paper's:
+the design cannot tell it from the bound without that term); ``holds`` when it is not rejected and the same test
+rejects more than half of the named controls; ``inconclusive`` otherwise. Size: the simulated rate of rejecting a
+bound that holds exactly, with the design's noise (:func:`verification.bound_test.simulated_size`). Power: the
+fraction of the named controls rejected.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from .core import Operating
 
 
 @dataclass(frozen=True)
-class Block:
-    """Points of a fitted bound: unit-constant columns ``T`` (P x J), the fixed ``offset``, measured ``y`` and the
-    cell (group) of each point."""
-
-    T: np.ndarray
-    offset: np.ndarray
-    y: np.ndarray
-    groups: tuple
-
-    @staticmethod
-    def of(T, offset, y, groups) -> "Block":
-        T = np.atleast_2d(np.asarray(T, dtype=float))
-        y = np.asarray(y, dtype=float)
-        off = np.broadcast_to(np.asarray(offset, dtype=float), y.shape).copy()
-        return Block(T, off, y, tuple(groups))
-
-
-@dataclass(frozen=True)
 class FittedData:
-    """The design (or None), the held-out points, the frozen constants (None: fit on the design), and the named
-    controls' outcomes on the same held-out points (dicts with ``shape``, ``named``, ``rejected``)."""
+    """The paper's shape, the design and held-out points (:class:`verification.bound_test.Points`), the negative
+    controls (``(shape, named)`` pairs), the shape without generalisation terms (or None), and the names of the
+    generalisation terms."""
 
-    design: Block | None
-    held: Block
-    constants: tuple[float, ...] | None = None
-    controls: tuple[dict, ...] = ()
+    shape: object
+    design: object
+    held: object
+    controls: tuple = ()
+    no_generalisation: object | None = None
+    generalisation: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
-
-
-def loo_exceed_rate(design: Block, rtol: float = 1e-9) -> tuple[float, int]:
-    """(q, cells): the fraction of design cells lying above the bound fitted without them."""
-    from ..calibration import fit_constants  # the calibration module writes files that name checks
-
-    cells = list(dict.fromkeys(design.groups))
-    g = np.asarray([cells.index(x) for x in design.groups])
-    exceed = 0
-    for k in range(len(cells)):
-        keep, out = g != k, g == k
-        if not keep.any():
-            continue
-        ok = design.y[keep] > 0
-        fit = fit_constants(design.T[keep][ok], design.offset[keep][ok], design.y[keep][ok],
-                            [f"c{j}" for j in range(design.T.shape[1])])
-        bound = design.T[out] @ fit.constants + design.offset[out]
-        exceed += bool(np.any(design.y[out] > bound * (1 + rtol)))
-    return exceed / max(len(cells), 1), len(cells)
+    replicates: int = 100
+    """Replicates of the size simulation (each refits the design)."""
 
 
 @dataclass(frozen=True)
 class Fitted:
-    """A bound whose constants are fitted on a design and tested on held-out points.
+    """A bound whose constants are fitted on a design and tested on held-out draws.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from verification.rules import Block, Fitted, FittedData, judge, rng_for
-    >>> tau = np.tile([1.0, 10.0, 100.0], 6)
-    >>> cells = np.repeat(np.arange(6), 3)
-    >>> design = Block.of((1 / tau)[:, None], 0.0, 2.0 / tau, cells)   # every cell exactly 2/tau
-    >>> held = Block.of([[0.001]], 0.0, [0.0019], [99])
-    >>> controls = tuple({"shape": s, "named": True, "rejected": True} for s in "abcde")
-    >>> j = judge(Fitted(), FittedData(design, held, controls=controls), 0, rng_for("doc"))
+    >>> from verification.bound_test import Points, Shape, columns_of
+    >>> from verification.rules import Fitted, FittedData, judge, rng_for
+    >>> def pts(n, tau, cells, c=2.0):
+    ...     return Points({"n": n, "tau": tau, "opt": 1 / tau, "n^-2": 1 / n**2, "prior": 0 * tau}, c / tau, cells)
+    >>> tau = np.tile(np.geomspace(1, 1e3, 7), 40)
+    >>> design = pts(np.full(tau.size, 8.0), tau, np.repeat(np.arange(40), 7))
+    >>> held = pts(np.full(6, 64.0), np.geomspace(1, 1e4, 6), np.arange(100, 106))
+    >>> paper = Shape("c/tau", columns_of(["opt"]), lambda v: v["prior"])
+    >>> wrong = Shape("c/n^2", columns_of(["n^-2"]), lambda v: v["prior"])
+    >>> data = FittedData(paper, design, held, ((wrong, True),), replicates=20)
+    >>> j = judge(Fitted(), data, 0, rng_for("doc"))
     >>> j.verdict, j.size, j.power
     ('holds', 0.0, 1.0)
-
-    A design whose cells scatter: one of six lies above the bound refitted without it, so one held-out cell
-    would exceed a bound of the right shape with probability 1/6, and nothing decisive can be said:
-
-    >>> noisy = Block.of((1 / tau)[:, None], 0.0, 2.0 / tau * (1 + 0.01 * cells), cells)
-    >>> j = judge(Fitted(), FittedData(noisy, held, controls=controls), 0, rng_for("doc"))
-    >>> j.verdict, round(j.size, 3)
-    ('inconclusive', 0.167)
     """
 
     against: str = "violated"
     name: str = "fitted"
 
     def predicted(self) -> dict:
-        return {"all_dominated": True}
+        return {"all_dominated": True, "delta": 0.05}
 
     def describe(self) -> str:
-        return ("smallest constants dominating the design (linear program), then the largest ratio measured/bound on "
-                "held-out points beyond the design; the same for negative controls (power); size by leave-one-cell-out "
-                "refits on the design")
+        return ("smallest constants dominating the design (linear program); a term is identified when dropping it "
+                "worsens the fit by more than 1%; threshold k = the split-conformal (1 - delta) quantile of "
+                "leave-one-cell-out ratios measured/bound over the design's cells; X of H held-out draws above "
+                "k x bound, binomial p = P(Bin(H, delta) >= X); the same for the negative controls (power) and the "
+                "bound without its generalisation terms")
 
     def contradiction(self) -> str:
-        return f"a held-out point above the calibrated bound: {self.against}; controls not rejected: inconclusive"
-
-    def _constants(self, data: FittedData) -> np.ndarray:
-        if data.constants is not None:
-            return np.asarray(data.constants, dtype=float)
-        from ..calibration import fit_constants
-
-        d = data.design
-        ok = d.y > 0
-        return fit_constants(d.T[ok], d.offset[ok], d.y[ok], [f"c{j}" for j in range(d.T.shape[1])]).constants
+        return (f"p <= 0.05 with every term identified: {self.against}; an unidentified term, or controls not "
+                "rejected: inconclusive")
 
     def measure(self, data: FittedData) -> dict:
-        if data.design is None and data.constants is None:
-            return {"error": "no design and no constants", **data.extra}
-        c = self._constants(data)
-        h = data.held
-        bound = h.T @ c + h.offset
-        above = h.y > bound
-        named = [x for x in data.controls if x.get("named")]
-        power = sum(bool(x["rejected"]) for x in named) / len(named) if named else 0.0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(h.y > 0, bound / np.where(h.y > 0, h.y, 1.0), np.inf)
-        finite = ratio[np.isfinite(ratio)]
-        return {"constants": c.tolist(), "held_out_points": int(h.y.size),
-                "held_out_cells": len(set(h.groups)), "above": int(above.sum()),
-                "cells_above": sorted({str(g) for g, a in zip(h.groups, above) if a}),
-                "tightness_min": float(finite.min()) if finite.size else None,
-                "control_power": power, **data.extra}
+        from ..bound_test import identified, run_test
+
+        if data.design is None or data.design.y.size == 0 or data.held.y.size == 0:
+            return {"error": "no design or no held-out points", **data.extra}
+        test = run_test(data.shape, data.design, data.held)
+        ident = identified(data.shape, data.design)
+        controls = []
+        for shape, named in data.controls:
+            t = run_test(shape, data.design, data.held)
+            controls.append({"shape": shape.name, "named": bool(named), "rejected": t["rejected"],
+                             "draws_above": t["draws_above"], "p_value": t["p_value"], "constants": t["constants"]})
+        named = [c for c in controls if c["named"]]
+        out = {**test, "identified": ident, "unidentified": [k for k, v in ident.items() if not v],
+               "controls": controls, "control_power": (sum(c["rejected"] for c in named) / len(named)) if named else 0.0,
+               **data.extra}
+        if data.no_generalisation is not None:
+            nog = run_test(data.no_generalisation, data.design, data.held)
+            out["vs_no_generalisation"] = {k: nog[k] for k in ("rejected", "draws_above", "cells_above", "p_value",
+                                                               "threshold", "constants")}
+        return out
 
     def decide(self, stat: dict) -> str:
         if "error" in stat:
             return "inconclusive"
-        if stat["above"] > 0:
-            return self.against
+        if stat["rejected"]:
+            return "inconclusive" if stat["unidentified"] else self.against
         return "holds" if stat["control_power"] > 0.5 else "inconclusive"
 
+    def explain(self, stat: dict) -> str | None:
+        """Why a rejected bound stays inconclusive: the design does not identify some term."""
+        if stat.get("rejected") and stat.get("unidentified"):
+            return ("rejected, but the design does not identify " + ", ".join(stat["unidentified"])
+                    + ": the tested bound is not the paper's")
+        return None
+
     def characteristics(self, data: FittedData, stat: dict) -> Operating:
-        """Size by leave-one-cell-out refits (module docstring), power from the named controls."""
-        cells = len(set(data.held.groups))
-        if data.design is None or len(set(data.design.groups)) < 2:
-            nulls = ({"name": "leave-one-cell-out", "sentence": "no design measurements at hand: size unmeasured",
-                      "errors": [self.against], "rate": 1.0},)
-            size = 1.0
-        else:
-            q, n_cells = loo_exceed_rate(data.design)
-            size = 1.0 - (1.0 - q) ** cells
-            nulls = ({"name": "leave-one-cell-out", "sentence": f"each of {n_cells} design cells left out and the bound "
-                      f"refitted: {q:.3f} lie above it; with {cells} held-out cells, P(some cell above) = "
-                      f"1 - (1 - {q:.3f})^{cells}", "errors": [self.against], "rate": float(size), "cell_rate": q},)
-        named = [x["shape"] for x in data.controls if x.get("named")]
-        alt = f"the named negative controls ({', '.join(named)}), fitted and tested the same way" if named else "none"
-        return Operating(float(size), float(stat.get("control_power", 0.0)), nulls, alt)
+        """Size by simulating a bound that holds exactly (``data.replicates`` replicates), power from the controls."""
+        from ..bound_test import simulated_size
+        from .core import rng_for
+
+        if "error" in stat:
+            return Operating(1.0, 0.0, ({"name": "exact bound", "sentence": stat["error"], "errors": [self.against],
+                                         "rate": 1.0},), "none")
+        size = simulated_size(data.shape, data.design, data.held, data.replicates, rng_for(data.shape.name))
+        nulls = ({"name": "exact bound", "sentence": f"data from the fitted bound itself (it holds exactly), each "
+                  f"design cell and held-out point scaled by a design cell's own ratios measured/bound; fitted, "
+                  f"thresholded and tested as the data ({data.replicates} replicates)", "errors": [self.against],
+                  "rate": float(size)},)
+        named = [s.name for s, n in data.controls if n]
+        alt = (f"the named negative controls ({', '.join(named)}), fitted, thresholded and tested the same way"
+               if named else "none")
+        return Operating(float(size), float(stat["control_power"]), nulls, alt)
