@@ -13,6 +13,7 @@ from empirical.measure import MeasureConfig, Measurement, make_target
 from ..figures import curves_plot
 from ..growth import GrowthFit, compare_growth
 from ..rules import Parts, growth_data
+from ..sweeps import early_stopped
 from ..verdicts import Check
 from .base import Context, Section
 
@@ -33,12 +34,14 @@ def _configs(ctx: Context) -> dict[str, list[MeasureConfig]]:
 
 
 def early_stopped_row(r: Measurement) -> dict:
-    """The numbers of one run at its K1 grid minimum: τ_es, K1, K1 - KL(p_T‖π), I1, the ODE-KL K3 and its SE
-    (NaN where not measured)."""
+    """The numbers of one run at its early-stopping time (:func:`verification.sweeps.early_stopped`: τ_es the
+    smooth argmin, K1 the grid minimum): τ_es, K1, K1 - KL(p_T‖π), and I1, the ODE-KL K3 and its SE at the grid
+    minimum, where they were measured (NaN where not)."""
     i = int(np.argmin(r.K["K1"]))
+    tau_es, k1 = early_stopped(r)
     nan = np.full(r.taus.size, np.nan)
-    return {"d": r.config.d, "m": r.config.m, "seed": r.config.seed, "tau_es": float(r.taus[i]),
-            "K1": float(r.K["K1"][i]), "K1_excess": float(r.K["K1"][i] - r.quantities["kl_prior"]),
+    return {"d": r.config.d, "m": r.config.m, "seed": r.config.seed, "tau_es": tau_es, "tau_grid_min": float(r.taus[i]),
+            "K1": k1, "K1_excess": float(k1 - r.quantities["kl_prior"]),
             "I1": float(r.I1[i]), "K3": float(r.K.get("K3", nan)[i]), "K3_se": float(r.standard_errors.get("K3", nan)[i]),
             "K2": float(r.K.get("K2", nan)[i])}
 

@@ -13,7 +13,7 @@ from empirical.measure import MeasureConfig
 from ..claims import CLAIMS, DIMENSION_RATE_DS
 from ..figures import loglog_fit_plot
 from ..rules import Values, profile_from
-from ..sweeps import k1_configs
+from ..sweeps import early_stopped, k1_configs
 from ..verdicts import Check, fit_numbers
 from .base import Context, Section, fit, fmt_fit, seed_mean, seeds_of, slopes
 
@@ -24,7 +24,7 @@ def _runs(ctx: Context, base: MeasureConfig, desc: str, **grid) -> list:
 
 
 def _k1_es(r) -> float:
-    return float(np.min(r.K["K1"]))
+    return early_stopped(r)[1]
 
 
 def _direction_check(ctx: Context, e1: list, rnd: list, d: int) -> Check:
