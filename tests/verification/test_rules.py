@@ -12,12 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import kendalltau, t as student
 
-from verification.rules import (Block, Combined, Curves, Densities, Detection, Equivalence, Exact, ExactRise, Fitted,
-                                FittedData, Growth, GrowthData, Inequality, OneMode, Parts, Profile, Rate, Runs,
+from verification.rules import (Combined, Curves, Densities, Detection, Equivalence, Exact, ExactRise,
+                                Growth, GrowthData, Inequality, OneMode, Parts, Profile, Rate, Runs,
                                 Separation, Sign, Tolerance, Trend, Values, WindowRise, gate, judge, judge_combined,
                                 rng_for, seed_bootstrap)
 from verification.rules.core import t_bounds
-from verification.rules.fitted import loo_exceed_rate
 from verification.rules.modes import count_modes
 from verification.rules.trend import kendall_rows
 from verification.stats import t_interval
@@ -288,23 +287,6 @@ def test_growth_tells_polynomial_from_exponential():
     expo = GrowthData(tuple(d), tuple(np.exp(0.05 * d + 0.05 * rng.standard_normal(d.size))), g)
     assert j(Growth(), poly, reps=500).verdict == "consistent"
     assert j(Growth(), expo, reps=500).verdict == "violated"
-
-
-def test_fitted_size_is_the_leave_one_cell_out_rate():
-    tau = np.tile([1.0, 10.0, 100.0], 5)
-    cells = np.repeat(np.arange(5), 3)
-    y = 2.0 / tau
-    y[cells == 4] *= 1.5  # one cell above the bound the other four fit
-    design = Block.of((1 / tau)[:, None], 0.0, y, cells)
-    q, n = loo_exceed_rate(design)
-    assert (q, n) == (0.2, 5)
-    held = Block.of([[1e-3], [1e-4]], 0.0, [1e-3, 1e-4], [90, 91])
-    named = tuple({"shape": s, "named": True, "rejected": True} for s in "abcde")
-    out = j(Fitted(), FittedData(design, held, controls=named))
-    assert out.size == pytest.approx(1 - 0.8**2) and out.verdict == "inconclusive" and out.raw == "holds"
-    above = Block.of([[1e-3]], 0.0, [1.0], [90])
-    assert j(Fitted(), FittedData(design, above, controls=named)).raw == "violated"
-    assert j(Fitted(), FittedData(None, held, (3.0,), named)).size == 1.0  # no design: size unmeasured
 
 
 def test_exact_rule_holds_or_is_violated_with_size_zero():
