@@ -285,4 +285,5 @@ def tightness_histogram(path: str | os.PathLike, ratios: Mapping[int, np.ndarray
         ax.hist(np.log10(ratio), bins=20, alpha=0.6, color=col, label=f"Theorem {theorem}")
     ax.axvline(0.0, color="k")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    _headroom(ax, 0.2)
     return save(fig, ax, path)

@@ -33,7 +33,8 @@ def capacity(ctx: Context) -> Section:
     units = time_units(res)
     x, k_by_seed = seed_matrix(m, [early_stopped(r)[1] for r in res], seeds_of(res))
     paths = [band_plot(x, [Series("early-stopped K1", k_by_seed, color("K1"))], ctx.figure("capacity_m.png"),
-                       label("m"), label("kl", "early-stopped K1"), f"Capacity sweep, n = {s.m_sweep_n}", logx=True),
+                       label("m"), label("kl", "early-stopped K1"), f"Capacity sweep, n = {s.m_sweep_n}", logx=True,
+                       logy=True),
              loglog_fit_plot(np.array(m), i3, f, claim.predicted, ctx.figure("I3_m.png"), label("m"),
                              label("loss7", "I3"), "Random-feature error I3 vs m", quantity="I3")]
     rows = [{"m": mm, "early-stopped K1": v} for mm, v in zip(ms, k_es)]
