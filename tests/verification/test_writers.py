@@ -16,7 +16,7 @@ import scipy
 
 from empirical.formats import markdown_table
 from verification import figures
-from verification.figures import curves_plot, loglog_fit_plot
+from verification.figures import Series, band_plot, label, loglog_fit_plot
 from verification.files import atomic_write_text, write_results_json
 from verification.markdown import write_report_md
 from verification.provenance import git_state, provenance
@@ -125,22 +125,25 @@ def _assert_png(path: Path, width: int, height: int) -> None:
 
 def test_loglog_fit_plot_writes_png(tmp_path):
     rng = np.random.default_rng(0)
-    n = np.array([100.0, 200.0, 400.0, 800.0])
-    ys = {f"seed {s}": n**-0.4 * np.exp(rng.normal(0, 0.05, n.size)) for s in range(3)}
-    fit = fit_power_law(np.tile(n, 3), np.concatenate(list(ys.values())), groups=np.repeat([0, 1, 2], 4), n_boot=200)
-    path = loglog_fit_plot(n, ys, fit, -0.4, tmp_path / "sub" / "fit.png", xlabel="n", ylabel="KL")
+    n = np.tile([100.0, 200.0, 400.0, 800.0], 3)
+    ys = n**-0.4 * np.exp(rng.normal(0, 0.05, n.size))
+    fit = fit_power_law(n, ys, groups=np.repeat([0, 1, 2], 4), n_boot=200)
+    path = loglog_fit_plot(n, ys, fit, -0.4, tmp_path / "sub" / "fit.png", label("n"), label("kl"), quantity="K1")
     # Figure is 6 x 4 inches at the module's dpi.
-    _assert_png(path, 6 * figures._PNG_DPI, 4 * figures._PNG_DPI)
-    assert loglog_fit_plot(n, ys, None, -0.4, tmp_path / "nofit.png").exists()
+    _assert_png(path, 6 * figures.PNG_DPI, 4 * figures.PNG_DPI)
+    assert loglog_fit_plot(n, ys, None, -0.4, tmp_path / "nofit.png", label("n"), label("kl"), quantity="K1").exists()
+    with pytest.raises(ValueError, match=r"y has shape"):
+        loglog_fit_plot(n, ys[:3], None, None, tmp_path / "bad.png", label("n"), label("kl"), quantity="K1")
 
 
-def test_curves_plot_writes_png(tmp_path):
+def test_band_plot_writes_png(tmp_path):
     tau = np.geomspace(1, 1e3, 30)
-    path = curves_plot(tau, {"m=64": 1 / tau + tau / 1e3, "m=256": 1 / tau + tau / 4e3},
-                       {"minimum": (31.6, 0.063)}, tmp_path / "curves.png", logx=True, logy=True)
-    _assert_png(path, 6 * figures._PNG_DPI, 4 * figures._PNG_DPI)
-    with pytest.raises(ValueError, match=r"curves\['bad'\] has shape"):
-        curves_plot(tau, {"bad": tau[:3]}, None, tmp_path / "bad.png")
+    runs = np.array([1 / tau + tau / s for s in (1e3, 2e3, 4e3)])
+    path = band_plot(tau, [Series("K1", runs, figures.color("K1"), "minmax")], tmp_path / "curves.png",
+                     label("tau"), label("kl"))
+    _assert_png(path, 6 * figures.PNG_DPI, 4 * figures.PNG_DPI)
+    with pytest.raises(ValueError, match=r"series 'bad' has shape"):
+        band_plot(tau, [Series("bad", runs[:, :3], "k")], tmp_path / "bad.png", label("tau"), label("kl"))
 
 
 def test_progress_writes_only_to_stderr_and_can_be_silenced(capsys):

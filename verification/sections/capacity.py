@@ -9,7 +9,7 @@ from empirical.formats import markdown_table
 from empirical.measure import MeasureConfig
 
 from ..claims import CLAIMS, simplified, term_exponent
-from ..figures import curves_plot, loglog_fit_plot
+from ..figures import Series, band_plot, color, label, loglog_fit_plot, seed_matrix
 from ..rules import profile_from
 from ..sweeps import early_stopped, has_minimum, k1_configs
 from ..verdicts import fit_numbers
@@ -31,10 +31,12 @@ def capacity(ctx: Context) -> Section:
     claim = CLAIMS["I3-vs-m"]
     checks.append(ctx.judge("I3-vs-m", slopes(m, i3, seeds_of(res))))
     units = time_units(res)
-    paths = [curves_plot(ms, {"early-stopped K1 (seed mean)": k_es}, None, ctx.figure("capacity_m.png"),
-                         "m (random features)", "KL", f"Capacity sweep, n = {s.m_sweep_n}", logx=True, logy=True),
-             loglog_fit_plot(np.array(m), {"I3": i3}, f, claim.predicted, ctx.figure("I3_m.png"), "m", "I3",
-                             "Random-feature error I3 vs m")]
+    x, k_by_seed = seed_matrix(m, [early_stopped(r)[1] for r in res], seeds_of(res))
+    paths = [band_plot(x, [Series("early-stopped K1", k_by_seed, color("K1"))], ctx.figure("capacity_m.png"),
+                       label("m"), label("kl", "early-stopped K1"), f"Capacity sweep, n = {s.m_sweep_n}", logx=True,
+                       logy=True),
+             loglog_fit_plot(np.array(m), i3, f, claim.predicted, ctx.figure("I3_m.png"), label("m"),
+                             label("loss7", "I3"), "Random-feature error I3 vs m", quantity="I3")]
     rows = [{"m": mm, "early-stopped K1": v} for mm, v in zip(ms, k_es)]
     return Section("Capacity (Fig. 11 analogue) and the random-feature error", (
         markdown_table(rows, ["m", "early-stopped K1"]) + f"\n\nI3 slope in m: {fmt_fit(f)} (predicted <= "

@@ -16,7 +16,7 @@ from empirical.measure import MeasureConfig, Measurement
 
 from .. import heldout
 from ..claims import CLAIMS, rates_m_equals_n
-from ..figures import curves_plot
+from ..figures import Series, band_plot, label, ordered_colors, seed_matrix
 from ..rules import Parts
 from ..verdicts import Check, fit_numbers
 from .base import Context, Section, fit, fmt_fit, seeds_of, slopes
@@ -96,11 +96,12 @@ def corollary(ctx: Context) -> Section:
         checks.append(check)
         text.append(f"Target {target} (Theorem {theorem}), n in {list(ns)}, m = n, seeds {list(s.seeds)}; predicted "
                     f"exponent {CLAIMS[claim_id].predicted:g}:\n\n" + markdown_table(rows, list(rows[0])))
-        means = {f"c = {c:g}": [np.exp(np.mean([np.log(r.K["K1"][j]) for r in res if r.config.n == nn])) for nn in ns]
-                 for j, c in enumerate(CONSTANTS)}
-        paths.append(curves_plot(ns, means, None, ctx.figure(f"corollary16_{target}.png"), "n (m = n)",
-                                 "K1 at tau = c n^(2/5) (geometric mean)", f"Corollary (16) as stated, {target}",
-                                 logx=True, logy=True))
+        n_of = [r.config.n for r in res]
+        series = [Series(f"c = {c:g}", seed_matrix(n_of, [r.K["K1"][j] for r in res], seeds_of(res))[1], col, seeds=None)
+                  for j, (c, col) in enumerate(zip(CONSTANTS, ordered_colors(len(CONSTANTS))))]
+        paths.append(band_plot(sorted(set(n_of)), series, ctx.figure(f"corollary16_{target}.png"),
+                               label("n", "n, with m = n"), label("kl", "K1 at tau = c n^(2/5)"),
+                               f"Corollary (16) as stated, {target}", logx=True, logy=True, legend_outside=True))
         data[target] = {"n": [r.config.n for r in res], "seed": seeds_of(res), "tau": [list(r.taus) for r in res],
                         "K1": [r.K["K1"].tolist() for r in res]}
     return Section("Corollary (16) as stated: the prescribed training time", (

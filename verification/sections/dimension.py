@@ -10,7 +10,8 @@ from bounds import theorem1
 from empirical.formats import markdown_table
 from empirical.measure import MeasureConfig, Measurement, make_target
 
-from ..figures import curves_plot
+from ..figures import Series, band_plot, color, seed_matrix
+from ..figures import label as axis_label
 from ..growth import GrowthFit, compare_growth
 from ..rules import Parts, growth_data
 from ..sweeps import early_stopped
@@ -76,6 +77,11 @@ def _check(ctx: Context, claim_id: str, rows: dict[str, list[dict]], key: str, s
     return ctx.judge(claim_id, Parts(tuple((label, growth_data(rows[label], key)) for label in SWEEPS)), **sizes)
 
 
+def _by_seed(rows: list[dict], key: str) -> np.ndarray:
+    """``key`` of ``rows`` as a seeds x d matrix (d sorted; NaN where not measured)."""
+    return seed_matrix([r["d"] for r in rows], [r[key] for r in rows], [r["seed"] for r in rows])[1]
+
+
 def _mean_by_d(rows: list[dict], key: str, ds: list[int]) -> list[float]:
     return [float(np.mean([r[key] for r in rows if r["d"] == d])) for d in ds]
 
@@ -110,11 +116,12 @@ def dimension(ctx: Context) -> Section:
                           "untrained K1": untrained[d], "bound d-slope": slopes[i]})
         data[label] = {"rows": rows[label], "bound_d_slope": dict(zip(map(str, ds), slopes)),
                        "K3_growth": fits_k3[label].to_json() if fits_k3[label] is not None else None}
-    path = curves_plot(ds, {**{f"K1_es - KL, {k}": _mean_by_d(rows[k], "K1_excess", ds) for k in SWEEPS},
-                            **{f"ODE-KL K3, {k}": _mean_by_d(rows[k], "K3", ds) for k in SWEEPS},
-                            "untrained model K1 (linear in d)": [untrained[d] for d in ds]},
-                       None, ctx.figure("dimension.png"), "dimension d", "KL (seed mean)",
-                       f"Early-stopped KL against d (n = {s.dim_n})", logx=True, logy=True)
+    series = [Series(f"{name}, {k}", _by_seed(rows[k], key), color(q), linestyle=style)
+              for key, q, name in (("K1_excess", "K1", "K1_es - KL(p_T|pi)"), ("K3", "K3", "ODE-KL K3"))
+              for k, style in zip(SWEEPS, ("-", "--"))]
+    path = band_plot(ds, series, ctx.figure("dimension.png"), axis_label("d"), axis_label("kl"),
+                     f"Early-stopped KL against d (n = {s.dim_n})", logx=True, logy=True,
+                     references={"untrained model K1 (linear in d)": [untrained[d] for d in ds]})
     lines = []
     for label in SWEEPS:
         for name, f in (("K1 - KL(p_T|pi)", fits_k1[label]), ("I1", fits_i1[label]), ("ODE-KL K3", fits_k3[label])):

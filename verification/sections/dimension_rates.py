@@ -11,7 +11,7 @@ from empirical.formats import markdown_table
 from empirical.measure import MeasureConfig
 
 from ..claims import CLAIMS, DIMENSION_RATE_DS
-from ..figures import loglog_fit_plot
+from ..figures import label, loglog_fit_plot
 from ..rules import Values, profile_from
 from ..sweeps import early_stopped, k1_configs
 from ..verdicts import Check, fit_numbers
@@ -47,9 +47,10 @@ def dimension_rates(ctx: Context) -> Section:
         f = fit(ns, [_k1_es(r) for r in rate], seeds_of(rate))
         claim = CLAIMS[f"rate-n-K1-d{d}"]
         checks.append(ctx.judge(claim.id, slopes(ns, [_k1_es(r) for r in rate], seeds_of(rate))))
-        paths.append(loglog_fit_plot(np.array(ns), {"K1 at tau_es": [_k1_es(r) for r in rate]}, f, claim.predicted,
-                                     ctx.figure(f"rate_n_K1_d{d}.png"), "n (m = n)", "early-stopped K1",
-                                     f"Early-stopped KL vs n in d = {d}"))
+        paths.append(loglog_fit_plot(np.array(ns), [_k1_es(r) for r in rate], f, claim.predicted,
+                                     ctx.figure(f"rate_n_K1_d{d}.png"), label("n", "n, with m = n"),
+                                     label("kl", "early-stopped K1"), f"Early-stopped KL vs n in d = {d}",
+                                     quantity="K1", name="K1 at tau_es"))
         cap = _runs(ctx, replace(base, n=s.dim_m_sweep_n), f"d = {d}: m sweep", m=s.dim_m_sweep)
         ms = sorted(s.dim_m_sweep)
         k_es = seed_mean(cap, "m", _k1_es)

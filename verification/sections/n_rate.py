@@ -10,7 +10,7 @@ from empirical.formats import markdown_table
 from empirical.measure import MeasureConfig
 
 from ..claims import CLAIMS
-from ..figures import loglog_fit_plot
+from ..figures import label, loglog_fit_plot
 from ..rules import Parts, Values
 from ..sweeps import around_minimum, early_stopped, has_minimum, k1_configs
 from .base import Context, Section, curve, fit, fmt_fit, seed_mean, seeds_of, slopes, try_fit
@@ -59,13 +59,17 @@ def n_rate(ctx: Context) -> Section:
                  "tau_es": CLAIMS["tau-es-vs-n"].predicted["slope"]}
     x = np.array(n)
     tau_x = np.array([n[i] for i in interior])
-    paths = [loglog_fit_plot(x, {"K1 at tau_es": k1_es}, fits["K1"], predicted["K1"], ctx.figure("rate_n_K1.png"),
-                             "n (m = n)", "early-stopped K1", "Early-stopped KL vs n"),
-             *([loglog_fit_plot(x[ok2], {"K2 at tau_es": [k2_es[i] for i in ok2]}, fits["K2"], predicted["K2"],
-                                ctx.figure("rate_n_K2.png"), "n (m = n)", "early-stopped K2",
-                                "Early-stopped sampler KL vs n")] if "K2" in fits else []),
-             *([loglog_fit_plot(tau_x, {"tau_es": [tau_es[i] for i in interior]}, fits["tau_es"], predicted["tau_es"],
-                                ctx.figure("tau_es_n.png"), "n (m = n)", "tau_es", "Early-stopping time vs n")]
+    n_label = label("n", "n, with m = n")
+    paths = [loglog_fit_plot(x, k1_es, fits["K1"], predicted["K1"], ctx.figure("rate_n_K1.png"), n_label,
+                             label("kl", "early-stopped K1"), "Early-stopped KL vs n", quantity="K1",
+                             name="K1 at tau_es"),
+             *([loglog_fit_plot(x[ok2], [k2_es[i] for i in ok2], fits["K2"], predicted["K2"],
+                                ctx.figure("rate_n_K2.png"), n_label, label("kl", "early-stopped K2"),
+                                "Early-stopped sampler KL vs n", quantity="K2", name="K2 at tau_es")]
+               if "K2" in fits else []),
+             *([loglog_fit_plot(tau_x, [tau_es[i] for i in interior], fits["tau_es"], predicted["tau_es"],
+                                ctx.figure("tau_es_n.png"), n_label, label("tau_es"), "Early-stopping time vs n",
+                                quantity="tau_es")]
                if "tau_es" in fits else [])]
     rows = [{"quantity": k, "fitted slope [95% CI]": fmt_fit(v), "predicted": predicted[k]} for k, v in fits.items()]
     data = {"n": n, "seed": seeds, "tau_es": list(tau_es), "K1_es": list(k1_es), "K2_es": k2_es}

@@ -19,7 +19,7 @@ from empirical.sde import sde_by_name
 from empirical.targets import two_mode
 
 from ..claims import CLAIMS, FLOW_RTOL
-from ..figures import curves_plot, density_panels
+from ..figures import Series, band_plot, color, density_panels, label
 from ..paper_runs import TIME_CONTROLS, experiment
 from ..rules import Densities, Parts, Profile, Values, WindowRise, runs_from
 from ..verdicts import Check
@@ -183,11 +183,12 @@ def flow_check(ctx: Context, flows: Sequence[dict], sizes: dict) -> Check:
     return ctx.judge("paper-discrete-vs-flow", Values(tuple(sgd), extra), **sizes)
 
 
-def _mean_curve(runs: Sequence[dict], key: str) -> tuple[list[float], np.ndarray]:
+def _seed_curves(runs: Sequence[dict], key: str) -> tuple[list[float], np.ndarray]:
+    """The epochs every usable run reached and ``key`` at them, one row per run."""
     good = _usable(runs)
     length = min(len(r["records"]) for r in good)
     return ([r["epoch"] for r in good[0]["records"][:length]],
-            np.mean([[x[key] for x in r["records"][:length]] for r in good], axis=0))
+            np.array([[x[key] for x in r["records"][:length]] for r in good], dtype=float))
 
 
 def density_figure(result: dict, opt: str, path) -> Path | None:
@@ -207,7 +208,7 @@ def density_figure(result: dict, opt: str, path) -> Path | None:
                             "x": [xs] * len(recs), "q": [x["density"] for x in recs], "seed": run["task"]["seed"]}))
     if not panels:
         return None
-    return density_panels(path, panels, label="epoch {:g}",
+    return density_panels(path, panels, label_format="epoch {:g}",
                           title=f"mu = {{mu}}: {opt.upper()}, seed {{seed}}, reverse-SDE sampler")
 
 
@@ -263,13 +264,14 @@ def paper_experiments(ctx: Context) -> Section:
     paths = []
     for name, lr in (("sgd", d.sgd_lr), ("adam", d.adam_lr)):
         if _usable(result[name]):
-            epochs, k2 = _mean_curve(result[name], "K2")
-            curves = {"K2 (reverse SDE), seed mean": k2, "authors' grid metric, seed mean": _mean_curve(result[name], "grid_kl")[1]}
-            for r in _usable(result[name]):
-                curves[f"K2 seed {r['task']['seed']}"] = [x["K2"] for x in r["records"][:len(epochs)]]
-            paths.append(curves_plot(epochs, curves, None, ctx.figure(f"paper_{name}_curves.png"), "epoch", "KL",
-                                     f"{name.upper()} lr {lr:g}, width {d.width}, mu = {d.mu:g} (Fig. {3 if name == 'sgd' else 8})",
-                                     logy=True))
+            epochs, k2 = _seed_curves(result[name], "K2")
+            series = [Series("K2 (reverse-SDE sampler)", k2, color("K2"), "minmax")]
+            if "grid_kl" in _usable(result[name])[0]["records"][0]:
+                series.append(Series("authors' grid metric", _seed_curves(result[name], "grid_kl")[1], color("grid_kl"),
+                                     "minmax", seeds=None))
+            paths.append(band_plot(epochs, series, ctx.figure(f"paper_{name}_curves.png"), label("epoch"), label("kl"),
+                                   f"{name.upper()} lr {lr:g}, width {d.width}, mu = {d.mu:g} (Fig. {3 if name == 'sgd' else 8})",
+                                   logx=False, logy=True))
     for opt in ("sgd", "adam"):
         fig = density_figure(result, opt, ctx.figure(f"paper_{opt}_densities.png"))
         if fig is not None:

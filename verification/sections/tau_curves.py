@@ -45,7 +45,7 @@ def tau_curves(ctx: Context) -> Section:
         r2 = next(r for r in kl if r.config.n == n and r.config.seed == s.seeds[0])
         tau_es, k_es = early_stopped(r1)
         paths.append(tau_curves_plot(ctx.figure(f"tau_curves_n{n}.png"), n, r1.taus, r1.K["K1"], r2.taus,
-                                     {k: r2.K[k] for k in KL_NAMES[1:]}, tau_es, k_es))
+                                     {k: r2.K[k] for k in KL_NAMES[1:]}, tau_es, k_es, seed=s.seeds[0]))
         row = {"n": n, "tau_es (K1)": tau_es, "K1 at tau_es": k_es}
         for name in KL_NAMES[1:]:
             row[f"min {name}"] = float(np.min(r2.K[name]))

@@ -9,7 +9,7 @@ import numpy as np
 from empirical.measure import MeasureConfig
 
 from ..claims import CLAIMS, fraction
-from ..figures import loglog_fit_plot
+from ..figures import label, loglog_fit_plot
 from ..sweeps import early_stopped, k1_configs
 from .base import Context, Section, fit, fmt_fit, seeds_of, slopes
 from .tau_curves import rise_curves
@@ -28,8 +28,9 @@ def theorem1(ctx: Context) -> Section:
     checks = [ctx.judge("theorem1-rate-n", slopes(n, k_es, seeds_of(res)))]
     small = ctx.run(k1_configs(base, s, n=(min(s.bump_ns),), m=(s.curve_m,)), "Theorem 1 target, tau curves")
     checks.append(ctx.judge("theorem1-early-stopping", rise_curves(small, "K1"), n=min(s.bump_ns), m=s.curve_m))
-    path = loglog_fit_plot(np.array(n), {"K1 at tau_es": k_es}, f, claim.predicted, ctx.figure("theorem1_rate_n.png"),
-                           "n (m = n)", "early-stopped K1", "Theorem 1 target: early-stopped KL vs n")
+    path = loglog_fit_plot(np.array(n), k_es, f, claim.predicted, ctx.figure("theorem1_rate_n.png"),
+                           label("n", "n, with m = n"), label("kl", "early-stopped K1"),
+                           "Theorem 1 target: early-stopped KL vs n", quantity="K1", name="K1 at tau_es")
     return Section("Theorem 1: compactly supported target", (
         f"Two C1 bumps (1 - y^2)^2 of half-width 1 at +-{base.mu}; m = n. Slope {fmt_fit(f)} (predicted <= "
         f"{fraction(claim.predicted)}).", path), tuple(checks))
