@@ -45,6 +45,7 @@ from .divergence import kl_cells, kl_nodes
 from .flow_ode import probability_flow
 from .fokker_planck import FPSolution, reverse_fokker_planck, start_cells
 from .grids import cell_average, space_edges, zero_score_sd
+from .probe import checked_score, outward_ends, refuse_nan
 
 _SDE_STEPS = 128
 _REACH_SD = 12.0      # default reach: this many standard deviations of the zero-score sampler's law
@@ -231,6 +232,7 @@ def kl_sde_law(target: Target1D, score: ScoreModel, t0: float | None = None, **k
     (True, True)
     """
     t0 = check_t0(target.sde.eps if t0 is None else t0, target.sde.T)
+    score = checked_score(target, score, t0)
     law = sde_law(target, score, t0, **kwargs)
     p = cell_average(lambda x: target.pdf(t0, x), law.edges)
     out = kl_cells(p, law.q, law.h)
@@ -248,7 +250,7 @@ def kl_sde_law(target: Target1D, score: ScoreModel, t0: float | None = None, **k
     if np.isinf(out):
         warnings.warn("K2: the computed law is <= 0 where p_t0 has mass: the cells do not resolve p_t0 "
                       "(keep h below a tenth of its narrowest scale)", RuntimeWarning, stacklevel=3)
-    return out, law
+    return refuse_nan(out, "K2"), law
 
 
 def kl_ode(target: Target1D, score: ScoreModel, t0: float | None = None, n_x: int = 1201,
@@ -314,12 +316,14 @@ def kl_ode(target: Target1D, score: ScoreModel, t0: float | None = None, n_x: in
     if form not in ("cells", "divergence"):
         raise ValueError(f"form must be 'cells' or 'divergence', got {form!r}")
     t0 = check_t0(target.sde.eps if t0 is None else t0, target.sde.T)
+    score = checked_score(target, score, t0)
     x0 = np.linspace(*target.support(t0, tail=tail), check_int("n_x", n_x, 3))
     t_nodes = time_steps(t0, target.sde.T, n_steps, power)
     flow = probability_flow(target.sde, score, x0, t_nodes, method, divergence=form == "divergence")
     if form == "divergence":
-        return kl_nodes(target.logpdf(t0, x0), flow.logq, x0)
+        return refuse_nan(kl_nodes(target.logpdf(t0, x0), flow.logq, x0), "K3")
     h = float(x0[1] - x0[0])
+    refuse_nan(flow.xT, "K3")
     out = kl_cells(cell_average(lambda x: target.pdf(t0, x), x0), flow.cell_masses() / h, h)
     if np.isinf(out):
         warnings.warn("K3: the computed flow map is not increasing where p_t0 has mass (the steps are "
@@ -396,5 +400,11 @@ def kl_integrated(target: Target1D, score: ScoreModel, t0: float | None = None, 
     0.02
     """
     t0 = check_t0(target.sde.eps if t0 is None else t0, target.sde.T)
+    score = checked_score(target, score, t0)
     x = space_edges(target, t0, check_int("n_x", n_x, 3) - 1, tail, prior_tail)
-    return kl_nodes(target.logpdf(t0, x), integrated_logpdf(score, t0, x), x)
+    outward = outward_ends(score, t0, float(x[0]), float(x[-1]))
+    if outward is not None:
+        warnings.warn(f"K4 = +inf: p_0,θ ∝ exp(∫s) is not normalisable on R ({outward})", RuntimeWarning, stacklevel=2)
+        return float("inf")
+    values = refuse_nan(score(t0, x), "K4", nonfinite=True)
+    return kl_nodes(target.logpdf(t0, x), integrated_logpdf(lambda t, y: values, t0, x), x)
