@@ -9,8 +9,9 @@ A sweep is a list of independent tasks (one measurement each). :class:`Executor`
   such as dask-jobqueue.
 
 Every scheduler address (flag or environment variable) is checked before any task is sent: the TCP
-connection and Dask's handshake must complete within :data:`CONNECT_TIMEOUT_S` seconds (or the smaller
-``distributed.comm.timeouts.connect`` of the Dask configuration), else a ``ValueError`` names the address
+connection must open within :data:`CONNECT_TIMEOUT_S` seconds (or the smaller
+``distributed.comm.timeouts.connect`` of the Dask configuration) and Dask's handshake must be complete
+one second after that, else a ``ValueError`` names the address
 and where it came from (``--scheduler`` or ``DIFFGEN_SCHEDULER``): a host that accepts connections and
 never answers, or a server that speaks another protocol (HTTP, random bytes), is refused in seconds. A
 scheduler lost while a sweep runs raises :class:`SchedulerLost` (a ``ConnectionError``, so ``diffgen``
@@ -112,12 +113,12 @@ class Execution:
     scheduler : str or None
         Address of an existing Dask scheduler; overrides ``workers``. None: the environment variable
         ``DIFFGEN_SCHEDULER`` if set (through :meth:`from_args`).
-    source : str, default "scheduler"
-        Where the address came from, named in every error about it ("--scheduler" or
-        "DIFFGEN_SCHEDULER" from the command line).
+    source : str, default "--scheduler"
+        Where the address came from, named in every error about it (:meth:`from_args` gives
+        "DIFFGEN_SCHEDULER" when the address came from that variable).
     timeout : float, default CONNECT_TIMEOUT_S
-        Seconds, finite and > 0, allowed to connect and complete the handshake (the smaller of this and
-        ``distributed.comm.timeouts.connect`` is used).
+        Seconds, finite and > 0, allowed to connect (the smaller of this and
+        ``distributed.comm.timeouts.connect`` is used); the handshake gets one second more.
 
     Raises
     ------
@@ -137,7 +138,7 @@ class Execution:
 
     workers: int | None = None
     scheduler: str | None = None
-    source: str = "scheduler"
+    source: str = "--scheduler"
     timeout: float = CONNECT_TIMEOUT_S
 
     def __post_init__(self) -> None:
@@ -164,7 +165,7 @@ class Execution:
         '--scheduler'
         """
         if scheduler is not None:
-            return cls(workers, scheduler, "--scheduler")
+            return cls(workers, scheduler)
         env = os.environ.get(SCHEDULER_ENV)
         return cls(workers, env, SCHEDULER_ENV) if env is not None else cls(workers)
 
@@ -201,7 +202,7 @@ class SchedulerLost(ConnectionError):
 
 
 def check_scheduler(address: str, source: str, timeout: float) -> None:
-    """Connect to ``address`` and complete Dask's handshake within ``timeout`` seconds, or raise.
+    """Connect to ``address`` within ``timeout`` seconds and complete Dask's handshake 1 s later at most, or raise.
 
     Uses distributed's own ``connect`` (TCP connection and the handshake exchange), bounded as a whole,
     because its handshake read has no timeout of its own: a host that accepts and never answers would
@@ -211,7 +212,7 @@ def check_scheduler(address: str, source: str, timeout: float) -> None:
     Raises
     ------
     ValueError
-        Naming ``source`` and the address: unreachable, no handshake within ``timeout``, or an answer
+        Naming ``source`` and the address: unreachable, no handshake within ``timeout`` + 1 s, or an answer
         that is not Dask's.
     """
     import asyncio
@@ -227,11 +228,11 @@ def check_scheduler(address: str, source: str, timeout: float) -> None:
     quiet = logging.getLogger("distributed")
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)
-    try:
-        asyncio.run(asyncio.wait_for(handshake(), timeout))
+    try:  # connect() gives up on a refused or unroutable address after ``timeout``; the handshake gets 1 s more
+        asyncio.run(asyncio.wait_for(handshake(), timeout + 1.0))
     except asyncio.TimeoutError:
-        raise ValueError(f"{where} (no Dask handshake within {timeout:g} s: the host accepts connections but "
-                         "does not answer as a scheduler)") from None
+        raise ValueError(f"{where} (no Dask handshake within {timeout + 1.0:g} s: the host accepts connections "
+                         "but does not answer as a scheduler)") from None
     except (OSError, ValueError, TypeError) as err:  # refused, unresolvable, not an address
         raise ValueError(f"{where} ({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
     except Exception as err:  # noqa: BLE001 - a peer that is not Dask: a nonsense frame length, bad msgpack

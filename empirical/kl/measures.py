@@ -45,7 +45,7 @@ from .divergence import kl_cells, kl_nodes
 from .flow_ode import probability_flow
 from .fokker_planck import FPSolution, reverse_fokker_planck, start_cells
 from .grids import cell_average, space_edges, zero_score_sd
-from .probe import checked_score, outward_ends, refuse_nan
+from .probe import checked_score, inward_widening, refuse_nan
 
 _SDE_STEPS = 128
 _REACH_SD = 12.0      # default reach: this many standard deviations of the zero-score sampler's law
@@ -360,6 +360,12 @@ def kl_integrated(target: Target1D, score: ScoreModel, t0: float | None = None, 
     """K4 = KL(p_{t0} ‖ p_{0,θ}) with p_{0,θ} ∝ exp(∫ s_θ(t0, ·)) as (11), on the K2 interval.
 
     The density the paper's theorems name (1-D only: in higher dimension s_θ need not be a gradient).
+    It exists only if exp(∫s) can be normalised on R, i.e. s_θ > 0 far left and s_θ < 0 far right: the
+    sign is read at the ends of the interval and of the interval widened about its centre by 4, 16 and
+    64 (:func:`~empirical.kl.probe.inward_widening`). Pointing outwards at the widest ends, K4 is +inf (a
+    RuntimeWarning says where). Pointing inwards there but outwards at the interval's own ends (p_{0,θ} has
+    mass beyond them), the interval is widened to the smallest of those whose ends and every wider end
+    point inwards, with the same node spacing. Otherwise (the usual case) the interval is used as it is.
 
     Parameters
     ----------
@@ -378,11 +384,18 @@ def kl_integrated(target: Target1D, score: ScoreModel, t0: float | None = None, 
     Returns
     -------
     float
+        K4 >= 0 up to discretisation, or +inf when exp(∫s) is not normalisable.
 
     Raises
     ------
     ValueError
-        If an argument is outside the range above.
+        If an argument is outside the range above; :func:`~empirical.kl.probe.checked_score` errors naming
+        ``score``.
+
+    Warns
+    -----
+    RuntimeWarning
+        When K4 is +inf.
 
     Examples
     --------
@@ -398,13 +411,26 @@ def kl_integrated(target: Target1D, score: ScoreModel, t0: float | None = None, 
     True
     >>> round(kl_integrated(p, shifted, n_x=301), 10)
     0.02
+
+    A score of zero leaves exp(∫s) = 1, which no constant normalises on R:
+
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     kl_integrated(p, lambda t, x: 0.0 * x, n_x=301)
+    inf
     """
     t0 = check_t0(target.sde.eps if t0 is None else t0, target.sde.T)
     score = checked_score(target, score, t0)
-    x = space_edges(target, t0, check_int("n_x", n_x, 3) - 1, tail, prior_tail)
-    outward = outward_ends(score, t0, float(x[0]), float(x[-1]))
+    n_x = check_int("n_x", n_x, 3)
+    x = space_edges(target, t0, n_x - 1, tail, prior_tail)
+    widen, outward = inward_widening(score, t0, float(x[0]), float(x[-1]))
     if outward is not None:
         warnings.warn(f"K4 = +inf: p_0,θ ∝ exp(∫s) is not normalisable on R ({outward})", RuntimeWarning, stacklevel=2)
         return float("inf")
-    values = refuse_nan(score(t0, x), "K4", nonfinite=True)
+    if widen > 1:  # the score points outwards at the interval's ends: the same spacing over the widened interval
+        c, r = 0.5 * (x[0] + x[-1]), 0.5 * (x[-1] - x[0])
+        x = np.linspace(c - widen * r, c + widen * r, int(widen) * (n_x - 1) + 1)
+    values = np.concatenate([score(t0, x[i:i + n_x]) for i in range(0, x.size, n_x)])  # at most n_x at once
+    refuse_nan(values, "K4", nonfinite=True)
     return kl_nodes(target.logpdf(t0, x), integrated_logpdf(lambda t, y: values, t0, x), x)

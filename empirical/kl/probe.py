@@ -6,15 +6,17 @@ another shape than ``x`` (an (N, 1) column would broadcast into an N×N array), 
 torch tensor is accepted and converted (the wrapper also converts ``dx``). :func:`refuse_nan` turns a
 NaN that a score produced later, away from the probe points, into the same ``ValueError``.
 
-:func:`outward_ends` decides whether p_{0,θ} ∝ exp(∫ s_θ(t0, ·)) of (11) can be normalised on R: it
+:func:`inward_widening` decides whether p_{0,θ} ∝ exp(∫ s_θ(t0, ·)) of (11) can be normalised on R: it
 needs s_θ > 0 far left and s_θ < 0 far right. The score is evaluated at the ends of the measurement's
 interval [lo, hi] and of that interval widened about its centre by 4, 16 and 64; the sign at the widest
-ends decides (a network's score is asymptotically linear in x, so a sign that holds 64 interval widths
-out holds beyond).
+ends decides (the scores measured here are asymptotically linear in x, a network's and the random-feature
+model's (12) alike, so a sign that holds 64 interval widths out holds beyond), and the smallest widening
+from which on the score points inwards is the interval K4 is integrated on.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import numpy as np
@@ -106,7 +108,7 @@ def checked_score(target: Any, score: Callable, t0: float, name: str = "score") 
     >>> checked_score(p, lambda t, x: np.full(x.shape, np.nan), 0.0)
     Traceback (most recent call last):
         ...
-    ValueError: score(t, x) must be finite, got nan at t = 0, x = -15
+    empirical.kl.probe.NonFiniteScore: score(t, x) must be finite, got nan at t = 0, x = -15
     """
     if isinstance(score, (RFScore, ExactScore)):
         return score
@@ -140,26 +142,36 @@ def refuse_nan(value: Any, what: str, name: str = "score", nonfinite: bool = Fal
     return value
 
 
-def outward_ends(score: Callable, t0: float, lo: float, hi: float) -> str | None:
-    """None if the score points inwards (s > 0 at the left end, s < 0 at the right) at the widest ends of
-    [lo, hi] widened by :data:`WIDENINGS`; else the reason exp(∫ s(t0, ·)) cannot be normalised on R.
+def inward_widening(score: Callable, t0: float, lo: float, hi: float) -> tuple[float, str | None]:
+    """How far [lo, hi] must be widened about its centre for ``score(t0, ·)`` to point inwards at its ends.
+
+    The score is read at the ends of [lo, hi] widened by each factor of :data:`WIDENINGS` (8 points, one
+    call; a NaN or inf there raises :class:`NonFiniteScore`). Returns (W, None) with W the smallest factor such that the score points inwards (s > 0 at the
+    left end, s < 0 at the right) at its ends and at every wider end; or (inf, reason) when it does not
+    point inwards at the widest ends: exp(∫ s(t0, ·)) cannot then be normalised on R.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from empirical.kl.probe import outward_ends
-    >>> outward_ends(lambda t, x: -x, 0.0, -10.0, 10.0) is None  # exp(-x²/2)
-    True
-    >>> outward_ends(lambda t, x: 1.0 - 0.0 * x, 0.0, -10.0, 10.0)
-    's(t0, x) = 1 >= 0 at x = 1280: exp(∫s) does not decay to the right'
+    >>> from empirical.kl.probe import inward_widening
+    >>> inward_widening(lambda t, x: -x, 0.0, -10.0, 10.0)  # exp(-x²/2)
+    (1.0, None)
+    >>> inward_widening(lambda t, x: -x + 20 * np.tanh(x), 0.0, -10.0, 10.0)[0]  # modes near ±20
+    4.0
+    >>> inward_widening(lambda t, x: 1.0 + 0.0 * x, 0.0, -10.0, 10.0)[1]
+    's(t0, x) = 1 >= 0 at x = 640: exp(∫s) does not decay to the right'
     """
     centre, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
     reach = half * np.asarray(WIDENINGS)
     x = np.concatenate([centre - reach, centre + reach])
-    s = np.asarray(_numpy(score(t0, x)), dtype=float)
-    left, right = s[len(reach) - 1], s[-1]
-    if not left > 0:
-        return f"s(t0, x) = {left:.4g} <= 0 at x = {x[len(reach) - 1]:.6g}: exp(∫s) does not decay to the left"
-    if not right < 0:
-        return f"s(t0, x) = {right:.4g} >= 0 at x = {x[-1]:.6g}: exp(∫s) does not decay to the right"
-    return None
+    s = refuse_nan(np.asarray(_numpy(score(t0, x)), dtype=float), "K4's normalisability check", nonfinite=True)
+    left, right = s[:len(reach)], s[len(reach):]
+    if not left[-1] > 0:
+        return math.inf, f"s(t0, x) = {left[-1]:.4g} <= 0 at x = {x[len(reach) - 1]:.6g}: exp(∫s) does not decay to the left"
+    if not right[-1] < 0:
+        return math.inf, f"s(t0, x) = {right[-1]:.4g} >= 0 at x = {x[-1]:.6g}: exp(∫s) does not decay to the right"
+    inward = (left > 0) & (right < 0)
+    first = len(reach) - 1
+    while first > 0 and inward[first - 1]:
+        first -= 1
+    return float(WIDENINGS[first]), None
