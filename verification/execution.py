@@ -180,6 +180,7 @@ class Execution:
     def connect_timeout(self) -> float:
         """Seconds allowed to connect: ``timeout``, or Dask's ``distributed.comm.timeouts.connect`` if smaller."""
         import dask
+        import distributed  # noqa: F401 - its import adds the "distributed" defaults to Dask's configuration
         from dask.utils import parse_timedelta
 
         configured = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), default="seconds")
