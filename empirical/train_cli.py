@@ -1,7 +1,11 @@
 """``diffgen train``: train one score network by DSM and measure every checkpoint (issue 10).
 
 Invalid input raises ``ValueError`` naming the parameter; the ``diffgen`` dispatcher
-(:mod:`verification.cli`) turns it into exit status 2 and one line on stderr.
+(:mod:`verification.cli`) turns it into exit status 2 and one line on stderr. Every numeric flag has a
+range (:data:`RANGES`, the parser's epilog); a run estimated above ``--max-memory`` is refused before
+training; ``--save-model`` is checked writable first (:func:`empirical.outputs.output_file`). A run that
+diverges (:class:`empirical.training.TrainingDiverged`) is refused the same way, naming ``--lr``, and prints
+no record.
 
 Seeds: ``--seed`` is split by ``numpy.random.SeedSequence(seed).spawn(3)`` into the data draw (n points
 from the target), the model's initial weights (or random features) and the training generator
@@ -45,8 +49,9 @@ RANGES = (
     f"--eval-every and --batch-size in [1, {LIMITS['eval_every']:.0e}]; --n in [1, {LIMITS['n']:.0e}]; width, n "
     f"and batch size together under --max-memory (default {DEFAULT_MAX_MEMORY_GIB:g} GiB, estimated in "
     f"empirical/resources.py); --lr a finite number > 0; --mu in (0, {MU_MAX:g}]; --weights two numbers in (0, 1) "
-    "summing to 1; --seed an integer >= 0. A run whose loss, parameters or score become NaN or infinite stops "
-    "and exits with status 2 naming --lr (lower it); no record with NaN or inf is ever printed. Out-of-range "
+    "summing to 1; --seed an integer >= 0. A run whose loss, parameters or score become NaN or infinite (or "
+    "whose loss grows 1e8-fold) stops and exits with status 2 naming --lr (lower it), printing no record; no "
+    "record holds a NaN (K4 and K4_065 are inf where exp(integrated score) is not normalisable). Out-of-range "
     "input exits with status 2 and one line naming the flag, before any training."
 )
 
