@@ -195,7 +195,7 @@ def _after_loss(record: logging.LogRecord) -> bool:
         import traceback
 
         text += "".join(traceback.format_tb(record.exc_info[2]))
-    return not (record.levelno >= logging.ERROR and ("reconnect" in text or "_reconnect" in text))
+    return not (record.levelno >= logging.ERROR and "reconnect" in text)
 
 
 class SchedulerLost(ConnectionError):
