@@ -30,6 +30,25 @@ def _lambdify(parameters: tuple[sp.Symbol, ...], expr: sp.Expr) -> object:
 LHS_LATEX = r"\mathrm{KL}(p_0 \,\|\, p_{0,\hat{\theta}_n(\tau)}) \lesssim "
 
 
+def _check_broadcast(arrays: Mapping[str, np.ndarray]) -> None:
+    """ValueError naming the first two parameters whose shapes do not broadcast together (shapes that fail
+    together always fail in some pair: two different sizes > 1 on one axis)."""
+    try:
+        np.broadcast_shapes(*(a.shape for a in arrays.values()))
+        return
+    except ValueError:
+        pass
+    seen: dict[str, tuple[int, ...]] = {}
+    for name, a in arrays.items():
+        for other, shape in seen.items():
+            try:
+                np.broadcast_shapes(shape, a.shape)
+            except ValueError:
+                raise ValueError(f"{other} has shape {shape} and {name} has shape {a.shape}: arrays of "
+                                 "parameters must broadcast together (numpy rules)") from None
+        seen[name] = a.shape
+
+
 @dataclass(frozen=True)
 class Bound:
     """An upper bound on KL(p0 ‖ p_{0,θ̂_n(τ)}) written as a sum of named terms.
@@ -194,6 +213,7 @@ class Bound:
             raise ValueError(f"{missing[0]} is required by {self.name} (no default); pass {missing[0]}=...")
         merged = {s.name: v for s, v in self.default_items} | dict(values)
         arrays = as_float_arrays(merged)
+        _check_broadcast(arrays)
         check(arrays, self.conditions, check_hypotheses=check_hypotheses, context=self.name)
         return arrays
 

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
-from pathlib import Path
 
 from .formats import markdown_table, to_jsonable
 from .config import D_MAX, DIRECTIONS
 from .measure import LAMBDAS, LIMITS, TARGETS, MeasureConfig, measure
+from .outputs import output_file
 from .resources import DEFAULT_MAX_MEMORY_GIB
 
 RANGES = (
@@ -58,30 +56,6 @@ def _count(name: str):
             raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}")
         return int(value)
     return parse
-
-
-def _npz_path(text: str | None) -> Path | None:
-    """The ``--save-model`` path, checked writable before any computation (never silently renamed)."""
-    if text is None:
-        return None
-    path = Path(text)
-    if path.is_dir():
-        raise ValueError(f"--save-model: {text!r} is a directory; give a file name ending in .npz")
-    if path.suffix != ".npz":
-        raise ValueError(f"--save-model: {text!r} must end in .npz (numpy would silently write {text}.npz)")
-    parent = path.parent
-    if not parent.is_dir():
-        what = "is not a directory" if parent.exists() else "does not exist"
-        raise ValueError(f"--save-model: the directory {str(parent)!r} of {text!r} {what}")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise ValueError(f"--save-model: {text!r} exists and is not writable")
-    try:
-        fd, probe = tempfile.mkstemp(dir=parent, prefix=".diffgen-write-test.", suffix=".tmp")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as err:
-        raise ValueError(f"--save-model: cannot write in {str(parent)!r} ({err.strerror or err})") from None
-    return path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -124,8 +98,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"refuse, before computing, a run estimated to hold more than GIB GiB "
                         f"(default {DEFAULT_MAX_MEMORY_GIB:g}; empirical/resources.py)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--save-model", metavar="PATH.npz", help="write W, U, A, x_train, tau, T, embedding to this "
-                   ".npz file (must end in .npz; its directory must exist; checked writable before computing)")
+    p.add_argument("--save-model", metavar="PATH.npz", help="write W, U, A, x_train, tau, T, embedding and the "
+                   "configuration (target, mu, weights, seed, SDE, direction) to this .npz file (must end in .npz; "
+                   "its directory must exist; checked writable before computing; never written through a link)")
     p.set_defaults(handler=_measure)
 
 
@@ -134,7 +109,7 @@ def _measure(args: argparse.Namespace) -> int:
                            taus=args.tau, seed=args.seed, lam=args.lam, T=args.T, t0=args.t0,
                            kl=None if args.kl is None else tuple(k.strip() for k in args.kl.split(",")),
                            d=args.d, direction=args.direction, ode_samples=args.ode_samples)
-    save = _npz_path(args.save_model)
+    save = output_file(args.save_model, "--save-model", ".npz")
     result = measure(config, max_memory=args.max_memory)
     if save is not None:
         result.save_model(str(save))

@@ -7,6 +7,7 @@ training data and one for the frozen features, so the same seed gives the same n
 from __future__ import annotations
 
 import functools
+import json
 import time
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ from .features import RandomFeatures, draw_features, rf_score
 from .flow import gradient_flow
 from .kl import kl_integrated, kl_ode, kl_score_bound, kl_sde, kl_sde_2d, ode_kl_mc
 from .lemma_checks import lemma_checks, theta_distance
+from .outputs import write_file
 from .loss import empirical_losses, population_losses
 from .resources import DEFAULT_MAX_MEMORY_GIB, check_resources
 from .sde import ou
@@ -29,6 +31,11 @@ NUMERICS_VERSION = 3
 (a result cache keyed on it is invalidated). 2: K2's Fokker–Planck grid gained geometrically growing
 outer cells out to the sampler's reach (``empirical.kl.sde_law``), and ``boundary_mass`` is recorded.
 3: the lemma checks also assert Lemma 4's sharp quadratic constant and record ‖θ(τ)‖ at every τ."""
+
+KL_NUMERICS = {"K4": 2}
+"""Versions of single KLs changed since :data:`NUMERICS_VERSION` (keyed only into measurements that hold
+them, so that the others keep their stored results). K4 2: +inf where exp(∫s) is not normalisable on R
+(:func:`empirical.kl.kl_integrated`)."""
 
 
 def make_target(c: MeasureConfig) -> Target:
@@ -148,26 +155,93 @@ class Measurement:
         """The measurement (without models) from :meth:`to_json`'s object; numbers round-trip exactly.
 
         An object without ``boundary_mass`` (written before it existed) reads back with an empty one.
+
+        Raises
+        ------
+        ValueError
+            Naming the key, if ``obj`` is not a mapping, lacks a key of :meth:`to_json` (``inputs``, ``I1``, ``I2``,
+            ``I3``, ``lemmas``, ``quantities``, ``timings``, ``K1``), its inputs are not a valid configuration, or
+            an array is not a list of numbers aligned with tau.
+
+        Examples
+        --------
+        >>> from empirical.measure import Measurement
+        >>> Measurement.from_json({})
+        Traceback (most recent call last):
+            ...
+        ValueError: Measurement.from_json: the object lacks the keys ['inputs', 'K1', 'I1', 'I2', 'I3', 'lemmas', 'quantities', 'timings'] of Measurement.to_json
         """
-        config = MeasureConfig(**obj["inputs"])
-        K = {k: np.asarray(obj[k], dtype=float) for k in KL_NAMES if any(v is not None for v in obj.get(k) or [])}
-        se = {k[:-3]: np.asarray(v, dtype=float) for k, v in obj.items() if k.endswith("_se")}
-        I3 = obj["I3"][0]
-        boundary = {k: np.asarray(v, dtype=float) for k, v in obj.get("boundary_mass", {}).items()}
-        return cls(config, K, np.asarray(obj["I1"], dtype=float), np.asarray(obj["I2"], dtype=float),
-                   float("nan") if I3 is None else float(I3), obj["lemmas"], obj["quantities"], obj["timings"],
-                   boundary, se)
+        if not isinstance(obj, dict):
+            raise ValueError(f"Measurement.from_json needs a dict (Measurement.to_json's object), got {type(obj).__name__}")
+        missing = [k for k in _JSON_KEYS if k not in obj]
+        if missing:
+            raise ValueError(f"Measurement.from_json: the object lacks the keys {missing} of Measurement.to_json")
+        if not isinstance(obj["inputs"], dict):
+            raise ValueError(f"Measurement.from_json: inputs must be a dict of MeasureConfig fields, got "
+                             f"{type(obj['inputs']).__name__}")
+        try:
+            config = MeasureConfig(**obj["inputs"])
+        except TypeError as err:  # an unknown field
+            raise ValueError(f"Measurement.from_json: inputs: {err}") from None
+        n = len(config.taus)
+
+        def numbers(key: str, value: object) -> np.ndarray:
+            try:
+                arr = np.asarray(value, dtype=float)
+            except (TypeError, ValueError):
+                arr = None
+            if arr is None or arr.shape != (n,):
+                raise ValueError(f"Measurement.from_json: {key} must be a list of {n} numbers (or null), aligned "
+                                 f"with tau, got {str(value)[:60]}")
+            return arr
+
+        K = {k: numbers(k, obj[k]) for k in KL_NAMES if isinstance(obj.get(k), list) and any(v is not None for v in obj[k])}
+        se = {k[:-3]: numbers(k, v) for k, v in obj.items() if k.endswith("_se")}
+        boundary = obj.get("boundary_mass", {})
+        if not isinstance(boundary, dict):
+            raise ValueError(f"Measurement.from_json: boundary_mass must be a dict, got {type(boundary).__name__}")
+        boundary = {k: numbers(f"boundary_mass[{k!r}]", v) for k, v in boundary.items()}
+        I3 = numbers("I3", obj["I3"])[0]
+        for key in ("lemmas", "quantities", "timings"):
+            if not isinstance(obj[key], dict):
+                raise ValueError(f"Measurement.from_json: {key} must be a dict, got {type(obj[key]).__name__}")
+        return cls(config, K, numbers("I1", obj["I1"]), numbers("I2", obj["I2"]), float(I3), obj["lemmas"],
+                   obj["quantities"], obj["timings"], boundary, se)
 
     def save_model(self, path: str) -> None:
-        """Write the models to the ``.npz`` file ``path``; ValueError if read back from JSON (no models).
+        """Write the models to the ``.npz`` file ``path`` (atomically, replacing a link there rather than writing
+        through it); ValueError if read back from JSON (no models).
 
         Arrays: W (m×d), U (m×d_e), A (len(tau)×d×m, the (1/m) A convention), x_train (n×d), tau, T
-        and embedding.
+        and embedding; and what rebuilds the target and the run: ``config`` (the JSON of
+        :meth:`MeasureConfig.to_dict`, which :class:`MeasureConfig` takes back), ``target``, ``mu``, ``weights``,
+        ``seed``, ``sde`` ("ou", horizon T) and ``direction`` (the unit vector of the modes in R^d: e1, or the
+        seeded random one).
+
+        Examples
+        --------
+        >>> import json, tempfile, os
+        >>> import numpy as np
+        >>> from empirical.measure import MeasureConfig, measure
+        >>> c = MeasureConfig(n=8, m=8, taus=(1.0,), kl=("K1",), m_ref_factor=0, d=3, direction="random")
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.npz")
+        >>> measure(c).save_model(path)
+        >>> f = np.load(path)
+        >>> MeasureConfig(**json.loads(str(f["config"]))) == c, f["direction"].shape
+        (True, (3,))
         """
         if self.features is None:
             raise ValueError("this measurement was read back from JSON and holds no model; measure() it again")
-        np.savez(path, W=self.features.W, U=self.features.U, A=self.A, x_train=self.x_train.reshape(self.config.n, -1),
-                 tau=np.asarray(self.config.taus), T=self.config.T, embedding=self.features.embedding)
+        c = self.config
+        direction = make_target(c).direction if c.d > 1 else np.ones(1)
+        arrays = dict(W=self.features.W, U=self.features.U, A=self.A, x_train=self.x_train.reshape(c.n, -1),
+                      tau=np.asarray(c.taus), T=c.T, embedding=self.features.embedding,
+                      config=json.dumps(c.to_dict(), sort_keys=True), target=c.target, mu=c.mu,
+                      weights=np.asarray(c.weights), seed=c.seed, sde="ou", direction=np.asarray(direction, dtype=float))
+        write_file(path, lambda tmp: np.savez(tmp, **arrays))
+
+
+_JSON_KEYS = ("inputs", "K1", "I1", "I2", "I3", "lemmas", "quantities", "timings")
 
 
 def measure(config: MeasureConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -> Measurement:

@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from .features import RandomFeatures, RFScore, draw_features, rf_score
+from .outputs import write_file
 from .sde import LinearSDE, ou
 
 FACTORS = {"1/16": lambda width: 1.0 / 16.0, "1/width": lambda width: 1.0 / width}
@@ -238,10 +239,15 @@ def build_net(kind: str, width: int, sde: LinearSDE, seed: int = 0, factor: str 
 
 
 def save_checkpoints(path: str, meta: dict[str, Any], states: dict[int, dict[str, torch.Tensor]]) -> None:
-    """Write ``meta`` (how to rebuild the net: kind, width, seed, factor, sde name and T) and one state dict
-    per checkpoint epoch to ``path`` (``torch.save``); :func:`load_score` reads it back."""
-    torch.save({"meta": meta, "states": {int(k): {n: v.detach().cpu() for n, v in s.items()}
-                                         for k, s in states.items()}}, path)
+    """Write ``meta`` (how to rebuild the net: kind, width, seed, factor, sde name and T; ``diffgen train``
+    adds the target, the seeds and the optimiser) and one state dict per checkpoint epoch to ``path``
+    (``torch.save``, atomically, replacing a link there rather than writing through it); :func:`load_score`
+    reads it back."""
+    blob = {"meta": meta, "states": {int(k): {n: v.detach().cpu() for n, v in s.items()} for k, s in states.items()}}
+    write_file(path, lambda tmp: torch.save(blob, tmp))
+
+
+_META_KEYS = ("net", "width", "seed", "sde", "T")
 
 
 def load_score(path: str, epoch: int | None = None, sdes: dict | None = None):
@@ -264,11 +270,26 @@ def load_score(path: str, epoch: int | None = None, sdes: dict | None = None):
     Raises
     ------
     ValueError
-        If ``epoch`` is not one of the saved checkpoints or the SDE name is unknown.
+        Naming ``path``: not a torch file (garbage, truncated), or a torch file without the ``meta``
+        and ``states`` that ``diffgen train --save-model`` writes; or if ``epoch`` is not one of the saved
+        checkpoints or the SDE name is unknown.
     """
+    import pickle
+    import zipfile
+
     from . import sde as sde_module
-    blob = torch.load(path, weights_only=True)
-    meta, states = blob["meta"], blob["states"]
+    try:
+        blob = torch.load(path, weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, RuntimeError) as err:
+        raise ValueError(f"path {str(path)!r} is not a torch file written by diffgen train --save-model "
+                         f"(torch.load: {type(err).__name__})") from None
+    meta = blob.get("meta") if isinstance(blob, dict) else None
+    states = blob.get("states") if isinstance(blob, dict) else None
+    missing = [k for k in _META_KEYS if not isinstance(meta, dict) or k not in meta]
+    if missing or not isinstance(states, dict) or not states:
+        raise ValueError(f"path {str(path)!r} is a torch file but not a checkpoint of diffgen train --save-model: "
+                         f"it needs 'meta' (with {list(_META_KEYS)}) and a non-empty 'states'; missing "
+                         f"{(['states'] if not isinstance(states, dict) or not states else []) + ['meta.' + k for k in missing]}")
     epoch = max(states) if epoch is None else int(epoch)
     if epoch not in states:
         raise ValueError(f"epoch must be one of the saved checkpoints {sorted(states)}, got {epoch!r}")

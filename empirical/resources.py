@@ -24,7 +24,9 @@ words of the empirical mixture's moment blocks (``partial_moments``, 2^21 pairs 
 - in d >= 2, the Mehler Gram of :mod:`empirical.relu_gram`: (L + 4)·m̄² + 14·2048·m̄ + 6·2e6 + 3·m̄·d
   with m̄ = max(m, M) (accumulators, ρ and its powers, the row chunks, the exact-pair blocks);
 
-the peak is the largest of these, plus 8·len(τ)·m·d (the flows over τ), 4·n·d (the training set), the
+the peak is the largest of these, plus, in d >= 2 with K3, the Monte-Carlo points: 18·N·d + 2·d² with
+N = ``ode_samples`` (:data:`ODE_POINT_WORDS`: the points, their frame coordinates, log p_{t0} per
+component, and the frame), plus 8·len(τ)·m·d (the flows over τ), 4·n·d (the training set), the
 target's x-quadrature (bumps: 8 arrays of X × 2 components × 96 nodes, Gaussian mixtures: 6 arrays
 of X × 2, with X the quadrature points at the first time node t = t0 + (T - t0)·u₁², u₁ the first
 Gauss–Legendre node of the t-grid) and :data:`INTERPRETER_BYTES` for Python and its libraries.
@@ -56,6 +58,9 @@ INTERPRETER_BYTES = 256 * 2**20
 """Python, numpy, scipy and sympy themselves (about 120 MiB resident), rounded up."""
 MIXTURE_BLOCK = 1 << 21  # (point, component) pairs per block of empirical.coefficients.partial_moments
 K4_GRID = 4001  # empirical.kl.kl_integrated's default n_x
+ODE_POINT_WORDS = 18
+"""float64 words held per coordinate of each Monte-Carlo point of K3 in d >= 2 (the draw, its frame
+coordinates and the mixture's per-component log-densities): 16.2-17.2 traced for 4000 points in d = 512."""
 
 
 def _default(method: Any, name: str) -> int:
@@ -130,7 +135,8 @@ def memory_estimate(config: Any, target: object) -> dict[str, float]:
     Returns
     -------
     dict of str to float
-        ``"arrays"`` (the largest phase's n×m and m×m arrays), ``"taus"``, ``"data"``,
+        ``"arrays"`` (the largest phase's n×m and m×m arrays), ``"ODE sample points"`` (0 unless d >= 2
+        with K3), ``"taus"``, ``"data"``,
         ``"target quadrature"``, ``"interpreter"`` and ``"total"``, in bytes.
 
     Examples
@@ -159,8 +165,10 @@ def memory_estimate(config: Any, target: object) -> dict[str, float]:
         big = max(m, M)
         phases["Mehler Gram (d >= 2)"] = (L + 4) * big * big + 14.0 * _CHUNK_ROWS * big + 6.0 * _PAIR_BLOCK \
             + 3.0 * big * d
+    samples = float(getattr(config, "ode_samples", 0)) if d > 1 and "K3" in config.kl else 0.0
     parts = {
         "arrays": WORD * max(phases.values()),
+        "ODE sample points": WORD * (ODE_POINT_WORDS * samples * d + 2.0 * d * d) if samples else 0.0,
         "taus": WORD * 8.0 * len(config.taus) * max(m, 1.0) * d,
         "data": WORD * 4.0 * n * d,
         "target quadrature": WORD * float(points) * words,
@@ -212,12 +220,86 @@ def check_resources(config: Any, target: object, max_memory: float | None = None
         nested = (f" (m_ref_factor {config.m_ref_factor}: a nested model of {config.m * config.m_ref_factor} "
                   "features)" if config.m_ref_factor else "")
         dim = f", d = {config.d}" if getattr(config, "d", 1) > 1 else ""
+        if parts["ODE sample points"] > 0.5 * parts["total"]:
+            what, lower = (f"{config.ode_samples} Monte-Carlo points of K3 in d = {config.d}",
+                           "lower ode_samples (diffgen measure --ode-samples) or d")
+        else:
+            what, lower = "m×m, n×m and grid×m arrays", "lower m (or m_ref_factor, n)"
         raise ValueError(
             f"n = {config.n}, m = {config.m}{dim}{nested}: the run would hold about {parts['total'] / GIB:.3g} GiB "
-            f"(m×m, n×m and grid×m arrays, estimated in empirical/resources.py), above the memory cap "
-            f"max_memory = {cap:g} GiB; lower m (or m_ref_factor, n), or raise the cap "
-            "(diffgen measure --max-memory GIB)"
+            f"({what}, estimated in empirical/resources.py), above the memory cap "
+            f"max_memory = {cap:g} GiB; {lower}, or raise the cap (diffgen measure --max-memory GIB)"
         )
+
+
+TORCH_BYTES = 256 * 2**20
+"""torch on top of :data:`INTERPRETER_BYTES` (``diffgen train`` with width 16: about 425 MiB resident in all)."""
+
+
+def train_memory_estimate(net: str, width: int, n: int, batch_size: int) -> dict[str, float]:
+    """Bytes one ``diffgen train`` run will hold at its peak, by part, and their sum ``"total"``.
+
+    In float64 words (8 bytes): the training set and the draws of an epoch, with the epoch-0 loss that
+    evaluates the network on all n points at once, n·(16 + 4·width); a minibatch's activations and
+    gradients, 8·batch·width; the checkpoint measurements, whose largest grid (the 4001 nodes of K4) is
+    evaluated at once, 2·4001·width, and for the random-feature model the m×m coefficients of K1's
+    population loss, 6.25·width² (:func:`memory_estimate`'s first phase with one weighting), whichever is
+    larger; plus Python, numpy and torch. Checked against the peak resident memory of runs (epochs 0 or
+    1): Swish width 4096 and 16384 measured 578 and 1181 MiB (estimated 778 and 1576), random features
+    m = 2048 measured 581 MiB (estimated 720), width 16 with n = 200000 measured 474 MiB (estimated 635).
+
+    Parameters
+    ----------
+    net : {"swish", "rf"}
+    width, n, batch_size : int
+        Hidden units or features, training points, minibatch size.
+
+    Returns
+    -------
+    dict of str to float
+
+    Examples
+    --------
+    >>> from empirical.resources import train_memory_estimate
+    >>> round(train_memory_estimate("rf", 2048, 64, 32)["total"] / 2**20)
+    720
+    """
+    w, n, b = float(width), float(n), float(min(batch_size, n))
+    measure = 2.0 * K4_GRID * w
+    if net == "rf":
+        measure = max(measure, _WORKERS * 3.125 * w * w)
+    parts = {"training": WORD * (n * (16.0 + 4.0 * w) + 8.0 * b * w), "measurements": WORD * measure,
+             "interpreter": float(INTERPRETER_BYTES + TORCH_BYTES)}
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+def check_train_resources(net: str, width: int, n: int, batch_size: int, max_memory: float | None = None) -> None:
+    """Refuse, before training, a run whose :func:`train_memory_estimate` exceeds the cap (GiB).
+
+    Raises
+    ------
+    ValueError
+        Naming ``--max-memory`` if it is not a number > 0, else the estimate, width, n and the flags to change.
+
+    Examples
+    --------
+    >>> from empirical.resources import check_train_resources
+    >>> check_train_resources("rf", 100000, 1000, 32)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    ValueError: --net rf --width 100000 --n 1000: the run would hold about 469 GiB ...
+    """
+    try:
+        cap = check_max_memory(DEFAULT_MAX_MEMORY_GIB if max_memory is None else max_memory)
+    except ValueError as err:
+        raise ValueError(str(err).replace("max_memory", "--max-memory")) from None
+    parts = train_memory_estimate(net, width, n, batch_size)
+    if parts["total"] > cap * GIB:
+        raise ValueError(
+            f"--net {net} --width {width} --n {n}: the run would hold about {parts['total'] / GIB:.3g} GiB "
+            f"({describe(parts)}; estimated in empirical/resources.py), above the memory cap --max-memory "
+            f"{cap:g} GiB; lower --width or --n (or --batch-size), or raise --max-memory")
 
 
 def check_max_memory(value: object) -> float:

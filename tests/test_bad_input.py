@@ -16,7 +16,9 @@ import pytest
 
 import bounds.cli
 import empirical.measure
+import empirical.train_cli
 import verification.cli
+import verification.execution
 from bounds import early_stopping_time, rates, theorem1, theorem2
 from empirical.measure import MeasureConfig, measure
 from verification.cli import main
@@ -33,6 +35,9 @@ def no_computation(monkeypatch):
 
     monkeypatch.setattr(empirical.measure, "seeds", started)
     monkeypatch.setattr(verification.cli, "build", started, raising=False)
+    monkeypatch.setattr(empirical.train_cli, "split_seed", started)  # the first step of a training run
+    monkeypatch.setattr(verification.execution.Executor, "__enter__", started)  # report, calibrate, mnist
+    monkeypatch.delenv("DIFFGEN_SCHEDULER", raising=False)
 
 
 def run(capsys, argv: list[str]) -> tuple[int, str, str]:
@@ -50,6 +55,7 @@ E1 = ["early-stop", "--theorem", "1", "--n", "10", "--m", "10"]
 E2 = ["early-stop", "--theorem", "2", "--n", "10", "--m", "10"]
 R1 = ["rates", "--theorem", "1"]
 M = ["measure", "--n", "16", "--m", "16", "--tau", "10", "--seed", "0", "--kl", "K1"]
+T = ["train", "--width", "8", "--epochs", "2", "--eval-every", "1", "--n", "16"]
 
 
 def _override(base: list[str], *pairs: str) -> list[str]:
@@ -151,6 +157,41 @@ CLI_CASES = [
     (_override(M, "--lambda", "g2"), "t0"),
     (_override(M, "--t0", "5"), "t0"),
     (_override(M, "--t0", "-1"), "t0"),
+    # issue 22: the Monte-Carlo points of K3 in d >= 2 are in the memory estimate (550 GiB here, not 0.35)
+    (_override(M, "--d", "4096", "--m", "8", "--kl", "K1,K3", "--ode-samples", "1000000"), "--ode-samples"),
+    # train: every numeric flag has a range, the memory estimate covers width, n and batch, outputs checked first
+    (_override(T, "--mu", "1e300"), "--mu"),
+    (_override(T, "--mu", "nan"), "--mu"),
+    (_override(T, "--mu", "101"), "--mu"),
+    (_override(T, "--lr", "inf"), "--lr"),
+    (_override(T, "--epochs", "1e12"), "--epochs"),
+    (_override(T, "--eval-every", "1e7"), "--eval-every"),
+    (_override(T, "--batch-size", "1e7"), "--batch-size"),
+    (_override(T, "--n", "1e12"), "--n"),
+    (_override(T, "--net", "rf", "--width", "100000"), "--width"),
+    (_override(T, "--net", "swish", "--width", "100000"), "--width"),
+    (_override(T, "--n", "1000000", "--width", "4096"), "--max-memory"),
+    (_override(T, "--net", "rf", "--width", "16384", "--max-memory", "4"), "--width"),
+    (_override(T, "--max-memory", "0"), "--max-memory"),
+    (_override(T, "--max-memory", "nan"), "--max-memory"),
+    (_override(T, "--save-model", "/proc/x.pt"), "--save-model"),
+    (_override(T, "--save-model", ""), "--save-model"),
+    # report, calibrate, mnist: flags checked before a cluster starts
+    (["report", "--out", ""], "--out"),
+    (["report", "--out", " "], "--out"),
+    (["report", "--store", ""], "--store"),
+    (["report", "--workers", "1000000"], "--workers"),
+    (["report", "--workers", "0"], "--workers"),
+    (["report", "--scheduler", ""], "--scheduler"),
+    (["report", "--scheduler", "   "], "--scheduler"),
+    (["calibrate", "--theorem", "1", "--workers", "1000000"], "--workers"),
+    (["mnist", "--quick", "--seeds", "0"], "--seeds"),
+    (["mnist", "--quick", "--seeds", "3"], "--seeds"),
+    (["mnist", "--network", "--quick"], "--quick"),
+    (["mnist", "--network", "--seeds", "0"], "--seeds"),
+    (["mnist", "--network", "--seeds", "101"], "--seeds"),
+    (["mnist", "--workers", "1000000"], "--workers"),
+    (["mnist", "--out", ""], "--out"),
 ]
 
 
@@ -391,3 +432,139 @@ def test_atomic_writes_get_the_mode_of_a_plain_open(tmp_path, umask, mode):
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == mode and path.read_text() == "x\n"
+
+
+# ---- issue 22: hostile input to the measurement API, the training loop and the run's files ----
+
+def _p():
+    from empirical.targets import two_mode
+
+    return two_mode(3.0)
+
+
+def _kls():
+    from empirical.kl import kl_integrated, kl_ode, kl_score_bound, kl_sde
+
+    return {"kl_sde": lambda p, s: kl_sde(p, s, n_cells=200, n_steps=8), "kl_ode": lambda p, s: kl_ode(p, s, n_x=101),
+            "kl_integrated": kl_integrated, "kl_score_bound": lambda p, s: kl_score_bound(p, s, method="quadrature")}
+
+
+BAD_SCORES = {  # what the score returns -> (exception, a fragment of the message besides "score")
+    "nan": (lambda t, x: np.full(x.shape, np.nan), ValueError, "finite"),
+    "inf": (lambda t, x: np.full(x.shape, np.inf), ValueError, "finite"),
+    "column": (lambda t, x: -x[:, None], ValueError, "shape"),
+    "list": (lambda t, x: list(-x), TypeError, "numpy array"),
+    "none": (lambda t, x: None, TypeError, "numpy array"),
+    "complex": (lambda t, x: -x + 0j, TypeError, "real numbers"),
+    "bool": (lambda t, x: x > 0, TypeError, "real numbers"),
+    "nan-far-out": (lambda t, x: np.where(np.abs(x) > 40, np.nan, -x), ValueError, "NaN or inf"),
+}
+SCORE_CASES = [(kl, bad) for kl in ("kl_sde", "kl_ode", "kl_integrated", "kl_score_bound") for bad in BAD_SCORES
+               if not (bad == "nan-far-out" and kl in ("kl_ode", "kl_score_bound"))]  # these stay within |x| <= 15
+
+
+@pytest.mark.parametrize(("kl", "bad"), SCORE_CASES, ids=[f"{k}-{b}" for k, b in SCORE_CASES])
+def test_a_bad_score_is_refused_by_name(kl, bad):
+    """Probed at 17 points of support(p_t) at t0, (t0 + T)/2 and T before any grid is built; a NaN that
+    appears only where the measurement goes further out (K2's grid reaches 2520, K4's sign check 64
+    interval widths) is refused by name too, never returned as NaN."""
+    score, exc, fragment = BAD_SCORES[bad]
+    with pytest.raises(exc) as err:
+        _kls()[kl](_p(), score)
+    assert "score" in str(err.value) and fragment in str(err.value)
+
+
+def test_a_torch_score_is_converted_and_measures_as_the_numpy_one():
+    torch = pytest.importorskip("torch")
+    p = _p()
+    numpy_score = lambda t, x: -(x - 0.5)  # noqa: E731
+    torch_score = lambda t, x: torch.as_tensor(-(x - 0.5))  # noqa: E731
+    for name, kl in _kls().items():
+        assert kl(p, torch_score) == kl(p, numpy_score), name
+
+
+def _torch_file(tmp_path, blob, name="x.pt"):
+    import torch
+
+    path = tmp_path / name
+    torch.save(blob, path)
+    return str(path)
+
+
+def _measurement_json():
+    obj = {"tau": [1.0], "K1": [0.5], "I1": [0.1], "I2": [0.2], "I3": [None], "lemmas": {}, "quantities": {},
+           "timings": {}, "inputs": MeasureConfig(n=8, m=8, taus=(1.0,), kl=("K1",)).to_dict()}
+    return obj
+
+
+# (a call, the exception it must raise, a fragment its message must hold)
+API_CASES_22 = [
+    (lambda tmp: __import__("empirical.targets", fromlist=["two_mode"]).two_mode(True), TypeError, "mu"),
+    (lambda tmp: __import__("empirical.targets", fromlist=["two_mode"]).two_mode("3"), TypeError, "mu"),
+    (lambda tmp: __import__("empirical.targets", fromlist=["two_mode"]).two_mode(1e300), ValueError, "mu"),
+    (lambda tmp: __import__("empirical.targets", fromlist=["two_mode"]).two_mode(3, (0.5, 0.5, 0)), ValueError,
+     "weights"),
+    (lambda tmp: __import__("empirical.targets", fromlist=["two_mode"]).two_mode(3, "ab"), ValueError, "weights"),
+    (lambda tmp: theorem1().evaluate(n=np.ones((2, 3)), m=np.ones(4), tau=2), ValueError, "n has shape (2, 3) and m"),
+    (lambda tmp: empirical.measure.Measurement.from_json({}), ValueError, "inputs"),
+    (lambda tmp: empirical.measure.Measurement.from_json([]), ValueError, "dict"),
+    (lambda tmp: empirical.measure.Measurement.from_json({**_measurement_json(), "K1": [1.0, 2.0]}), ValueError, "K1"),
+    (lambda tmp: empirical.measure.Measurement.from_json({**_measurement_json(), "I1": "x"}), ValueError, "I1"),
+    (lambda tmp: empirical.measure.Measurement.from_json({**_measurement_json(), "inputs": {"n": -1}}), ValueError,
+     "n must be"),
+    (lambda tmp: __import__("empirical.nets", fromlist=["load_score"]).load_score(
+        str((tmp / "garbage.pt").write_bytes(b"not a torch file") and tmp / "garbage.pt")), ValueError, "garbage.pt"),
+    (lambda tmp: __import__("empirical.nets", fromlist=["load_score"]).load_score(_torch_file(tmp, {"a": 1})),
+     ValueError, "meta"),
+    (lambda tmp: __import__("empirical.nets", fromlist=["load_score"]).load_score(
+        _torch_file(tmp, {"meta": {"net": "swish"}, "states": {0: {}}})), ValueError, "meta.width"),
+    (lambda tmp: verification.execution.Execution(workers=10**6), ValueError, "--workers"),
+    (lambda tmp: verification.execution.Execution(scheduler="  ", source="DIFFGEN_SCHEDULER"), ValueError,
+     "DIFFGEN_SCHEDULER"),
+    (lambda tmp: verification.execution.Execution(scheduler="tcp://h:1", timeout=0), ValueError, "timeout"),
+    (lambda tmp: measure(MeasureConfig(d=4096, m=8, n=16, taus=(1.0,), kl=("K1", "K3"), ode_samples=10**6)),
+     ValueError, "ode_samples"),
+]
+
+
+@pytest.mark.parametrize(("call", "exc", "name"), API_CASES_22, ids=[str(i) for i in range(len(API_CASES_22))])
+def test_api_refuses_hostile_input_by_name(tmp_path, call, exc, name):
+    with pytest.raises(exc) as err:
+        call(tmp_path)
+    assert name in str(err.value)
+
+
+@pytest.mark.parametrize(("argv", "case"), [
+    ("--lr 1e10", "swish"), ("--net rf --sde ou --lr 1e8", "rf"), ("--optimizer adam --lr 1e30", "adam")])
+def test_divergent_training_exits_2_naming_lr_and_prints_no_record(capsys, monkeypatch, argv, case):
+    """The documented choice (docs/reliability.md): a run whose loss, parameters or score become NaN or
+    infinite stops and exits 2 with one line naming --lr; nothing is printed on stdout."""
+    monkeypatch.undo()  # this test trains (briefly): none of the table's guards
+    rc, out, err = run(capsys, ["train", "--width", "8", "--epochs", "20", "--eval-every", "20", "--n", "16",
+                                "--json", *argv.split()])
+    assert rc == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("diffgen: error: --lr ") and "diverged" in err
+
+
+def test_the_scheduler_variable_is_named_when_it_is_blank(capsys, monkeypatch):
+    monkeypatch.setenv("DIFFGEN_SCHEDULER", "   ")
+    for argv in (["report"], ["mnist", "--quick"], ["calibrate", "--theorem", "1"]):
+        rc, out, err = run(capsys, argv)
+        assert rc == 2 and "DIFFGEN_SCHEDULER" in err and "--scheduler" not in err, argv
+
+
+@pytest.mark.parametrize("command", ["measure", "train"])
+@pytest.mark.parametrize("case", ["symlink", "dangling-symlink", "dir", "proc"])
+def test_save_model_never_writes_through_a_link(capsys, tmp_path, command, case):
+    victim = tmp_path / "victim.npz"
+    victim.write_bytes(b"keep me")
+    link = tmp_path / ("m.npz" if command == "measure" else "m.pt")
+    if case == "symlink":
+        link.symlink_to(victim)
+    elif case == "dangling-symlink":
+        link.symlink_to(tmp_path / "nowhere.npz")
+    path = {"dir": str(tmp_path), "proc": "/proc/m.npz"}.get(case, str(link))
+    base = M if command == "measure" else T
+    rc, out, err = run(capsys, _override(base, "--save-model", path))
+    assert rc == 2 and "--save-model" in err and err.count("\n") == 1
+    assert victim.read_bytes() == b"keep me" and not (tmp_path / "nowhere.npz").exists()

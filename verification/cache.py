@@ -30,6 +30,17 @@ reason, and the entry is treated as missing: :meth:`ResultCache.get` returns Non
 :meth:`ResultCache.get_or_compute` recomputes it and overwrites the file. The checksum catches damage
 and edits that do not recompute it; it is not a defence against deliberate forgery.
 
+Limits and repairs
+------------------
+An entry is read without following a symbolic link and only if it is a regular file of at most
+:data:`MAX_ENTRY_BYTES` bytes whose JSON nests at most :data:`MAX_DEPTH` levels; both are checked on the
+raw bytes before decoding (a 200,000-deep array would otherwise exhaust the recursion limit, a huge
+file the memory). Anything else is a bad entry as above. When an entry is stored, whatever sits in the
+wrong place is moved aside to ``<name>.misplaced-<random>`` (with a :class:`CacheEntryWarning`) instead of
+stopping the run: a directory, link or other non-file where the entry belongs, and a file or link where
+its shard folder belongs. Writes therefore never follow a symbolic link inside the store (the store
+folder itself may be one).
+
 Schema 1 (before checksums) wrote ``<directory>/<key>.json`` without shards: those files are never
 looked at (ignored silently; delete them to reclaim the space). A file of another schema found at a
 sharded path is warned about like any other bad entry.
@@ -69,9 +80,13 @@ True
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import re
+import stat
+import uuid
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -83,6 +98,11 @@ from .files import atomic_write_text
 
 CACHE_SCHEMA = 2
 _FIELDS = ("schema", "key", "config", "result", "result_sha256")
+MAX_ENTRY_BYTES = 64 * 2**20
+"""Largest entry read (bytes); the largest the report stores is under 1 MiB."""
+MAX_DEPTH = 64
+"""Deepest JSON nesting read; the entries the report stores nest under 10 levels."""
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 
 
 class CacheEntryWarning(UserWarning):
@@ -105,19 +125,41 @@ def config_key(config: Mapping[str, Any]) -> str:
     return _sha256(canonical_json(config))
 
 
+def json_depth(data: bytes) -> int:
+    """The deepest nesting of ``[`` and ``{`` in the JSON bytes ``data`` (strings skipped), without decoding.
+
+    Examples
+    --------
+    >>> from verification.cache import json_depth
+    >>> json_depth(b'{"a": [1, [2]], "b": "[[["}')
+    3
+    """
+    import numpy as np
+
+    bare = np.frombuffer(_STRING.sub(b'""', data), dtype=np.uint8)
+    steps = (np.isin(bare, (ord("["), ord("{"))).astype(np.int64)
+             - np.isin(bare, (ord("]"), ord("}"))).astype(np.int64))
+    return int(np.cumsum(steps).max(initial=0))
+
+
 def _decode(data: bytes, key: str, config_text: str) -> dict[str, Any]:
     """The result held by the entry bytes ``data`` if they are a valid entry of ``key``.
 
     Raises ValueError with the reason otherwise.
     """
+    if len(data) > MAX_ENTRY_BYTES:
+        raise ValueError(f"{len(data)} bytes, above the {MAX_ENTRY_BYTES} an entry may hold")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ValueError(f"not UTF-8 ({err})") from None
+    depth = json_depth(data)
+    if depth > MAX_DEPTH:
+        raise ValueError(f"JSON nested {depth} levels deep, above the {MAX_DEPTH} an entry may have")
     try:
         entry = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"not JSON, truncated or damaged ({err})") from None
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise ValueError(f"not JSON, truncated or damaged ({type(err).__name__}: {err})") from None
     if not isinstance(entry, dict):
         raise ValueError(f"not a JSON object but {type(entry).__name__}")
     if entry.get("schema") != CACHE_SCHEMA:
@@ -143,6 +185,58 @@ def _decode(data: bytes, key: str, config_text: str) -> dict[str, Any]:
     return result
 
 
+def _read_entry(path: Path) -> bytes:
+    """The bytes of the regular file ``path``, not following a symbolic link, at most :data:`MAX_ENTRY_BYTES`.
+
+    Raises OSError (FileNotFoundError if absent) with the reason otherwise: a link, a directory, a device
+    or pipe (opened without blocking, never read), or a file above the limit.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise OSError(err.errno, "a symbolic link, not followed", str(path)) from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise OSError(errno.EISDIR if stat.S_ISDIR(info.st_mode) else errno.EINVAL, kind, str(path))
+        if info.st_size > MAX_ENTRY_BYTES:
+            raise OSError(errno.EFBIG, f"{info.st_size} bytes, above the {MAX_ENTRY_BYTES} an entry may hold",
+                          str(path))
+        with os.fdopen(fd, "rb", closefd=True) as fh:
+            fd = -1
+            data = fh.read(MAX_ENTRY_BYTES + 1)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if len(data) > MAX_ENTRY_BYTES:  # grew since fstat
+        raise OSError(errno.EFBIG, f"above the {MAX_ENTRY_BYTES} bytes an entry may hold", str(path))
+    return data
+
+
+def _make_room(path: Path, want_dir: bool) -> None:
+    """Move aside whatever occupies ``path`` but is not what belongs there (a real directory if ``want_dir``,
+    else a regular file or nothing), with a :class:`CacheEntryWarning`; symbolic links are never kept."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    fits = stat.S_ISDIR(info.st_mode) if want_dir else stat.S_ISREG(info.st_mode)
+    if fits:
+        return
+    kind = ("a symbolic link" if stat.S_ISLNK(info.st_mode) else "a directory" if stat.S_ISDIR(info.st_mode)
+            else "a file" if stat.S_ISREG(info.st_mode) else "a special file")
+    aside = path.with_name(f"{path.name}.misplaced-{uuid.uuid4().hex[:8]}")
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:  # another process moved it first
+        return
+    warnings.warn(f"{kind} stood where the store's {'shard folder' if want_dir else 'entry'} {path} belongs; "
+                  f"moved aside to {aside.name} and the entry written in its place", CacheEntryWarning, stacklevel=3)
+
+
 class ResultCache:
     """A folder of results keyed by configuration (the module docstring gives the format and the
     guarantees)."""
@@ -164,11 +258,11 @@ class ResultCache:
         key = _sha256(config_text)
         path = self._path(key)
         try:
-            data = path.read_bytes()
+            data = _read_entry(path)
         except FileNotFoundError:
             return None
         except OSError as err:
-            reason = f"unreadable ({err})"
+            reason = f"unreadable ({err.strerror or err})"
         else:
             try:
                 return _decode(data, key, config_text)
@@ -194,7 +288,10 @@ class ResultCache:
         # Read back before writing: what a later get() returns, so a resumed sweep sees identical values,
         # and proof that the entry passes its own checks.
         stored = _decode(text.encode("utf-8"), key, config_text)
-        atomic_write_text(self._path(key), text)
+        path = self._path(key)
+        _make_room(path.parent, want_dir=True)
+        _make_room(path, want_dir=False)
+        atomic_write_text(path, text)
         return stored
 
     def get_or_compute(self, config: Mapping[str, Any], fn: Callable[[Mapping[str, Any]], Mapping[str, Any]]) -> dict[str, Any]:

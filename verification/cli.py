@@ -24,7 +24,7 @@ from empirical.formats import markdown_table, to_jsonable
 
 from . import diff, diff_format, heldout
 from .cache import ResultCache
-from .execution import SCHEDULER_ENV, Execution, Executor
+from .execution import SCHEDULER_ENV, WORKERS_MAX, Execution, Executor
 from .files import ensure_writable_dir
 from .report import ExactCheckFailed, build
 from .runner import Runner
@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", dest="scale", action="store_const", const="quick", help="minutes (default)")
     size.add_argument("--full", dest="scale", action="store_const", const="full", help="the committed report (opt-in)")
-    p.add_argument("--out", type=Path, default=None, help="output directory (default reports/<scale>)")
+    p.add_argument("--out", type=_directory("--out"), default=None, help="output directory (default reports/<scale>)")
     p.add_argument("--no-progress", action="store_true")
     _execution_args(p, "DIR/.cache of --out")
     p.set_defaults(handler=_report, scale="quick")
@@ -89,10 +89,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "about a minute on 2 cores); default: the full report's designs")
     n.add_argument("--network", action="store_true", help="the opt-in network route instead: a small U-net in pixel "
                    "space trained with Adam (1000 epochs), NLL in bits/dim (about 6 minutes per seed on 2 cores)")
-    n.add_argument("--seeds", type=int, default=1, metavar="S", help="--network: seeds 0..S-1 of subsets and "
-                   "model (default 1; each adds about 6 minutes)")
+    n.add_argument("--seeds", type=int, default=None, metavar="S", help="--network only: seeds 0..S-1 of subsets "
+                   "and model, S in [1, 100] (default 1; each adds about 6 minutes)")
     n.add_argument("--json", action="store_true", help="print one JSON object (the first design's summary)")
-    n.add_argument("--out", type=Path, default=None, help="directory for the digit grids (PNG) and mnist.json "
+    n.add_argument("--out", type=_directory("--out"), default=None, help="directory for the digit grids (PNG) and mnist.json "
                    "(default reports/mnist)")
     n.add_argument("--no-progress", action="store_true")
     _execution_args(n, "DIR/.cache of --out")
@@ -129,14 +129,23 @@ def _diff(args: argparse.Namespace) -> int:
     return diff.exit_status(result, args.fail_on)
 
 
+def _directory(flag: str):
+    """A directory argument: any path but an empty or blank one (``Path("")`` would silently be the current directory)."""
+    def parse(text: str) -> Path:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"{flag} must name a directory, got an empty string {text!r}")
+        return Path(text)
+    return parse
+
+
 def _execution_args(p: argparse.ArgumentParser, store_default: str) -> None:
     p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="1: run serially in this process; N >= 2: a local Dask cluster of N single-threaded "
-                        "worker processes (default: one per core)")
+                   help=f"1: run serially in this process; N in [2, {WORKERS_MAX}]: a local Dask cluster of N "
+                        "single-threaded worker processes (default: one per core)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help=f"run the tasks on an existing Dask scheduler, e.g. tcp://host:8786 (default: the "
                         f"environment variable {SCHEDULER_ENV}); overrides --workers")
-    p.add_argument("--store", "--cache", dest="store", type=Path, default=None, metavar="PATH",
+    p.add_argument("--store", "--cache", dest="store", type=_directory("--store"), default=None, metavar="PATH",
                    help=f"the resumable result store (default {store_default}); on a cluster, results are "
                         "stored by this process as they arrive")
 
@@ -150,8 +159,9 @@ def _calibrate(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     command = f"diffgen calibrate --theorem {args.theorem}"
+    execution = Execution.from_args(args.workers, args.scheduler)
     store = ensure_writable_dir(args.store or Path(".cache/calibration"), "--store")
-    with Executor(Execution.from_args(args.workers, args.scheduler)) as executor:
+    with Executor(execution) as executor:
         runner = Runner(ResultCache(store), not args.no_progress, executor)
         results = runner.run_all(heldout.calibration_design(args.theorem), f"calibration, Theorem {args.theorem}")
     cal = heldout.fit(args.theorem, results, command)
@@ -193,9 +203,9 @@ def _calibrate_bound(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    execution = Execution.from_args(args.workers, args.scheduler)
     out = ensure_writable_dir(args.out or Path("reports") / args.scale, "--out")
     store = ensure_writable_dir(args.store, "--store") if args.store is not None else None
-    execution = Execution.from_args(args.workers, args.scheduler)
     try:
         result = build(SCALES[args.scale], out, not args.no_progress, execution, store)
     except ExactCheckFailed as err:
@@ -211,12 +221,20 @@ def _mnist(args: argparse.Namespace) -> int:
     from .mnist import experiment, summary
     from .sections.mnist import digit_grids, mnist_checks
 
+    execution = Execution.from_args(args.workers, args.scheduler)
+    if args.network and args.quick:
+        raise ValueError("--quick applies to the random-feature route only; --network has one design (give --seeds)")
+    if args.seeds is not None and not args.network:
+        raise ValueError(f"--seeds applies to --network only (the random-feature route's seeds are fixed by its "
+                         f"designs), got --seeds {args.seeds} without --network")
+    if args.seeds is not None and not 1 <= args.seeds <= 100:
+        raise ValueError(f"--seeds must be an integer in [1, 100], got {args.seeds}")
     out = ensure_writable_dir(args.out or Path("reports") / "mnist", "--out")
     store = ensure_writable_dir(args.store, "--store") if args.store is not None else out / ".cache"
     if args.network:
-        return _mnist_network(args, out, store)
+        return _mnist_network(args, out, store, execution)
     designs = SCALES["quick" if args.quick else "full"].mnist_designs
-    with Executor(Execution.from_args(args.workers, args.scheduler)) as executor:
+    with Executor(execution) as executor:
         runner = Runner(ResultCache(store), not args.no_progress, executor)
         results = [experiment(runner, d, f"MNIST pairs, K = {d.K}, d = {d.d}") for d in designs]
     summaries = [summary(r) for r in results]
@@ -238,14 +256,12 @@ def _mnist(args: argparse.Namespace) -> int:
     return 0
 
 
-def _mnist_network(args: argparse.Namespace, out: Path, store: Path) -> int:
+def _mnist_network(args: argparse.Namespace, out: Path, store: Path, execution: Execution) -> int:
     from .mnist_network import NetworkDesign, network_experiment, network_summary
     from .sections.mnist import digit_grids
 
-    if not 1 <= args.seeds <= 100:
-        raise ValueError(f"--seeds must be an integer in [1, 100], got {args.seeds}")
-    design = NetworkDesign(seeds=tuple(range(args.seeds)))
-    with Executor(Execution.from_args(args.workers, args.scheduler)) as executor:
+    design = NetworkDesign(seeds=tuple(range(1 if args.seeds is None else args.seeds)))
+    with Executor(execution) as executor:
         result = network_experiment(Runner(ResultCache(store), not args.no_progress, executor), design)
     summary = network_summary(result)
     digit_grids(result, out / "mnist_network_samples.png")

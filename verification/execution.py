@@ -8,6 +8,16 @@ A sweep is a list of independent tasks (one measurement each). :class:`Executor`
   ``DIFFGEN_SCHEDULER``), started with ``dask scheduler`` / ``dask worker`` or a batch-system launcher
   such as dask-jobqueue.
 
+Every scheduler address (flag or environment variable) is checked before any task is sent: the TCP
+connection must open within :data:`CONNECT_TIMEOUT_S` seconds (or the smaller
+``distributed.comm.timeouts.connect`` of the Dask configuration) and Dask's handshake must be complete
+one second after that, else a ``ValueError`` names the address
+and where it came from (``--scheduler`` or ``DIFFGEN_SCHEDULER``): a host that accepts connections and
+never answers, or a server that speaks another protocol (HTTP, random bytes), is refused in seconds. A
+scheduler lost while a sweep runs raises :class:`SchedulerLost` (a ``ConnectionError``, so ``diffgen``
+exits with status 2 and one line); every result that arrived before is already stored, and a rerun
+reuses them.
+
 Every task runs with its BLAS (threadpoolctl) and torch threads pinned to 1, so any worker, however it
 was started, computes the same bytes as the serial run; seeds travel inside the task's configuration.
 Results come back in submission order, never in completion order. A task whose worker dies is
@@ -18,6 +28,8 @@ already computed is lost: the caller stores each result as it arrives.
 from __future__ import annotations
 
 import ctypes
+import logging
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -27,6 +39,11 @@ from typing import Any, TypeVar
 
 SCHEDULER_ENV = "DIFFGEN_SCHEDULER"
 RETRIES = 2
+CONNECT_TIMEOUT_S = 10.0
+"""Seconds allowed for the TCP connection and the Dask handshake with a scheduler (at most)."""
+WORKERS_MAX = 128
+"""Most worker processes of a local cluster: each holds about 256 MiB (Python and the libraries,
+:data:`empirical.resources.INTERPRETER_BYTES`) before its first task, 32 GiB at this limit."""
 _TUNED = False
 _T = TypeVar("_T")
 
@@ -92,32 +109,65 @@ class Execution:
     ----------
     workers : int or None
         1: serially in this process. None (default): a local cluster with one single-threaded worker
-        process per core. k > 1: a local cluster of k worker processes.
+        process per core. k in [2, :data:`WORKERS_MAX`]: a local cluster of k worker processes.
     scheduler : str or None
         Address of an existing Dask scheduler; overrides ``workers``. None: the environment variable
-        ``DIFFGEN_SCHEDULER`` if set.
+        ``DIFFGEN_SCHEDULER`` if set (through :meth:`from_args`).
+    source : str, default "--scheduler"
+        Where the address came from, named in every error about it (:meth:`from_args` gives
+        "DIFFGEN_SCHEDULER" when the address came from that variable).
+    timeout : float, default CONNECT_TIMEOUT_S
+        Seconds, finite and > 0, allowed to connect (the smaller of this and
+        ``distributed.comm.timeouts.connect`` is used); the handshake gets one second more.
+
+    Raises
+    ------
+    ValueError
+        Naming ``--workers``, the source of the address, or ``timeout`` when out of range.
 
     Examples
     --------
     >>> from verification.execution import Execution
     >>> Execution(workers=1).mode
     'serial'
+    >>> Execution(scheduler=" ", source="DIFFGEN_SCHEDULER")
+    Traceback (most recent call last):
+        ...
+    ValueError: DIFFGEN_SCHEDULER must be an address such as tcp://127.0.0.1:8786, got ' '
     """
 
     workers: int | None = None
     scheduler: str | None = None
+    source: str = "--scheduler"
+    timeout: float = CONNECT_TIMEOUT_S
 
     def __post_init__(self) -> None:
         if self.workers is not None and (isinstance(self.workers, bool) or not isinstance(self.workers, int)
-                                         or self.workers < 1):
-            raise ValueError(f"--workers must be an integer >= 1, got {self.workers!r}")
-        if self.scheduler is not None and not str(self.scheduler).strip():
-            raise ValueError("--scheduler must be an address such as tcp://127.0.0.1:8786, got an empty string")
+                                         or not 1 <= self.workers <= WORKERS_MAX):
+            raise ValueError(f"--workers must be an integer in [1, {WORKERS_MAX}] (each local worker process "
+                             f"holds about 256 MiB before its first task), got {self.workers!r}")
+        if self.scheduler is not None and (not isinstance(self.scheduler, str) or not self.scheduler.strip()):
+            raise ValueError(f"{self.source} must be an address such as tcp://127.0.0.1:8786, got {self.scheduler!r}")
+        if isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float)) \
+                or not (math.isfinite(self.timeout) and self.timeout > 0):
+            raise ValueError(f"timeout must be a finite number of seconds > 0, got {self.timeout!r}")
 
     @classmethod
     def from_args(cls, workers: int | None, scheduler: str | None) -> Execution:
-        """The execution asked for on the command line, with ``DIFFGEN_SCHEDULER`` as the scheduler's default."""
-        return cls(workers, scheduler or os.environ.get(SCHEDULER_ENV) or None)
+        """The execution asked for on the command line, with ``DIFFGEN_SCHEDULER`` as the scheduler's default.
+
+        ``scheduler`` None means the flag was not given; an empty or blank flag or variable is refused by name.
+
+        Examples
+        --------
+        >>> from verification.execution import Execution
+        >>> Execution.from_args(None, "tcp://127.0.0.1:8786").source
+        '--scheduler'
+        """
+        if scheduler is not None:
+            return cls(workers, scheduler)
+        env = os.environ.get(SCHEDULER_ENV)
+        return cls(workers, env, SCHEDULER_ENV) if env is not None else cls(workers)
 
     @property
     def mode(self) -> str:
@@ -125,6 +175,72 @@ class Execution:
         if self.scheduler:
             return "scheduler"
         return "serial" if self.workers == 1 else "local-cluster"
+
+    @property
+    def connect_timeout(self) -> float:
+        """Seconds allowed to connect: ``timeout``, or Dask's ``distributed.comm.timeouts.connect`` if smaller."""
+        import dask
+        import distributed  # noqa: F401 - its import adds the "distributed" defaults to Dask's configuration
+        from dask.utils import parse_timedelta
+
+        configured = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), default="seconds")
+        return float(min(self.timeout, configured))
+
+
+def _after_loss(record: logging.LogRecord) -> bool:
+    """False for distributed's reports of its own reconnection attempts (their failure, or their
+    cancellation when the client is closed), which follow a :class:`SchedulerLost` already reported in one line."""
+    text = record.getMessage()
+    if record.exc_info and record.exc_info[2] is not None:
+        import traceback
+
+        text += "".join(traceback.format_tb(record.exc_info[2]))
+    return not (record.levelno >= logging.ERROR and "reconnect" in text)
+
+
+class SchedulerLost(ConnectionError):
+    """The scheduler went away while a sweep ran; the results that arrived before are stored."""
+
+
+def check_scheduler(address: str, source: str, timeout: float) -> None:
+    """Connect to ``address`` within ``timeout`` seconds and complete Dask's handshake 1 s later at most, or raise.
+
+    Uses distributed's own ``connect`` (TCP connection and the handshake exchange), bounded as a whole,
+    because its handshake read has no timeout of its own: a host that accepts and never answers would
+    otherwise hang the client forever, and a server of another protocol can make it allocate a
+    nonsense frame length (an HTTP reply read as 3 EiB).
+
+    Raises
+    ------
+    ValueError
+        Naming ``source`` and the address: unreachable, no handshake within ``timeout`` + 1 s, or an answer
+        that is not Dask's.
+    """
+    import asyncio
+
+    from distributed.comm import connect
+
+    where = f"{source}: cannot reach a Dask scheduler at {address!r}"
+
+    async def handshake() -> None:
+        comm = await connect(address, timeout=timeout)
+        comm.abort()
+
+    quiet = logging.getLogger("distributed")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    try:  # connect() gives up on a refused or unroutable address after ``timeout``; the handshake gets 1 s more
+        asyncio.run(asyncio.wait_for(handshake(), timeout + 1.0))
+    except asyncio.TimeoutError:
+        raise ValueError(f"{where} (no Dask handshake within {timeout + 1.0:g} s: the host accepts connections "
+                         "but does not answer as a scheduler)") from None
+    except (OSError, ValueError, TypeError) as err:  # refused, unresolvable, not an address
+        raise ValueError(f"{where} ({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
+    except Exception as err:  # noqa: BLE001 - a peer that is not Dask: a nonsense frame length, bad msgpack
+        raise ValueError(f"{where} (the server answered, but not with Dask's handshake: "
+                         f"{type(err).__name__})") from None
+    finally:
+        quiet.setLevel(level)
 
 
 class Executor:
@@ -142,6 +258,7 @@ class Executor:
         self.execution = execution or Execution()
         self.client = None
         self._cluster = None
+        self._lost = False
 
     def __enter__(self) -> Executor:
         mode = self.execution.mode
@@ -150,11 +267,13 @@ class Executor:
         from distributed import Client, LocalCluster
 
         if mode == "scheduler":
+            ex = self.execution
+            timeout = ex.connect_timeout
+            check_scheduler(ex.scheduler, ex.source, timeout)
             try:
-                self.client = Client(self.execution.scheduler)
-            except (OSError, ValueError) as err:  # unreachable, or not an address
-                raise ValueError(f"--scheduler: cannot reach a Dask scheduler at {self.execution.scheduler!r} "
-                                 f"({err})") from None
+                self.client = Client(ex.scheduler, timeout=timeout)
+            except (OSError, ValueError) as err:  # went away since the handshake, or refused the client
+                raise ValueError(f"{ex.source}: cannot reach a Dask scheduler at {ex.scheduler!r} ({err})") from None
         else:
             n = self.execution.workers or os.cpu_count() or 1
             self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
@@ -163,7 +282,14 @@ class Executor:
 
     def __exit__(self, *exc: object) -> None:
         if self.client is not None:
-            self.client.close()
+            if self._lost:  # closing ends distributed's reconnection attempts, which it logs as errors
+                logging.getLogger("distributed.client").addFilter(_after_loss)
+                try:
+                    self.client.close(timeout=self.execution.connect_timeout)
+                except Exception:  # noqa: BLE001 - the scheduler is gone; nothing is left to close cleanly
+                    pass
+            else:
+                self.client.close()
         if self._cluster is not None:
             self._cluster.close()
         self.client = self._cluster = None
@@ -195,13 +321,24 @@ class Executor:
                 results[i] = pinned(fn, items[i])
                 on_result(i, results[i])
             return results
+        from concurrent.futures import CancelledError
+
         from distributed import as_completed
+        from distributed.comm import CommClosedError
 
         futures = [self.client.submit(pinned, fn, item, key=key, retries=RETRIES, pure=False)
                    for item, key in zip(items, keys)]
         index = {f.key: i for i, f in enumerate(futures)}
-        for future in wrap(as_completed(futures)):
-            i = index[future.key]
-            results[i] = future.result()
-            on_result(i, results[i])
+        done = 0
+        try:
+            for future in wrap(as_completed(futures)):
+                i = index[future.key]
+                results[i] = future.result()
+                on_result(i, results[i])
+                done += 1
+        except (CancelledError, CommClosedError) as err:
+            self._lost = True
+            where = self.execution.scheduler or "the local cluster"
+            raise SchedulerLost(f"lost the Dask scheduler at {where} after {done} of {len(items)} tasks "
+                                f"({type(err).__name__})") from None
         return results

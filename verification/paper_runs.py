@@ -30,12 +30,13 @@ from empirical.loss import empirical_loss, population_loss
 from empirical.nets import build_net
 from empirical.sde import sde_by_name
 from empirical.targets import two_mode
-from empirical.training import MEASURES, measure_checkpoint, sde_eps, split_seed, train
+from empirical.training import MEASURES, TrainingDiverged, measure_checkpoint, sde_eps, split_seed, train
 
 from .runner import Runner
 
-PAPER_VERSION = 3
-"""Part of every task's store key: incremented when a change alters the numbers of a task."""
+PAPER_VERSION = 4
+"""Part of every task's store key: incremented when a change alters the numbers of a task (4: K4 is +inf
+where exp(∫s) is not normalisable, and a run whose score turns non-finite is recorded as diverged)."""
 
 TIME_CONTROLS = (0.5, 2.0)
 """Negative controls of the discrete-vs-flow check: the exact flow at c x τ, a time unit wrong by the factor c."""
@@ -84,7 +85,9 @@ def density_grid(mu: float) -> np.ndarray:
 def run_paper(task: PaperRun) -> dict:
     """Train and measure one :class:`PaperRun`: ``{"task", "records", "stopped", "diverged"}``, records as
     :func:`empirical.training.train` makes them (``epoch``, ``train_loss`` and the measurements; no
-    wall-clock seconds, so a stored result is deterministic)."""
+    wall-clock seconds, so a stored result is deterministic). ``diverged`` is True when the loss, a parameter
+    or the model's score became NaN or infinite (:class:`empirical.training.TrainingDiverged`); the records
+    are then those before, all finite but K4 and K4_065, which are +inf where exp(∫s) is not normalisable."""
     sde = sde_by_name(task.sde)
     target = two_mode(task.mu, tuple(task.weights), sde=sde)
     s_data, s_model, s_train = split_seed(task.seed)
@@ -115,6 +118,8 @@ def run_paper(task: PaperRun) -> dict:
               seed=s_train, callback=callback)
     except _Stop:
         pass
+    except TrainingDiverged:  # the loss, a parameter or the score became non-finite: the records before are kept
+        state["diverged"] = True
     out = {"task": task.key(), "records": records, **state}
     if task.density_epochs:
         out["density_x"] = xs.tolist()

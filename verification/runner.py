@@ -12,10 +12,10 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from empirical.measure import NUMERICS_VERSION, MeasureConfig, Measurement, measure
+from empirical.measure import KL_NUMERICS, NUMERICS_VERSION, MeasureConfig, Measurement, measure
 
 from .cache import ResultCache, config_key
-from .execution import Execution, Executor, pinned
+from .execution import Execution, Executor, SchedulerLost, pinned
 
 _T = TypeVar("_T")
 
@@ -34,8 +34,10 @@ def measure_json(config: MeasureConfig) -> dict:
 
 def store_key(config: MeasureConfig) -> dict:
     """The store's key of a measurement: the full configuration and the numerics version
-    (:data:`empirical.measure.NUMERICS_VERSION`), so a result of older numerics is never reused."""
-    return {"numerics": NUMERICS_VERSION, **config.to_dict()}
+    (:data:`empirical.measure.NUMERICS_VERSION`, and :data:`empirical.measure.KL_NUMERICS` of the KLs it
+    measures, when any), so a result of older numerics is never reused."""
+    versions = {k: v for k, v in KL_NUMERICS.items() if k in config.kl}
+    return {"numerics": NUMERICS_VERSION, **({"kl_numerics": versions} if versions else {}), **config.to_dict()}
 
 
 class Runner:
@@ -77,8 +79,15 @@ class Runner:
             i = todo[j]
             found[i] = self.cache.put(keys[i], result) if self.cache is not None else result
 
-        self.executor.map(fn, [items[i] for i in todo], [f"{name}-{config_key(keys[i])}" for i in todo],
-                          keep, lambda it: progress(it, desc, self.show_progress, total=len(todo)))
+        try:
+            self.executor.map(fn, [items[i] for i in todo], [f"{name}-{config_key(keys[i])}" for i in todo],
+                              keep, lambda it: progress(it, desc, self.show_progress, total=len(todo)))
+        except SchedulerLost as err:
+            if self.cache is None:
+                raise
+            stored = sum(found[i] is not None for i in todo)
+            raise SchedulerLost(f"{err}; the {stored} results that arrived are stored in {self.cache.directory}: "
+                                "rerun the same command to reuse them") from None
         return found
 
     def cached(self, key: dict, fn: Callable[[], dict]) -> dict:

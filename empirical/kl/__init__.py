@@ -19,7 +19,8 @@ Lemma 2 and Remark 3; docs/theory.md §4.
 
 from .divergence import kl_cells
 from .fokker_planck_2d import kl_sde_2d
-from .measures import BOUNDARY_MASS_MAX, integrated_logpdf, kl_integrated, kl_ode, kl_sde, kl_sde_law, sde_law
+from .integrated import integrated_logpdf, kl_integrated
+from .measures import BOUNDARY_MASS_MAX, kl_ode, kl_sde, kl_sde_law, sde_law
 from .ode_mc import ode_kl_mc, ode_logq
 from .sampling import sample_kl
 from .score_bound import kl_score_bound, score_error

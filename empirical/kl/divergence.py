@@ -67,7 +67,7 @@ def kl_nodes(logp: np.ndarray, logq: np.ndarray, x: np.ndarray) -> float:
     Parameters
     ----------
     logp, logq : ndarray of shape (N,)
-        Finite log-densities at the nodes.
+        Log-densities at the nodes; logp may be -inf (p = 0 there counts 0).
     x : ndarray of shape (N,)
         Increasing nodes.
 
@@ -85,4 +85,7 @@ def kl_nodes(logp: np.ndarray, logq: np.ndarray, x: np.ndarray) -> float:
     >>> round(kl_nodes(-x**2 / 2 - np.log(2 * np.pi) / 2, -(x - 1)**2 / 2 - np.log(2 * np.pi) / 2, x), 12)
     0.5
     """
-    return float(integrate.trapezoid(np.exp(logp) * (logp - logq), x))
+    p = np.exp(logp)
+    with np.errstate(invalid="ignore"):
+        terms = np.where(p > 0, p * (logp - logq), 0.0)  # 0 log 0 = 0 where p_{t0} vanishes (compact support)
+    return float(integrate.trapezoid(terms, x))

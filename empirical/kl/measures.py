@@ -2,7 +2,7 @@
 
 - K2 :func:`kl_sde`: KL to the law of the reverse-SDE sampler (3) started from π, by Fokker–Planck.
 - K3 :func:`kl_ode`: KL to the law of the probability-flow ODE sampler (4), by Remark 3.
-- K4 :func:`kl_integrated`: KL to p_{0,θ} ∝ exp(∫ s_{t0,θ}) exactly as (11).
+- K4 :func:`~empirical.kl.integrated.kl_integrated` (its own module): KL to p_{0,θ} ∝ exp(∫ s_{t0,θ}) as (11).
 
 K1, the score bound of Lemma 2, is :func:`empirical.kl.kl_score_bound`. Every reference density is
 p_{t0}, the law the samplers approximate at the time they stop, so that K2 ≤ K1 is exactly Lemma 2.
@@ -35,7 +35,6 @@ import warnings
 from typing import Callable
 
 import numpy as np
-from scipy import integrate
 
 from ..checks import check_int, check_t0
 from ..quadrature import time_steps
@@ -45,6 +44,7 @@ from .divergence import kl_cells, kl_nodes
 from .flow_ode import probability_flow
 from .fokker_planck import FPSolution, reverse_fokker_planck, start_cells
 from .grids import cell_average, space_edges, zero_score_sd
+from .probe import checked_score, refuse_nan
 
 _SDE_STEPS = 128
 _REACH_SD = 12.0      # default reach: this many standard deviations of the zero-score sampler's law
@@ -231,6 +231,7 @@ def kl_sde_law(target: Target1D, score: ScoreModel, t0: float | None = None, **k
     (True, True)
     """
     t0 = check_t0(target.sde.eps if t0 is None else t0, target.sde.T)
+    score = checked_score(target, score, t0)
     law = sde_law(target, score, t0, **kwargs)
     p = cell_average(lambda x: target.pdf(t0, x), law.edges)
     out = kl_cells(p, law.q, law.h)
@@ -248,7 +249,7 @@ def kl_sde_law(target: Target1D, score: ScoreModel, t0: float | None = None, **k
     if np.isinf(out):
         warnings.warn("K2: the computed law is <= 0 where p_t0 has mass: the cells do not resolve p_t0 "
                       "(keep h below a tenth of its narrowest scale)", RuntimeWarning, stacklevel=3)
-    return out, law
+    return refuse_nan(out, "K2"), law
 
 
 def kl_ode(target: Target1D, score: ScoreModel, t0: float | None = None, n_x: int = 1201,
@@ -314,87 +315,17 @@ def kl_ode(target: Target1D, score: ScoreModel, t0: float | None = None, n_x: in
     if form not in ("cells", "divergence"):
         raise ValueError(f"form must be 'cells' or 'divergence', got {form!r}")
     t0 = check_t0(target.sde.eps if t0 is None else t0, target.sde.T)
+    score = checked_score(target, score, t0)
     x0 = np.linspace(*target.support(t0, tail=tail), check_int("n_x", n_x, 3))
     t_nodes = time_steps(t0, target.sde.T, n_steps, power)
     flow = probability_flow(target.sde, score, x0, t_nodes, method, divergence=form == "divergence")
     if form == "divergence":
-        return kl_nodes(target.logpdf(t0, x0), flow.logq, x0)
+        return refuse_nan(kl_nodes(target.logpdf(t0, x0), flow.logq, x0), "K3")
     h = float(x0[1] - x0[0])
+    refuse_nan(flow.xT, "K3")
     out = kl_cells(cell_average(lambda x: target.pdf(t0, x), x0), flow.cell_masses() / h, h)
     if np.isinf(out):
         warnings.warn("K3: the computed flow map is not increasing where p_t0 has mass (the steps are "
                       "too coarse for this score, or it contracts cells below round-off): raise n_steps "
                       "or use form='divergence'", RuntimeWarning, stacklevel=2)
     return out
-
-
-def integrated_logpdf(score: ScoreModel, t0: float, x: np.ndarray) -> np.ndarray:
-    """log p_{0,θ} of (11) on the uniform nodes ``x``: cumulative Simpson of s_θ(t0, ·).
-
-    Normalised by the trapezoid rule on [x[0], x[-1]] (the density is the one restricted to the grid).
-
-    Parameters
-    ----------
-    score : ScoreModel
-        The model score.
-    t0 : float
-        Time in [0, T) at which the score is integrated.
-    x : ndarray of shape (N,)
-        Uniform increasing nodes, N >= 3.
-
-    Returns
-    -------
-    ndarray of shape (N,)
-    """
-    cum = integrate.cumulative_simpson(score(t0, x), x=x, initial=0.0)
-    cum -= cum.max()
-    return cum - np.log(integrate.trapezoid(np.exp(cum), x))
-
-
-def kl_integrated(target: Target1D, score: ScoreModel, t0: float | None = None, n_x: int = 4001,
-                  tail: float = 10.0, prior_tail: float = 10.0) -> float:
-    """K4 = KL(p_{t0} ‖ p_{0,θ}) with p_{0,θ} ∝ exp(∫ s_θ(t0, ·)) as (11), on the K2 interval.
-
-    The density the paper's theorems name (1-D only: in higher dimension s_θ need not be a gradient).
-
-    Parameters
-    ----------
-    target : Target1D
-        p0 and its forward SDE; the reference density is p_{t0}.
-    score : ScoreModel or callable
-        The model score, any ``score(t, x)``.
-    t0 : float, optional
-        Time in [0, T) at which the score is integrated; None (default) is the SDE's ``eps`` (0 for
-        OU, ε for VE: σ_0 = 0 leaves no score at t = 0 under VE).
-    n_x : int, default 4001
-        Nodes of the interval of :func:`~empirical.kl.grids.space_edges`, >= 3.
-    tail, prior_tail : float, default 10.0
-        The interval's widths, > 0.
-
-    Returns
-    -------
-    float
-
-    Raises
-    ------
-    ValueError
-        If an argument is outside the range above.
-
-    Examples
-    --------
-    With no sampler, p_{0,θ} of the shifted score at t0 = 0 is N(0.2, 1) itself, so K4 = 0.2²/2:
-
-    >>> from empirical.kl import kl_integrated
-    >>> from empirical.scores import exact_score
-    >>> from empirical.sde import ou
-    >>> from empirical.targets import gaussian
-    >>> p = gaussian(0.0, 1.0, sde=ou(1.0))
-    >>> shifted = exact_score(gaussian(0.2, 1.0, sde=ou(1.0)))
-    >>> abs(kl_integrated(p, exact_score(p), n_x=301)) < 1e-12
-    True
-    >>> round(kl_integrated(p, shifted, n_x=301), 10)
-    0.02
-    """
-    t0 = check_t0(target.sde.eps if t0 is None else t0, target.sde.T)
-    x = space_edges(target, t0, check_int("n_x", n_x, 3) - 1, tail, prior_tail)
-    return kl_nodes(target.logpdf(t0, x), integrated_logpdf(score, t0, x), x)

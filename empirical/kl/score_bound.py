@@ -32,6 +32,7 @@ from ..loss import QuadraticLoss, population_loss
 from ..quadrature import time_grid
 from ..scores import ScoreModel
 from ..targets import Target, Target1D
+from .probe import checked_score, refuse_nan
 
 METHODS = ("auto", "quadratic", "quadrature")
 
@@ -65,7 +66,8 @@ def score_error(target: Target1D, score: ScoreModel, t: float, n_x: int = 801, t
     0.25
     """
     x = np.linspace(*target.support(t, tail=tail), n_x)
-    return float(integrate.trapezoid(target.pdf(t, x) * (target.score(t, x) - score(t, x)) ** 2, x))
+    values = refuse_nan(score(t, x), "the score error", nonfinite=True)
+    return float(integrate.trapezoid(target.pdf(t, x) * (target.score(t, x) - values) ** 2, x))
 
 
 def _quadratic(target: Target, score: RFScore, t0: float, loss: QuadraticLoss | None) -> np.ndarray:
@@ -169,6 +171,8 @@ def kl_score_bound(target: Target, score: ScoreModel, t0: float | None = None, *
                          f"{getattr(target, 'name', type(target).__name__)!r} has d = {getattr(target, 'dim', '?')}; "
                          "pass a random-feature score (RFScore) for the exact quadratic form")
     n_x = check_int("n_x", n_x, 3)
+    if not is_rf:
+        score = checked_score(target, score, t0)
     grid = time_grid(sde.T, order, t0, n_panels)
     values = []
     for s in score if is_rf else [score]:

@@ -243,8 +243,10 @@ def two_mode(mu: float, weights: tuple[float, float] = (0.5, 0.5), *,
 
     Raises
     ------
+    TypeError
+        If ``mu`` is not a real number (a bool or a string is not).
     ValueError
-        If ``mu`` is not a finite number > 0, or the weights are not > 0 summing to 1.
+        If ``mu`` is not in (0, :data:`MU_MAX`], or the weights are not two numbers > 0 summing to 1.
 
     References
     ----------
@@ -260,9 +262,34 @@ def two_mode(mu: float, weights: tuple[float, float] = (0.5, 0.5), *,
     >>> p.kl_to_prior() < 1e-5  # p_T at T = 5 is close to the prior N(0, 1)
     True
     """
-    if not (np.isfinite(mu) and mu > 0):
-        raise ValueError(f"mu must be a finite number > 0, got {mu!r}")
-    return GaussianMixture1D(np.array([-mu, mu]), np.ones(2), np.asarray(weights, dtype=float), sde or ou(), name="gm")
+    if isinstance(mu, (bool, np.bool_)) or not isinstance(mu, (int, float, np.integer, np.floating)):
+        raise TypeError(f"mu must be a real number, got {type(mu).__name__} {mu!r}")
+    if not (np.isfinite(mu) and 0 < mu <= MU_MAX):
+        raise ValueError(f"mu must be a number in (0, {MU_MAX:g}], got {mu!r}")
+    q = check_weights(weights)
+    return GaussianMixture1D(np.array([-mu, mu]), np.ones(2), q, sde or ou(), name="gm")
+
+
+MU_MAX = 1e150
+"""Largest µ of :func:`two_mode`: (x ± µ)² must stay a finite double (the diffused densities square it)."""
+
+
+def check_weights(weights: object) -> np.ndarray:
+    """``weights`` as two floats in (0, 1) summing to 1 (within 1e-9), else a ValueError naming weights.
+
+    Examples
+    --------
+    >>> from empirical.targets.mixture import check_weights
+    >>> check_weights((0.25, 0.75)).tolist()
+    [0.25, 0.75]
+    """
+    try:
+        q = np.asarray(weights, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"weights must be two numbers (q1, q2), got {weights!r}") from None
+    if q.shape != (2,) or not np.all(np.isfinite(q)) or np.any(q <= 0) or abs(float(q.sum()) - 1.0) > 1e-9:
+        raise ValueError(f"weights must be two numbers in (0, 1) summing to 1, got {weights!r}")
+    return q
 
 
 def empirical(x_train: np.ndarray, *, sde: LinearSDE | None = None) -> GaussianMixture1D:

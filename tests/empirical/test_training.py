@@ -51,7 +51,9 @@ def test_cli_contract_and_determinism(capsys, tmp_path):
     assert [r["epoch"] for r in first] == [0, 2, 4]
     for r in first:
         assert FIELDS <= set(r)
-        assert all(isinstance(r[k], (int, float)) and math.isfinite(r[k]) for k in FIELDS), r
+        # K4 is +inf ("inf" in JSON) where exp(∫s) is not normalisable on R (docs/theory.md §4); all else finite
+        assert all(isinstance(r[k], (int, float)) and math.isfinite(r[k]) for k in FIELDS - {"K4", "K4_065"}), r
+        assert all(r[k] == "inf" or math.isfinite(r[k]) for k in ("K4", "K4_065")), r
         assert r["K2"] <= r["K1"] * (1 + 1e-6)  # Lemma 2 on every checkpoint
         assert 0.0 <= r["mass_pos"] <= 1.0
     assert first == _run_json(TINY, capsys)  # same seed, identical JSON
@@ -59,7 +61,7 @@ def test_cli_contract_and_determinism(capsys, tmp_path):
     # --save-model: a checkpoint reloads as a score callable with the same measurements
     from empirical.kl import kl_integrated
     score = load_score(str(path), epoch=2)
-    assert kl_integrated(two_mode(3.0, sde=SDES[0]), score, 0.065) == pytest.approx(first[1]["K4_065"], rel=1e-12)
+    assert kl_integrated(two_mode(3.0, sde=SDES[0]), score, 0.065) == pytest.approx(float(first[1]["K4_065"]), rel=1e-12)
 
 
 def test_cli_rf_on_ou(capsys):
