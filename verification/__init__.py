@@ -9,6 +9,7 @@ calibration and verdicts, and the report writers (docs/theory.md §8).
 - :mod:`verification.stats`, :mod:`verification.verdicts`: fits, trends and verdict rules;
 - :mod:`verification.calibration`, :mod:`verification.heldout`: the hidden constants of ≲ and the
   held-out check (docs/theory.md §8.3);
+- :mod:`verification.mutations`: deliberate engine faults that the exact checks must catch (§8.1);
 - :mod:`verification.markdown`, :mod:`verification.figures`, :mod:`verification.files`,
   :mod:`verification.provenance`: the writers;
 - :mod:`verification.cli`: the ``diffgen`` command.

@@ -121,7 +121,7 @@ def test_synthetic_law_wrong_controls_are_rejected_the_true_shape_is_not():
 def _fake(n, m, taus, K1, K2, mass, seed=10_001, mu=3.0):
     return SimpleNamespace(config=SimpleNamespace(n=n, m=m, taus=tuple(taus), mu=mu, seed=seed),
                            K={"K1": np.asarray(K1, float), "K2": np.asarray(K2, float)},
-                           quantities={"loss_star": 0.0, "loss_star_ref": 0.0, "kl_prior": 0.0, "theta_star_norm2": 1.0},
+                           quantities={"loss_star": 0.0, "loss_star_ref": 0.0, "kl_prior": 0.0, "comparator_norm2": 1.0},
                            boundary_mass={"K2": np.asarray(mass, float)})
 
 
@@ -181,7 +181,7 @@ def test_calibration_files_are_complete_with_provenance(theorem):
 FROZEN_DRAWS = 6
 FINDING_THEOREM2 = (
     "finding: the calibrated Theorem 2 bound is violated on these held-out draws (n = 2, m = 245, mu = 3.37, seed "
-    "1370525872: K1 2.32 at tau 1.9e5 and 4.13 at tau 5.8e6 against a bound of 0.96; the fitted generalisation "
+    "1370525872: K1 2.32 at tau 1.9e5 and 4.13 at tau 5.8e6 against a bound of 0.44; the fitted generalisation "
     "constants are 0, so nothing in the bound grows with tau or 1/n, while K1 does at n = 2), and the named "
     "controls c tau^4 n/m, c sqrt(tau)/(mn) and c mu^2 are not rejected by them (power 0.4)")
 
