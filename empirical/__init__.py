@@ -3,8 +3,9 @@
 The measurement engine of the verification suite: targets p0 and the forward SDE (2)
 (:mod:`empirical.sde`, :mod:`empirical.targets`), the model (12) (:mod:`empirical.features`), its
 losses (5)-(7) and Lemma 3 (:mod:`empirical.loss`), the exact flows (9)-(10)
-(:mod:`empirical.flow`), the decomposition (15) (:mod:`empirical.decomposition`), the four KLs
-K1-K4 (:mod:`empirical.kl`) and one whole measurement (:mod:`empirical.measure`).
+(:mod:`empirical.flow`), the decomposition (15) (:mod:`empirical.decomposition`), the comparator of
+Lemma 4 (:mod:`empirical.comparator`), the four KLs K1-K4 (:mod:`empirical.kl`), the second evaluations
+behind the exact checks (:mod:`empirical.independent`) and one whole measurement (:mod:`empirical.measure`).
 
 References
 ----------

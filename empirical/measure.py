@@ -15,22 +15,28 @@ import numpy as np
 
 from .config import (DEFAULT_MU, DEFAULT_TAUS, KL_NAMES, LAMBDAS, LIMITS, TARGETS, MeasureConfig,  # noqa: F401
                      available_kls)
+from .comparator import comparator
 from .decomposition import decomposition
 from .features import RandomFeatures, draw_features, rf_score
 from .flow import gradient_flow
 from .kl import kl_integrated, kl_ode, kl_score_bound, kl_sde, kl_sde_2d, ode_kl_mc
-from .lemma_checks import lemma_checks, theta_distance
+from .independent import independent_checks
+from .lemma_checks import lemma_checks
 from .outputs import write_file
 from .loss import empirical_losses, population_losses
+from .quadratic import QuadraticLoss
 from .resources import DEFAULT_MAX_MEMORY_GIB, check_resources
 from .sde import ou
 from .targets import Target, random_direction, two_bumps, two_mode, two_mode_nd
 
-NUMERICS_VERSION = 3
+NUMERICS_VERSION = 4
 """Version of the numerics behind a measurement: incremented whenever a change alters measured numbers
 (a result cache keyed on it is invalidated). 2: K2's Fokker–Planck grid gained geometrically growing
 outer cells out to the sampler's reach (``empirical.kl.sde_law``), and ``boundary_mass`` is recorded.
-3: the lemma checks also assert Lemma 4's sharp quadratic constant and record ‖θ(τ)‖ at every τ."""
+3: the lemma checks also assert Lemma 4's sharp quadratic constant and record ‖θ(τ)‖ at every τ.
+4: the norm of the 1/τ term is that of the ridge comparator θ_ρ (``empirical.comparator``),
+``comparator_norm2``, with ``comparator_excess``, ``ridge`` and ``loss_zero``; K1 at τ = ∞ (``K1_inf``, ``K1_inf_rounding``); the
+lemmas gain Lemma 4 with θ_ρ and the ``independent`` entry (I2 and K1 evaluated a second way)."""
 
 KL_NUMERICS = {"K4": 2}
 """Versions of single KLs changed since :data:`NUMERICS_VERSION` (keyed only into measurements that hold
@@ -91,10 +97,17 @@ class Measurement:
     I1, I2 : arrays; I3 : float
         The decomposition (15) (I3 is NaN when ``config.m_ref_factor`` is 0).
     lemmas : dict
-        Lemma 4 and 5 checks on the empirical and the population flow (:func:`~empirical.lemma_checks.lemma_checks`).
+        Lemma 4 and 5 checks on the empirical and the population flow (:func:`~empirical.lemma_checks.lemma_checks`),
+        and ``independent``: I2 and K1 evaluated a second way, with ledger-I2
+        (:func:`~empirical.independent.independent_checks`).
     quantities : dict
         KL(p_T‖π) ``kl_prior``, L̃(θ*) ``loss_star``, its nested-model estimate of L̃(θ̄*)
-        ``loss_star_ref``, ‖θ*‖² ``theta_star_norm2`` and the nested model's size ``m_ref``.
+        ``loss_star_ref``, the nested model's size ``m_ref``, and for the 1/τ term of the bound (Lemma 4,
+        docs/theory.md §3.2) the comparator θ_ρ of the population loss (:mod:`empirical.comparator`):
+        ``comparator_norm2`` = ‖θ_ρ‖², ``comparator_excess`` = L̃(θ_ρ) - L̃(θ*), ``ridge`` = ρ, and
+        ``loss_zero`` = L̃(0); ``theta_star_norm2`` is ‖θ*‖² of the minimum-norm minimiser, which moves with
+        the solver's rank cutoff (numerically undefined: no bound should use it). K1 at τ = ∞ (the flow's limit, :attr:`K1_inf`): ``K1_inf`` and
+        ``K1_inf_rounding``, its difference from a second solve of the same minimiser (by SVD).
     timings : dict of stage -> seconds
     boundary_mass : dict of name -> array
         ``"K2"``: the mass in the two outer cells of the Fokker–Planck grid of each K2's law, aligned
@@ -123,6 +136,13 @@ class Measurement:
     def taus(self) -> np.ndarray:
         """The training times τ, as an array."""
         return np.asarray(self.config.taus, dtype=float)
+
+    @property
+    def K1_inf(self) -> float:
+        """K1 at τ = ∞: the empirical flow's limit from A(0) = 0, the minimum-norm minimiser of the empirical
+        loss on the range of B̂1 (eigenvalues above numpy's rank cutoff m·eps·max β); NaN for a measurement
+        of numerics older than this quantity. Its rounding is ``quantities["K1_inf_rounding"]``."""
+        return float(self.quantities.get("K1_inf", float("nan")))
 
     def to_json(self) -> dict:
         """The ``diffgen measure --json`` object: tau, K1..K4, I1..I3 aligned with tau, inputs, timings,
@@ -280,7 +300,7 @@ def measure(config: MeasureConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -
     --------
     >>> from empirical.measure import MeasureConfig, measure
     >>> r = measure(MeasureConfig(n=16, m=16, taus=(1e4, 1e6), seed=0, kl=("K1", "K2"), m_ref_factor=0))
-    >>> bool(all(v["holds"] for v in r.lemmas.values()))  # Lemmas 4-5 on both flows
+    >>> bool(all(v["holds"] for v in r.lemmas.values()))  # Lemmas 4-5 on both flows, I2 and K1 a second way
     True
     >>> bool((r.K["K2"] <= r.K["K1"]).all())  # Lemma 2: the sampler's KL under the score bound
     True
@@ -342,16 +362,39 @@ def measure(config: MeasureConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -
         else:
             K[name] = aligned([{"K3": kl_ode, "K4": kl_integrated}[name](target, s, config.t0) for s in chosen])
         lap(name)
-    lemmas = {"empirical_flow": lemma_checks(emp, A, taus),
-              "population_flow": lemma_checks(pop[config.lam], gradient_flow(pop[config.lam], taus), taus)}
-    lap("lemmas")
-    theta_star = pop[config.lam].minimizer()
+    near, star = comparator(pop[config.lam]), pop[config.lam].minimizer()
+    k1_inf, rounding = _k1_limit(target, features, emp, pop["g2"], config.t0)
     quantities = {
         "kl_prior": float(kl_prior),
         "loss_star": float(dec.loss_star),
         "loss_star_ref": float(dec.loss_star_large),
-        "theta_star_norm2": float(theta_distance(theta_star, np.zeros_like(theta_star)) ** 2),
+        "theta_star_norm2": float(np.sum(star * star) / config.m),
+        "comparator_norm2": near.norm2,
+        "comparator_excess": near.excess,
+        "ridge": near.rho,
+        "loss_zero": float(pop[config.lam].c),
         "m_ref": int(config.m * config.m_ref_factor),
+        "K1_inf": k1_inf,
+        "K1_inf_rounding": rounding,
     }
+    lemmas = {"empirical_flow": lemma_checks(emp, A, taus),
+              "population_flow": lemma_checks(pop[config.lam], gradient_flow(pop[config.lam], taus), taus),
+              "independent": independent_checks(target, features, A, taus, K["K1"], dec.I2, pop[config.lam],
+                                                 quantities, config.t0)}
+    lap("lemmas")
     return Measurement(config, K, dec.I1, dec.I2, float(dec.I3), lemmas, quantities, timings, boundary, errors,
                        features, A, x_train)
+
+
+def _k1_limit(target: Target, features: RandomFeatures, emp: QuadraticLoss, g2: QuadraticLoss,
+              t0: float) -> tuple[float, float]:
+    """(K1 at τ = ∞, its rounding). The closed-form flow from 0 tends to the minimum-norm minimiser of the
+    empirical loss on the range of B̂1; K1_inf is K1 there, the range cut where double precision resolves
+    it, at numpy's rank cutoff m·eps·max β (:meth:`~empirical.quadratic.QuadraticLoss.minimizer`).
+    Eigenvalues below the cutoff are not resolved to working accuracy, and the flow moves their components
+    only at τ ≳ 1/(2 m eps max β) (about 1e13 at m = 1024, later at smaller m), beyond every τ grid of the
+    report. The rounding is |K1_inf - K1 at the same minimiser solved by SVD| (``numpy.linalg.lstsq``, same
+    cutoff): a second backward-stable solve, which also moves an eigenvalue at the cutoff to its other side."""
+    by_svd = np.sqrt(emp.m) * np.linalg.lstsq(emp.B1, emp.B2, rcond=emp.m * np.finfo(float).eps)[0].T
+    k1 = np.asarray(kl_score_bound(target, rf_score(features, np.stack([emp.minimizer(), by_svd])), t0, loss=g2))
+    return float(k1[0]), float(abs(k1[1] - k1[0]))

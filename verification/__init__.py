@@ -10,6 +10,7 @@ calibration and verdicts, and the report writers (docs/theory.md §8).
 - :mod:`verification.calibration`, :mod:`verification.heldout`, :mod:`verification.bound_test`: the hidden
   constants of ≲ and the held-out test (docs/theory.md §8.3); :func:`calibrate_bound` puts any user's bound through
   the same test;
+- :mod:`verification.mutations`: deliberate engine faults that the exact checks must catch (§8.1);
 - :mod:`verification.markdown`, :mod:`verification.figures`, :mod:`verification.files`,
   :mod:`verification.provenance`: the writers;
 - :mod:`verification.cli`: the ``diffgen`` command.

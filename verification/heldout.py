@@ -4,8 +4,8 @@ constants fitted on a calibration design, and the test on held-out draws that ex
 A bound is Σ_j c_j T_j + KL(p_T‖π). The T_j are the simplified terms of ``bounds`` with unit
 constants, evaluated at (n, m, τ, µ) and at the quantities the run measures (not fitted):
 L̃(θ*) (``loss_star``), L̃(θ̄*) (estimated by the nested model with more features, ``loss_star_ref``),
-and the optimisation term's RKHS norm ‖θ0 - θ*‖² = ‖θ*‖² (A(0) = 0), so the 1/τ column is ‖θ*‖²/τ,
-the form of Lemma 4. KL(p_T‖π) enters with constant exactly 1 (Lemma 2), so it is the offset.
+and the optimisation term's norm ‖θ0 - θ̃‖² = ‖θ_ρ‖² (A(0) = 0) of the ridge comparator θ_ρ of Lemma 4
+(``comparator_norm2``, docs/theory.md §3.2), so the 1/τ column is ‖θ_ρ‖²/τ, the form of Lemma 4. KL(p_T‖π) enters with constant exactly 1 (Lemma 2), so it is the offset.
 
 Design and held-out draws are seeded independently:
 
@@ -67,7 +67,7 @@ def points_of(result: Measurement) -> list[dict]:
     c, q = result.config, result.quantities
     return [{"n": c.n, "m": c.m, "tau": tau, "mu": c.mu, "seed": c.seed,
              "L_star": q["loss_star"], "L_bar": q["loss_star_ref"], "KL_T": q["kl_prior"],
-             "norm2": q["theta_star_norm2"]} for tau in c.taus]
+             "norm2": q["comparator_norm2"]} for tau in c.taus]
 
 
 def term_matrix(theorem: int, points: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:

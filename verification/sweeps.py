@@ -23,6 +23,10 @@ from .runner import Runner
 from .stats import interior_minimum, smooth_argmin
 
 
+K1_RTOL = 1e-9
+"""The relative tolerance within which two exact K1 values are the same number (rounding of the quadratic form)."""
+
+
 @dataclass(frozen=True)
 class Scale:
     """Sizes of every sweep of the report.
@@ -129,6 +133,68 @@ def has_minimum(result: Measurement, name: str = "K1") -> bool:
     """Whether the curve has its minimum strictly inside the τ grid, below both ends (no margin): only then
     is τ_es an early-stopping time rather than the end of the grid."""
     return interior_minimum(result.taus, result.K[name], rel_margin=0.0).has_minimum
+
+
+@dataclass(frozen=True)
+class CurveMinimum:
+    """Where the minimum of a K1 curve over τ in [its grid] ∪ {∞} lies (:func:`k1_minimum`).
+
+    Attributes
+    ----------
+    where : {"interior", "start", "limit", "beyond-grid"}
+        "interior": strictly inside the grid, below both ends; "start": at the first grid τ; "limit": the
+        limit τ = ∞ (K1 at the last grid τ equals K1(∞) within rounding and no grid τ is below it);
+        "beyond-grid": the grid's last τ is the lowest but K1 has not reached its limit there, or the limit
+        lies below every grid value: the minimum lies beyond the grid (or at its end) and the grid cannot
+        say where.
+    tau : float
+        The grid's argmin, or ``inf`` for "limit".
+    value : float
+        The grid minimum, or the exact limit K1(∞) for "limit".
+    tolerance : float
+        The rounding within which two K1 values count as equal: max(K1(∞)'s own rounding, 1e-9 · |K1(∞)|).
+    """
+
+    where: str
+    tau: float
+    value: float
+    tolerance: float
+
+
+def k1_minimum(result: Measurement) -> CurveMinimum:
+    """The minimum of the K1 curve of ``result`` over its τ grid and τ = ∞ (docs/theory.md §8.2).
+
+    K1(∞) = ``result.K1_inf`` is K1 at the empirical flow's limit (the minimum-norm empirical minimiser on
+    the range of B̂1). The minimum is the limit when K1 at the last grid τ is within the rounding of K1(∞)
+    (``quantities["K1_inf_rounding"]``, at least :data:`K1_RTOL` relative) and no grid value lies below
+    K1(∞) by more than that; its value is then K1(∞) exactly and its τ is ∞. A measurement without K1(∞)
+    (older numerics) is judged on its grid alone.
+
+    Raises
+    ------
+    ValueError
+        If the K1 curve is not finite.
+
+    Examples
+    --------
+    >>> from empirical.measure import MeasureConfig, measure
+    >>> from verification.sweeps import k1_minimum
+    >>> r = measure(MeasureConfig(n=512, m=32, taus=(1.0, 1e2, 1e4, 1e8, 1e12, 1e15), kl=("K1",), m_ref_factor=0))
+    >>> k1_minimum(r).where, k1_minimum(r).value == r.K1_inf  # many points, few features: no overfitting
+    ('limit', True)
+    """
+    k1, taus = np.asarray(result.K["K1"], dtype=float), result.taus
+    if not np.all(np.isfinite(k1)):
+        raise ValueError(f"the K1 curve must be finite, got {k1!r}")
+    limit = result.K1_inf
+    rounding = float(result.quantities.get("K1_inf_rounding", 0.0))
+    tol = max(rounding, K1_RTOL * abs(limit)) if np.isfinite(limit) else K1_RTOL * abs(k1.min())
+    i = int(np.argmin(k1))
+    if np.isfinite(limit) and abs(k1[-1] - limit) <= tol and np.all(k1 >= limit - tol):
+        return CurveMinimum("limit", float("inf"), limit, tol)
+    if i == k1.size - 1 or (np.isfinite(limit) and limit < k1[i] - tol):
+        return CurveMinimum("beyond-grid", float(taus[i]), float(k1[i]), tol)
+    return CurveMinimum("start" if i == 0 else "interior", float(taus[i]), float(k1[i]), tol)
 
 
 def k1_configs(base: MeasureConfig, scale: Scale, taus: Sequence[float] | None = None,

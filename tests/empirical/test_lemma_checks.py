@@ -62,3 +62,24 @@ def test_real_population_flow_stays_below_the_sharp_bound():
     assert out["holds"]
     assert 0.0 < out["worst_ratio"]["lemma4_sharp"] <= 1.0 + LEMMA_RTOL
     assert out["worst_ratio"]["lemma4"] == pytest.approx(out["worst_ratio"]["lemma4_sharp"] / (2 * math.e), rel=1e-12)
+
+
+def test_lemma4_with_the_ridge_comparator_in_closed_form():
+    """One eigenvalue β: θ_ρ = β/(β + ρ) θ* with ρ = RIDGE_REL·β, so L(θ(τ)) - L(θ_ρ) = β‖θ*‖²(e^{-4βτ} -
+    (ρ/(β + ρ))²) against ‖θ_ρ‖²/(2τ): the ratio is 2βτ e^{-4βτ}(1 + ρ/β)² - (ρ/β)² 2βτ, at most 1/(2e)
+    (at βτ = 1/4) up to O(ρ/β). A flow of the wrong loss (the empirical flow under the population loss's
+    check) is caught by it."""
+    from empirical.comparator import RIDGE_REL
+
+    beta = 0.7
+    loss = _one_eigenvalue_loss(beta)
+    taus = np.array([0.1, 0.25, 1.0, 4.0]) / beta
+    out = lemma_checks(loss, gradient_flow(loss, taus), taus)
+    r, x = RIDGE_REL, beta * taus
+    expected = np.max(2 * x * np.exp(-4 * x) * (1 + r) ** 2 - r ** 2 * 2 * x)
+    assert out["holds"] and out["failed"] == []
+    assert out["worst_ratio"]["lemma4_comparator"] == pytest.approx(expected, rel=1e-9)
+    assert expected == pytest.approx(1 / (2 * math.e), rel=1e-5)
+    other = _one_eigenvalue_loss(beta, seed=1)  # same spectrum, another minimiser
+    wrong = lemma_checks(loss, gradient_flow(other, taus), taus)
+    assert "lemma4_comparator" in wrong["failed"] and not wrong["holds"]

@@ -111,7 +111,7 @@ def test_synthetic_law_wrong_controls_are_rejected_the_true_shape_is_not():
 def _fake(n, m, taus, K1, K2, mass, seed=10_001, mu=3.0):
     return SimpleNamespace(config=SimpleNamespace(n=n, m=m, taus=tuple(taus), mu=mu, seed=seed),
                            K={"K1": np.asarray(K1, float), "K2": np.asarray(K2, float)},
-                           quantities={"loss_star": 0.0, "loss_star_ref": 0.0, "kl_prior": 0.0, "theta_star_norm2": 1.0},
+                           quantities={"loss_star": 0.0, "loss_star_ref": 0.0, "kl_prior": 0.0, "comparator_norm2": 1.0},
                            boundary_mass={"K2": np.asarray(mass, float)})
 
 
