@@ -277,7 +277,7 @@ def fit(theorem: int, results: Sequence[Measurement], command: str) -> Calibrati
     # the held-out test, verification.rules.fitted).
     points = [{**p, "measured": float(v)} for p, v in zip(points, y)]
     return calibrate(T, offset, y, term_names(theorem), points, seeds, command,
-                     notes=f"Theorem {theorem} simplified; measured = max(K1, K2); opt column = ||theta*||^2/tau; "
+                     notes=f"Theorem {theorem} simplified; measured = max(K1, K2); opt column = ||theta_rho||^2/tau (ridge comparator); "
                            f"KL(p_T||pi) with constant 1 as the offset; {dropped} points with a truncated K2 "
                            "law left out")
 
