@@ -47,6 +47,7 @@ class Scale:
     mnist_designs : the MNIST experiments (:class:`verification.mnist.Design`); the claims use the first.
     paper : the paper's own experiments, Figs. 3-5, 8-11 (:class:`verification.paper_runs.PaperDesign`).
     replicates : simulated replicates per null and alternative of every rule (size and power).
+    mutations : whether the exact section applies the engine mutations (verification/mutations.py).
     """
 
     name: str
@@ -81,6 +82,7 @@ class Scale:
     mnist_designs: tuple[Design, ...]
     paper: PaperDesign
     replicates: int = 1000
+    mutations: bool = True
 
 
 def _grid(lo: float, hi: float, per_decade: int) -> tuple[float, ...]:
@@ -124,9 +126,20 @@ SCALES = {"quick": QUICK, "full": FULL}
 
 
 def early_stopped(result: Measurement, name: str = "K1") -> tuple[float, float]:
-    """(τ_es, KL at τ_es): the smooth argmin in log τ of a measured curve and its grid minimum."""
+    """(τ_es, KL at τ_es): the smooth argmin in log τ of a measured curve and its grid minimum; for a K1 curve
+    whose minimum is the flow's limit (:func:`k1_minimum`), the last grid τ and K1(∞) exactly."""
     values = result.K[name]
+    if name == "K1" and np.isfinite(getattr(result, "K1_inf", np.nan)):
+        found = k1_minimum(result)
+        if found.where == "limit":
+            return float(result.taus[-1]), found.value
     return smooth_argmin(result.taus, values), float(np.min(values))
+
+
+def resolved(result: Measurement) -> bool:
+    """Whether the K1 curve's minimum is known: interior, at the start, or the flow's limit K1(∞); False when it
+    lies beyond the grid (below its last point and above K1(∞)), so that the early-stopped K1 is not measured."""
+    return not np.isfinite(getattr(result, "K1_inf", np.nan)) or k1_minimum(result).where != "beyond-grid"
 
 
 def has_minimum(result: Measurement, name: str = "K1") -> bool:

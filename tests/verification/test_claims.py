@@ -27,6 +27,7 @@ SMALL = replace(
     gap_ns=(16, 32, 64, 128), gap_m=128, bump_ns=(16, 32, 64), heldout=2,
     mnist_designs=(Design(K=10, d=8, m=64, taus=(10.0, 1e3, 1e5), seeds=(0, 1, 2, 3, 4), n_pairs=6, min_size=100,
                           samples=4),),
+    mutations=False,  # verification/mutations.py has its own tests (test_mutations.py)
     paper=PaperDesign(seeds=(0, 1, 2), epochs=40, eval_every=5, widths=(2, 4, 8, 16, 32), width_seeds=(0,),
                       width_epoch=20, width_cap=40, width_eval_every=5, flow_seeds=(0, 1, 2), flow_epochs=20,
                       flow_eval_every=5, n=256, measures=("K2", "grid_kl", "grid_kl_wide", "mass_pos"),

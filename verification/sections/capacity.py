@@ -11,7 +11,7 @@ from empirical.measure import MeasureConfig
 from ..claims import CLAIMS, simplified, term_exponent
 from ..figures import Series, band_plot, color, label, loglog_fit_plot, seed_matrix
 from ..rules import profile_from
-from ..sweeps import early_stopped, has_minimum, k1_configs
+from ..sweeps import early_stopped, has_minimum, k1_configs, resolved
 from ..verdicts import fit_numbers
 from .base import Context, Section, fit, fmt_fit, seed_mean, seeds_of, slopes, try_fit
 
@@ -25,7 +25,10 @@ def capacity(ctx: Context) -> Section:
     ms = sorted(s.m_sweep)
     k_es = seed_mean(res, "m", lambda r: early_stopped(r)[1])
     m = [r.config.m for r in res]
-    checks = [ctx.judge("capacity-m", profile_from(m, seeds_of(res), [early_stopped(r)[1] for r in res]), n=s.m_sweep_n)]
+    known = [r for r in res if resolved(r)]  # a minimum beyond the grid is not measured
+    checks = [ctx.judge("capacity-m", profile_from([r.config.m for r in known], seeds_of(known),
+                                                   [early_stopped(r)[1] for r in known],
+                                                   {"minima_beyond_grid": len(res) - len(known)}), n=s.m_sweep_n)]
     i3 = [r.I3 for r in res]
     f = fit(m, i3, seeds_of(res))
     claim = CLAIMS["I3-vs-m"]

@@ -57,5 +57,15 @@ def exact(ctx: Context) -> Section:
         "points": int(k1.size), "points_in_d2": int(in_2d), "points_trained_networks": int(trained.shape[0]),
         "excluded_truncated_points": excluded, "max_K2_over_K1": float(np.max(k2 / k1)) if k1.size else None})))
     rows = [{"check": k, "worst lhs/rhs": v} for k, v in sorted(worst.items())]
-    return Section("Exact lemmas (docs/theory.md §7) on every flow of this report",
-                   (markdown_table(rows, ["check", "worst lhs/rhs"]),), tuple(checks))
+    text = [markdown_table(rows, ["check", "worst lhs/rhs"])]
+    data = {}
+    if ctx.scale.mutations:
+        from ..mutations import caught_line, run_mutations
+
+        found = run_mutations()
+        data["mutations"] = found
+        text.append(caught_line(found) + " (deliberate engine faults, verification/mutations.py; each must be caught "
+                    "by an exact check):\n\n" + markdown_table([{"mutation": r["mutation"], "caught by":
+                                                                 ", ".join(r["caught_by"]) or "NOT CAUGHT"}
+                                                                for r in found], ["mutation", "caught by"]))
+    return Section("Exact lemmas (docs/theory.md §7) on every flow of this report", tuple(text), tuple(checks), data)

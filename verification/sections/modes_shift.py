@@ -13,7 +13,7 @@ from empirical.measure import MeasureConfig
 from ..claims import CLAIMS, poly_degree
 from ..figures import Series, band_plot, color, density_panels, label, seed_matrix
 from ..rules import profile_from
-from ..sweeps import early_stopped, k1_configs, learned_densities
+from ..sweeps import early_stopped, k1_configs, learned_densities, resolved
 from .base import Context, Section, fit, fmt_fit, seed_mean, seeds_of, slopes
 
 
@@ -27,7 +27,10 @@ def modes_shift(ctx: Context) -> Section:
     k_es = seed_mean(res, "mu", lambda r: early_stopped(r)[1])
     t_es = np.exp(seed_mean(res, "mu", lambda r: np.log(early_stopped(r)[0])))
     mu, seeds = [r.config.mu for r in res], seeds_of(res)
-    checks = [ctx.judge("modes-shift-KL", profile_from(mu, seeds, [early_stopped(r)[1] for r in res])),
+    known = [r for r in res if resolved(r)]  # a minimum beyond the grid is not measured
+    checks = [ctx.judge("modes-shift-KL", profile_from([r.config.mu for r in known], seeds_of(known),
+                                                       [early_stopped(r)[1] for r in known],
+                                                       {"minima_beyond_grid": len(res) - len(known)})),
               ctx.judge("modes-shift-tau", profile_from(mu, seeds, [early_stopped(r)[0] for r in res],
                                                         {"tau_es_geometric_mean": t_es.tolist()}))]
     f = fit(mu, [early_stopped(r)[1] for r in res], seeds)

@@ -12,7 +12,7 @@ from empirical.measure import MeasureConfig
 from ..claims import CLAIMS
 from ..figures import label, loglog_fit_plot
 from ..rules import Parts, Values
-from ..sweeps import around_minimum, early_stopped, has_minimum, k1_configs
+from ..sweeps import around_minimum, early_stopped, has_minimum, k1_configs, resolved
 from .base import Context, Section, curve, fit, fmt_fit, seed_mean, seeds_of, slopes, try_fit
 from .tau_curves import rise_curves
 
@@ -42,7 +42,9 @@ def n_rate(ctx: Context) -> Section:
     f2 = try_fit([n[i] for i in ok2], [k2_es[i] for i in ok2], [seeds[i] for i in ok2])
     if f2 is not None:
         fits["K2"] = f2
-    checks.append(ctx.judge("rate-n-K1", slopes(n, k1_es, seeds)))
+    known = [i for i, r in enumerate(k1) if resolved(r)]  # curves whose minimum lies beyond the grid: not measured
+    checks.append(ctx.judge("rate-n-K1", slopes([n[i] for i in known], [k1_es[i] for i in known],
+                                                [seeds[i] for i in known], minima_beyond_grid=len(k1) - len(known))))
     checks.append(ctx.judge("rate-n-K2", slopes([n[i] for i in ok2], [k2_es[i] for i in ok2], [seeds[i] for i in ok2])
                             if ok2 else Values(())))
     interior = [i for i, r in enumerate(k1) if has_minimum(r)]
