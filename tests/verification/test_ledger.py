@@ -80,12 +80,15 @@ def test_a_line_too_optimistic_beyond_its_design_is_violated_with_where(ctx):
     assert line["failures"] > 0 and all(w["n"] == 512.0 and w["measured"] > w["bound"] for w in line["where"])
 
 
-def _flow(m, seed, I2=None, theta_norm=None, taus=TAUS):
+def _flow(m, seed, I2=None, theta_norm=None, taus=TAUS, independent=None):
     config = MeasureConfig(n=16, m=m, taus=tuple(taus), seed=seed, kl=("K1",), m_ref_factor=0)
     z = np.zeros(len(taus))
-    lemmas = {"empirical_flow": {"holds": True, "worst_ratio": {}, "theta_norm": list(theta_norm if theta_norm is not None else z)}}
-    return Measurement(config, {"K1": z + 1}, z, z if I2 is None else I2, float("nan"), lemmas,
-                       {"theta_star_norm2": 2.0, "kl_prior": 0.0, "loss_star": 0.0, "loss_star_ref": 0.0}, {})
+    i2 = z if I2 is None else np.asarray(I2, dtype=float)
+    lemmas = {"empirical_flow": {"holds": True, "worst_ratio": {}, "theta_norm": list(theta_norm if theta_norm is not None else z)},
+              "independent": {"holds": True, "worst_ratio": {}, "I2": list(i2 if independent is None else independent)}}
+    return Measurement(config, {"K1": z + 1}, z, i2, float("nan"), lemmas,
+                       {"theta_star_norm2": 2.0, "comparator_norm2": 2.0, "comparator_excess": 0.0, "loss_zero": 1.0,
+                        "kl_prior": 0.0, "loss_star": 0.0, "loss_star_ref": 0.0}, {})
 
 
 def test_ledger_I2_is_violated_by_a_broken_lemma_4(ctx):
@@ -93,7 +96,14 @@ def test_ledger_I2_is_violated_by_a_broken_lemma_4(ctx):
     assert i2_check(ctx, [good]).verdict == "holds"
     broken = _flow(16, 1, I2=1.01 * 2.0 / (2 * TAUS))
     c = i2_check(ctx, [good, broken])
-    assert c.verdict == "violated" and c.measured["max_ratio"] == pytest.approx(1.01)
+    assert c.verdict == "violated" and c.measured["max_ratio"] == pytest.approx(1.01, rel=1e-6)
+
+
+def test_ledger_I2_is_violated_when_the_flow_and_the_independent_I2_disagree(ctx):
+    """A flow whose decomposition reports a different I2 than the evaluation that does not use it (a flow run at
+    the wrong speed, say) is caught even where both lie under Lemma 4."""
+    off = _flow(16, 2, I2=0.1 * 2.0 / (2 * TAUS), independent=0.05 * 2.0 / (2 * TAUS))
+    assert i2_check(ctx, [off]).verdict == "violated"
 
 
 @pytest.mark.parametrize("growth, verdict", [(0.5, "violated"), (0.0, "consistent")])
