@@ -11,8 +11,11 @@ A bound is Σ_j C_j T_j + offset: columns T_j ≥ 0 (functions of n, m, τ, µ, 
    is not tested, so a bound with an unidentified term is never ``violated`` (its verdict is ``inconclusive``).
 3. **Threshold** (split-conformal over design cells): each cell (a seed: one data set, one feature draw) is left
    out, the constants refitted on the rest, and r_g = max over the cell's points of measured / refitted bound;
-   k is the ⌈(1 - δ)(G + 1)⌉-th smallest r_g. A new cell exchangeable with the design's lies above k x bound
-   with probability at most δ, the theorems' own failure probability ("with probability ≥ 1 - δ").
+   k is the ⌈(1 - δ)(G + 1)⌉-th smallest r_g, and at least 1. A new cell exchangeable with the design's lies
+   above k x bound with probability at most δ, the theorems' own failure probability ("with probability ≥
+   1 - δ"); held-out draws are not exchangeable with the design (they extrapolate, and hold 3 τ against the
+   design cells' 41), so a quantile below 1 is raised to 1: a draw under the bound the design fits never counts
+   against it.
 4. **Test**: X of the H held-out draws lie above k x bound somewhere; the binomial p-value P(Bin(H, δ) ≥ X)
    decides: ``violated`` at p ≤ ``ALPHA``. Only cells with an active point of the full fit change it when left
    out (the linear program's optimum keeps its value when a slack constraint goes), so the leave-one-out costs
@@ -171,6 +174,7 @@ def run_test(shape: Shape, design: Points, held: Points, delta: float = DELTA) -
     c, _, _ = _fit(T, off, design.y)
     ratios = _loo_ratios(T, off, design.y, design.cells)
     k, rank = conformal_threshold(ratios, delta)
+    k = max(k, 1.0)
     Th, offh = shape.matrix(held.v)
     bound = Th @ c + offh
     above = held.y > k * bound
