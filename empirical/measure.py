@@ -17,9 +17,10 @@ from .config import (DEFAULT_MU, DEFAULT_TAUS, KL_NAMES, LAMBDAS, LIMITS, TARGET
 from .decomposition import decomposition
 from .features import RandomFeatures, draw_features, rf_score
 from .flow import gradient_flow
-from .kl import kl_integrated, kl_ode, kl_score_bound, kl_sde, kl_sde_2d, ode_kl_mc
+from .kl import kl_integrated, kl_ode, kl_score_bound, kl_sde_2d, kl_sde_law, ode_kl_mc
 from .lemma_checks import lemma_checks, theta_distance
 from .loss import empirical_losses, population_losses
+from .memorisation import memorised_mass, sampled_memorised_fraction
 from .resources import DEFAULT_MAX_MEMORY_GIB, check_resources
 from .sde import ou
 from .targets import Target, random_direction, two_bumps, two_mode, two_mode_nd
@@ -53,9 +54,15 @@ def _target(name: str, mu: float, weights: tuple[float, float], T: float, d: int
 
 
 def _streams(seed: int) -> list[np.random.SeedSequence]:
-    """Data, features, the modes' direction and the ODE-KL's Monte Carlo: independent streams of one seed
-    (the first two are those of every earlier version: ``spawn`` children depend only on their index)."""
-    return np.random.SeedSequence(seed).spawn(4)
+    """Data, features, the modes' direction, the ODE-KL's Monte Carlo, the memorisation draws and the
+    loss's noise draws: independent streams of one seed (the first four are those of every earlier
+    version: ``spawn`` children depend only on their index)."""
+    return np.random.SeedSequence(seed).spawn(6)
+
+
+def _stream_seed(seed: int, index: int) -> int:
+    """An integer seed from stream ``index`` of :func:`_streams`."""
+    return int(_streams(seed)[index].generate_state(1)[0])
 
 
 def seeds(seed: int) -> tuple[np.random.Generator, int]:
@@ -95,7 +102,11 @@ class Measurement:
         K2 was not measured.
     standard_errors : dict of name -> array
         Monte-Carlo standard errors of the KLs that are Monte-Carlo means (``"K3"`` in d >= 2), aligned
-        with ``taus``; empty in d = 1, where every KL is deterministic.
+        with ``taus``, and of the sampled memorised fraction (``"memorised_fraction"``, d >= 2); empty
+        in d = 1, where every measurement is deterministic.
+    memorised_fraction : array or None
+        With ``config.memorisation``: the memorised fraction of the reverse-SDE sampler at each τ
+        (NaN where the samplers were not run, ``kl_at``); None otherwise.
     """
 
     config: MeasureConfig
@@ -111,6 +122,7 @@ class Measurement:
     features: RandomFeatures | None = field(default=None, repr=False)
     A: np.ndarray | None = field(default=None, repr=False)
     x_train: np.ndarray | None = field(default=None, repr=False)
+    memorised_fraction: np.ndarray | None = None
 
     @property
     def taus(self) -> np.ndarray:
@@ -141,6 +153,8 @@ class Measurement:
         out["lemmas"] = self.lemmas
         out["timings"] = self.timings
         out["boundary_mass"] = {k: _listed(vals) for k, vals in self.boundary_mass.items()}
+        if self.memorised_fraction is not None:
+            out["memorised_fraction"] = _listed(self.memorised_fraction)
         return out
 
     @classmethod
@@ -154,9 +168,10 @@ class Measurement:
         se = {k[:-3]: np.asarray(v, dtype=float) for k, v in obj.items() if k.endswith("_se")}
         I3 = obj["I3"][0]
         boundary = {k: np.asarray(v, dtype=float) for k, v in obj.get("boundary_mass", {}).items()}
+        memorised = obj.get("memorised_fraction")
         return cls(config, K, np.asarray(obj["I1"], dtype=float), np.asarray(obj["I2"], dtype=float),
                    float("nan") if I3 is None else float(I3), obj["lemmas"], obj["quantities"], obj["timings"],
-                   boundary, se)
+                   boundary, se, memorised_fraction=None if memorised is None else np.asarray(memorised, dtype=float))
 
     def save_model(self, path: str) -> None:
         """Write the models to the ``.npz`` file ``path``; ValueError if read back from JSON (no models).
@@ -234,7 +249,8 @@ def measure(config: MeasureConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -
     if config.m_ref_factor:
         big = draw_features(config.m * config.m_ref_factor, d, feature_seed, T=config.T)
         pop_big = population_losses(target, big, (config.lam,), t0=config.t0)[config.lam]
-    emp = empirical_losses(x_train, features, target.sde, (config.lam,), t0=config.t0)[config.lam]
+    emp = empirical_losses(x_train, features, target.sde, (config.lam,), t0=config.t0,
+                           noise_draws=config.noise_draws, seed=_stream_seed(config.seed, 5))[config.lam]
     lap("losses")
     taus = np.asarray(config.taus)
     A = gradient_flow(emp, taus)
@@ -254,20 +270,36 @@ def measure(config: MeasureConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -
         out[at] = values
         return out
 
+    laws = None  # the 1-D K2 laws, which the memorised fraction reads too
     for name in config.kl:
         if name == "K1":
             continue
         if name == "K2":  # K2 and its law's boundary mass from one Fokker–Planck solve
-            solve = kl_sde if d == 1 else kl_sde_2d
-            k2 = np.array([solve(target, s, config.t0, return_boundary_mass=True) for s in chosen], dtype=float)
+            if d == 1:
+                solved = [kl_sde_law(target, s, config.t0) for s in chosen]
+                laws = [law for _, law in solved]
+                k2 = np.array([(value, law.boundary_mass) for value, law in solved], dtype=float)
+            else:
+                k2 = np.array([kl_sde_2d(target, s, config.t0, return_boundary_mass=True) for s in chosen], dtype=float)
             K[name], boundary[name] = aligned(k2[:, 0]), aligned(k2[:, 1])
         elif name == "K3" and d > 1:
-            mc_seed = int(_streams(config.seed)[3].generate_state(1)[0])
+            mc_seed = _stream_seed(config.seed, 3)
             runs = [ode_kl_mc(target, s, config.t0, config.ode_samples, mc_seed) for s in chosen]
             K[name], errors[name] = aligned([r.kl for r in runs]), aligned([r.kl_se for r in runs])
         else:
             K[name] = aligned([{"K3": kl_ode, "K4": kl_integrated}[name](target, s, config.t0) for s in chosen])
         lap(name)
+    memorised = None
+    if config.memorisation:
+        if d == 1:
+            laws = laws or [kl_sde_law(target, s, config.t0)[1] for s in chosen]
+            memorised = aligned([memorised_mass(law, x_train) for law in laws])
+        else:
+            runs = [sampled_memorised_fraction(target.sde, s, x_train, config.memorisation_samples,
+                                               _stream_seed(config.seed, 4), config.t0) for s in chosen]
+            memorised = aligned([r.fraction for r in runs])
+            errors["memorised_fraction"] = aligned([r.se for r in runs])
+        lap("memorisation")
     lemmas = {"empirical_flow": lemma_checks(emp, A, taus),
               "population_flow": lemma_checks(pop[config.lam], gradient_flow(pop[config.lam], taus), taus)}
     lap("lemmas")
@@ -280,4 +312,4 @@ def measure(config: MeasureConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -
         "m_ref": int(config.m * config.m_ref_factor),
     }
     return Measurement(config, K, dec.I1, dec.I2, float(dec.I3), lemmas, quantities, timings, boundary, errors,
-                       features, A, x_train)
+                       features, A, x_train, memorised)

@@ -23,6 +23,13 @@ words of the empirical mixture's moment blocks (``partial_moments``, 2^21 pairs 
 
 - in d >= 2, the Mehler Gram of :mod:`empirical.relu_gram`: (L + 4)·m̄² + 14·2048·m̄ + 6·2e6 + 3·m̄·d
   with m̄ = max(m, M) (accumulators, ρ and its powers, the row chunks, the exact-pair blocks);
+- with k = ``noise_draws`` (the finite-k empirical loss, :mod:`empirical.noise_draws`), per t node
+  the N = n·k noisy points: 3·m² + N·(3m + 6d) (the accumulator and the product φᵀφ; the features of
+  this node and of the previous one, still bound while the next are built, and their pre-activations;
+  the repeated points, the noise, the noisy points and the targets);
+- with ``memorisation``: in d = 1 the K2 grid (G as for K2); in d >= 2 the S =
+  ``memorisation_samples`` sampler draws, S·(2m + 6d) + 3·n·d (features and pre-activations, the
+  draws, the noise, the score, the k-d tree of the training set);
 
 the peak is the largest of these, plus 8·len(τ)·m·d (the flows over τ), 4·n·d (the training set), the
 target's x-quadrature (bumps: 8 arrays of X × 2 components × 96 nodes, Gaussian mixtures: 6 arrays
@@ -112,7 +119,8 @@ def grid_size(config: Any) -> int:
     sizes = [0]
     if "K4" in config.kl:
         sizes.append(K4_GRID)
-    if "K2" in config.kl or "K3" in config.kl:
+    if "K2" in config.kl or "K3" in config.kl or (getattr(config, "memorisation", False)
+                                                  and getattr(config, "d", 1) == 1):
         sizes.append(int(1200 + 43 * (config.T + 10)))
     return max(sizes)
 
@@ -159,6 +167,11 @@ def memory_estimate(config: Any, target: object) -> dict[str, float]:
         big = max(m, M)
         phases["Mehler Gram (d >= 2)"] = (L + 4) * big * big + 14.0 * _CHUNK_ROWS * big + 6.0 * _PAIR_BLOCK \
             + 3.0 * big * d
+    k = getattr(config, "noise_draws", None)
+    if k:
+        phases["empirical coefficients (noise draws)"] = 3 * m * m + n * k * (3 * m + 6 * d)
+    if getattr(config, "memorisation", False) and d > 1:
+        phases["memorisation draws"] = config.memorisation_samples * (2 * m + 6 * d) + 3 * n * d
     parts = {
         "arrays": WORD * max(phases.values()),
         "taus": WORD * 8.0 * len(config.taus) * max(m, 1.0) * d,
