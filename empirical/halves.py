@@ -19,7 +19,7 @@ each training time τ:
 
 References
 ----------
-arXiv:2311.01797, model (12), flow (9), Lemma 2 and Lemma 3; docs/theory.md §3, §4 and §11
+arXiv:2311.01797, model (12), flow (9), Lemma 2 and Lemma 3; docs/theory.md §3, §4 and §11.1
 (arXiv 2310.02557, arXiv 2605.21402).
 """
 

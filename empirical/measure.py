@@ -20,7 +20,7 @@ from .flow import gradient_flow
 from .kl import kl_integrated, kl_ode, kl_score_bound, kl_sde_2d, kl_sde_law, ode_kl_mc
 from .lemma_checks import lemma_checks, theta_distance
 from .loss import empirical_losses, population_losses
-from .memorisation import memorised_mass, sampled_memorised_fraction
+from .memorisation import is_memorised, memorised_mass, sampled_memorised_fraction, target_memorised_fraction
 from .resources import DEFAULT_MAX_MEMORY_GIB, check_resources
 from .sde import ou
 from .targets import Target, random_direction, two_bumps, two_mode, two_mode_nd
@@ -94,7 +94,9 @@ class Measurement:
         Lemma 4 and 5 checks on the empirical and the population flow (:func:`~empirical.lemma_checks.lemma_checks`).
     quantities : dict
         KL(p_T‖π) ``kl_prior``, L̃(θ*) ``loss_star``, its nested-model estimate of L̃(θ̄*)
-        ``loss_star_ref``, ‖θ*‖² ``theta_star_norm2`` and the nested model's size ``m_ref``.
+        ``loss_star_ref``, ‖θ*‖² ``theta_star_norm2`` and the nested model's size ``m_ref``; with
+        ``config.memorisation``, ``memorised_fraction_target``: the fraction of p_{t0} itself (exact in
+        1-D, from ``memorisation_samples`` draws of p_{t0} in d >= 2).
     timings : dict of stage -> seconds
     boundary_mass : dict of name -> array
         ``"K2"``: the mass in the two outer cells of the Fokker–Planck grid of each K2's law, aligned
@@ -191,7 +193,10 @@ def measure(config: MeasureConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -
     Draws n training points from the target and m features from ``config.seed``; builds the
     population losses (7) (training weighting and g²) and the empirical loss (5); runs both flows
     from A(0) = 0; measures K1 (Lemma 2, exact), K2..K4 as ``config.kl`` asks, the decomposition
-    (15), and checks Lemmas 4 and 5 on both flows.
+    (15), and checks Lemmas 4 and 5 on both flows. Opt-in: with ``config.noise_draws`` the empirical
+    loss has that many fixed noise draws per point and t node (:mod:`empirical.noise_draws`); with
+    ``config.memorisation`` the memorised fraction of the sampler (:mod:`empirical.memorisation`) is
+    measured where K2-K4 are.
 
     Parameters
     ----------
@@ -294,11 +299,15 @@ def measure(config: MeasureConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -
         if d == 1:
             laws = laws or [kl_sde_law(target, s, config.t0)[1] for s in chosen]
             memorised = aligned([memorised_mass(law, x_train) for law in laws])
+            reference = target_memorised_fraction(target, x_train, config.t0)
         else:
             runs = [sampled_memorised_fraction(target.sde, s, x_train, config.memorisation_samples,
                                                _stream_seed(config.seed, 4), config.t0) for s in chosen]
             memorised = aligned([r.fraction for r in runs])
             errors["memorised_fraction"] = aligned([r.se for r in runs])
+            draws = target.sample(config.memorisation_samples, np.random.default_rng(_stream_seed(config.seed, 4)),
+                                  config.t0)
+            reference = float(np.mean(is_memorised(draws, x_train)))
         lap("memorisation")
     lemmas = {"empirical_flow": lemma_checks(emp, A, taus),
               "population_flow": lemma_checks(pop[config.lam], gradient_flow(pop[config.lam], taus), taus)}
@@ -311,5 +320,7 @@ def measure(config: MeasureConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -
         "theta_star_norm2": float(theta_distance(theta_star, np.zeros_like(theta_star)) ** 2),
         "m_ref": int(config.m * config.m_ref_factor),
     }
+    if config.memorisation:  # the fraction of p_{t0} itself: the level of a sampler that does not memorise
+        quantities["memorised_fraction_target"] = reference
     return Measurement(config, K, dec.I1, dec.I2, float(dec.I3), lemmas, quantities, timings, boundary, errors,
                        features, A, x_train, memorised)

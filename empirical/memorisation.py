@@ -25,7 +25,7 @@ sampler's law at t0: the law of the reverse SDE (3) driven by the model score, t
 
 References
 ----------
-arXiv:2311.01797, reverse SDE (3); docs/theory.md §4 and §11 (Bonnaire, Urfin, Biroli, Mézard,
+arXiv:2311.01797, reverse SDE (3); docs/theory.md §4 and §11.1 (Bonnaire, Urfin, Biroli, Mézard,
 arXiv 2505.17638). E. B. Wilson, "Probable inference, the law of succession, and statistical
 inference", JASA 22 (1927) (the score interval).
 """
@@ -47,7 +47,7 @@ from .sde import LinearSDE
 from .targets import Target1D
 
 __all__ = ["RATIO", "SampledFraction", "is_memorised", "memorised_fraction", "memorised_intervals",
-           "memorised_mass", "sampled_memorised_fraction", "wilson_interval"]
+           "memorised_mass", "sampled_memorised_fraction", "target_memorised_fraction", "wilson_interval"]
 
 RATIO = 1.0 / 3.0
 """Bonnaire et al.'s criterion: memorised when d(x, nearest) < RATIO · d(x, second nearest)."""
@@ -190,6 +190,42 @@ def memorised_fraction(target: Target1D, score: ScoreModel, x_train: np.ndarray,
     _check_ratio(ratio)
     _, law = kl_sde_law(target, score, t0, **kwargs)
     return memorised_mass(law, x_train, ratio)
+
+
+def target_memorised_fraction(target: Target1D, x_train: np.ndarray, t0: float | None = None,
+                              ratio: float = RATIO) -> float:
+    """The memorised fraction of p_{t0} itself, exactly (1-D): the level a sampler that does not memorise has.
+
+    Fresh draws of the target fall into the memorised intervals too (in 1-D about a third of them at
+    the default ratio), so a sampler's fraction is read against this reference.
+
+    Parameters
+    ----------
+    target : Target1D
+        p0 and its forward SDE.
+    x_train : array_like of shape (n,) or (n, 1)
+        Training points, n >= 2.
+    t0 : float, optional
+        Time in [0, T); None is the SDE's ``eps``.
+    ratio : float, default 1/3
+        The criterion's ρ.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from scipy.stats import norm
+    >>> from empirical.memorisation import target_memorised_fraction
+    >>> from empirical.targets import gaussian
+    >>> f = target_memorised_fraction(gaussian(0.0, 1.0), [-1.0, 1.0])
+    >>> bool(abs(f - 2 * (norm.cdf(2.0) - norm.cdf(0.5))) < 1e-14)
+    True
+    """
+    lo, hi = memorised_intervals(x_train, ratio)
+    t0 = check_t0(target.sde.eps if t0 is None else t0, target.sde.T)
+    return float(np.clip(np.sum(target.cdf(t0, hi) - target.cdf(t0, lo)), 0.0, 1.0))
 
 
 def is_memorised(points: np.ndarray, x_train: np.ndarray, ratio: float = RATIO) -> np.ndarray:

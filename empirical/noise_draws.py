@@ -23,7 +23,7 @@ memorisation bulk of order k, the latter absent at k = 1): :func:`gram_spectrum`
 
 References
 ----------
-arXiv:2311.01797, eq. (5) and Lemma 3; docs/theory.md §3 and §11 (Urfin, Bonnaire, Biroli, Mézard
+arXiv:2311.01797, eq. (5) and Lemma 3; docs/theory.md §3 and §11.1 (Urfin, Bonnaire, Biroli, Mézard
 2026, "First Learn, Then Memorize", extending arXiv 2505.17638).
 """
 

@@ -225,6 +225,9 @@ def check_resources(config: Any, target: object, max_memory: float | None = None
         nested = (f" (m_ref_factor {config.m_ref_factor}: a nested model of {config.m * config.m_ref_factor} "
                   "features)" if config.m_ref_factor else "")
         dim = f", d = {config.d}" if getattr(config, "d", 1) > 1 else ""
+        dim += f", noise_draws = {config.noise_draws}" if getattr(config, "noise_draws", None) else ""
+        dim += (f", memorisation_samples = {config.memorisation_samples}"
+                if getattr(config, "memorisation", False) and getattr(config, "d", 1) > 1 else "")
         raise ValueError(
             f"n = {config.n}, m = {config.m}{dim}{nested}: the run would hold about {parts['total'] / GIB:.3g} GiB "
             f"(m×m, n×m and grid×m arrays, estimated in empirical/resources.py), above the memory cap "

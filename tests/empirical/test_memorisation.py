@@ -17,7 +17,7 @@ from empirical.kl import kl_sde_law
 from empirical.loss import empirical_loss
 from empirical.measure import MeasureConfig, Measurement, make_target, measure
 from empirical.memorisation import (is_memorised, memorised_fraction, memorised_intervals, memorised_mass,
-                                    sampled_memorised_fraction, wilson_interval)
+                                    sampled_memorised_fraction, target_memorised_fraction, wilson_interval)
 from empirical.scores import exact_score
 from empirical.sde import ou
 from empirical.targets import empirical, gaussian, two_mode
@@ -137,6 +137,16 @@ def test_sampled_fraction_in_d_sees_the_empirical_score_memorise():
     assert hit.lo <= hit.fraction <= hit.hi
 
 
+def test_target_fraction_against_draws_of_the_target():
+    p = two_mode(3.0, (0.3, 0.7))
+    x = p.sample(20, np.random.default_rng(4))
+    exact = target_memorised_fraction(p, x, t0=0.2)
+    draws = p.sample(200_000, np.random.default_rng(5), 0.2)
+    hits = is_memorised(draws, x)
+    assert abs(hits.mean() - exact) < 4 * np.sqrt(exact * (1 - exact) / draws.size)
+    assert 0.1 < exact < 0.6
+
+
 def test_wilson_interval_matches_published_values():
     # Newcombe (1998), Table I: 0/10 -> [0, 0.2775]; 1/29 -> [0.0061, 0.1718] at 95%
     np.testing.assert_allclose(wilson_interval(0, 10), [0.0, 0.2775], atol=5e-5)
@@ -153,6 +163,7 @@ def test_measure_adds_the_fraction_from_the_k2_law_and_round_trips():
     for a, value in zip(r.A, out["memorised_fraction"]):
         _, law = kl_sde_law(make_target(c), rf_score(r.features, a), c.t0)
         assert value == memorised_mass(law, r.x_train)
+    assert out["quantities"]["memorised_fraction_target"] == target_memorised_fraction(make_target(c), r.x_train)
     back = Measurement.from_json(out)
     np.testing.assert_array_equal(back.memorised_fraction, r.memorised_fraction)
     assert back.config == c
@@ -169,13 +180,15 @@ def test_measure_in_d_samples_the_fraction_with_its_standard_error():
     for p, se in zip(out["memorised_fraction"], out["memorised_fraction_se"]):
         assert 0 <= p <= 1 and se == pytest.approx(np.sqrt(p * (1 - p) / 300))
     assert measure(c).to_json()["memorised_fraction"] == out["memorised_fraction"]  # seeded
+    assert 0 <= out["quantities"]["memorised_fraction_target"] <= 1
 
 
 def test_opt_in_fields_leave_the_inputs_of_earlier_measurements_unchanged():
     plain = MeasureConfig(n=8, m=8, taus=(1.0,))
     assert not {"memorisation", "memorisation_samples", "noise_draws"} & set(plain.to_dict())
     assert MeasureConfig(n=8, m=8, taus=(1.0,), memorisation=True).to_dict()["memorisation"] is True
-    assert "memorised_fraction" not in measure(MeasureConfig(n=8, m=8, taus=(1.0,), kl=("K1",), m_ref_factor=0)).to_json()
+    out = measure(MeasureConfig(n=8, m=8, taus=(1.0,), kl=("K1",), m_ref_factor=0)).to_json()
+    assert "memorised_fraction" not in out and "memorised_fraction_target" not in out["quantities"]
 
 
 @pytest.mark.parametrize("call, word", [
@@ -197,3 +210,33 @@ def test_opt_in_fields_leave_the_inputs_of_earlier_measurements_unchanged():
 def test_bad_input_raises_naming_the_parameter(call, word):
     with pytest.raises(ValueError, match=word):
         call()
+
+
+def _measure(*flags: str, n: str = "16", m: str = "16") -> list[str]:
+    return ["measure", "--n", n, "--m", m, "--tau", "10", "--seed", "0", "--kl", "K1", *flags]
+
+
+@pytest.mark.parametrize("argv, word", [
+    (_measure("--noise-draws", "0"), "noise_draws"), (_measure("--noise-draws", "-2"), "noise_draws"),
+    (_measure("--noise-draws", "1.5"), "--noise-draws"), (_measure("--noise-draws", "nan"), "--noise-draws"),
+    (_measure("--noise-draws", "1e7"), "noise_draws"),
+    (_measure("--noise-draws", "100000", n="1000", m="1000"), "noise_draws = 100000"),
+    (_measure("--memorisation", n="1"), "n must"), (_measure("--memorisation-samples", "1"), "memorisation_samples"),
+    (_measure("--memorisation-samples", "abc"), "--memorisation-samples"),
+    (_measure("--memorisation", "--d", "8", "--memorisation-samples", "1000000", m="3000"), "memorisation_samples"),
+])
+def test_measure_flags_exit_2_with_one_line_before_computing(argv, word, capsys, monkeypatch):
+    import empirical.measure
+    from verification.cli import main
+
+    def started(*args, **kwargs):
+        raise AssertionError("a computation started")
+
+    monkeypatch.setattr(empirical.measure, "seeds", started)
+    try:
+        rc = main(argv)
+    except SystemExit as exc:  # argparse usage errors
+        rc = exc.code
+    err = capsys.readouterr().err
+    assert rc == 2 and word in err and "Traceback" not in err, err
+    assert err.startswith("usage:") or err.count("\n") == 1
