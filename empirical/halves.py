@@ -220,22 +220,39 @@ def sampler_laws(target: Target1D, scores: list[ScoreModel], t0: float | None = 
     return laws
 
 
+_TINY = np.finfo(float).tiny
+
+
+def _kl_floored(p: np.ndarray, q: np.ndarray, h: np.ndarray) -> tuple[float, float]:
+    """(KL(p ‖ q) over cells with q floored at the smallest normal double where it is <= 0, the p-mass there).
+
+    A sampler's law underflows to 0 (or TR-BDF2 leaves round-off negatives) far out in a tail that the
+    other law still reaches; those cells then add p log(p / tiny) <= 709 p each, and their p-mass is
+    returned so that the reader can bound what the floor decided.
+    """
+    under = (q <= 0) & (p > 0)
+    return kl_cells(p, np.where(q > 0, q, _TINY), h), float(np.sum(h[under] * p[under]))
+
+
 def _kls_between(target: Target1D, scores: list[ScoreModel], t0: float) -> np.ndarray:
-    """[KL(q1‖q2), KL(q2‖q1), K2 of 1, K2 of 2] on a common grid; backward Euler on 4x the steps when
-    TR-BDF2 left a law <= 0 where the other (or p_{t0}) has mass (as :func:`empirical.kl.kl_sde` does)."""
+    """[KL(q1‖q2), KL(q2‖q1), K2 of 1, K2 of 2, the larger floored mass of the two KLs] on a common grid.
+
+    The K2s are as :func:`empirical.kl.kl_sde` computes them, with its rule: backward Euler on 4x the
+    steps (both laws) when TR-BDF2 left a law <= 0 where p_{t0} has mass. The KLs between the laws floor
+    the second law where it is <= 0 (:func:`_kl_floored`)."""
     for scheme, steps in (("trbdf2", _SDE_STEPS), ("euler", 4 * _SDE_STEPS)):
         q1, q2 = sampler_laws(target, scores, t0, scheme=scheme, n_steps=steps)
         p = cell_average(lambda x: target.pdf(t0, x), q1.edges)
-        h = q1.h
-        out = np.array([kl_cells(q1.q, q2.q, h), kl_cells(q2.q, q1.q, h), kl_cells(p, q1.q, h), kl_cells(p, q2.q, h)])
-        if np.all(np.isfinite(out)):
+        k2 = [kl_cells(p, q1.q, q1.h), kl_cells(p, q2.q, q1.h)]
+        if np.all(np.isfinite(k2)):
             break
-        warnings.warn("halves: TR-BDF2 left a law <= 0 where the other has mass; recomputed with backward Euler "
-                      "on 4x the steps", RuntimeWarning, stacklevel=3)
+        warnings.warn("halves: TR-BDF2 left a law <= 0 where p_t0 has mass; recomputed with backward Euler on 4x "
+                      "the steps", RuntimeWarning, stacklevel=3)
+    (kl12, mass12), (kl21, mass21) = _kl_floored(q1.q, q2.q, q1.h), _kl_floored(q2.q, q1.q, q1.h)
     if max(q1.boundary_mass, q2.boundary_mass) > BOUNDARY_MASS_MAX:
         warnings.warn(f"halves: mass {max(q1.boundary_mass, q2.boundary_mass):.2e} sits in the two outer cells at "
                       "the widest reach: the zero-flux walls truncate a sampler", RuntimeWarning, stacklevel=3)
-    return out
+    return np.array([kl12, kl21, *k2, max(mass12, mass21)])
 
 
 @dataclass(frozen=True, eq=False)
@@ -253,6 +270,10 @@ class Halves:
         1-D: KL(q_1 ‖ q_2) and KL(q_2 ‖ q_1) of the two samplers' laws; None in d >= 2.
     K2_half1, K2_half2 : ndarray or None
         1-D: K2 of each half on the same common grid; None in d >= 2.
+    kl_between_floored_mass : ndarray or None
+        1-D: the mass of the first law in cells where the second underflowed to <= 0 (the larger of the
+        two directions); there the second law is floored at the smallest normal double, so those cells
+        add at most 709 times this mass to the KL. None in d >= 2.
     timings : dict of stage -> seconds
     features, A1, A2, x1, x2
         The models and the halves.
@@ -266,6 +287,7 @@ class Halves:
     kl_between_reverse: np.ndarray | None
     K2_half1: np.ndarray | None
     K2_half2: np.ndarray | None
+    kl_between_floored_mass: np.ndarray | None
     timings: dict[str, float]
     features: RandomFeatures = field(repr=False)
     A1: np.ndarray = field(repr=False)
@@ -275,10 +297,11 @@ class Halves:
 
     def to_json(self) -> dict:
         """The ``diffgen halves --json`` object: tau, score_distance, K1_half1, K1_half2 and, in 1-D,
-        kl_between, kl_between_reverse, K2_half1, K2_half2 (lists aligned with tau); inputs and timings."""
+        kl_between, kl_between_reverse, K2_half1, K2_half2, kl_between_floored_mass (lists aligned with tau);
+        inputs and timings."""
         out = {"tau": list(self.config.taus), "score_distance": [float(v) for v in self.score_distance],
                "K1_half1": [float(v) for v in self.K1_half1], "K1_half2": [float(v) for v in self.K1_half2]}
-        for name in ("kl_between", "kl_between_reverse", "K2_half1", "K2_half2"):
+        for name in ("kl_between", "kl_between_reverse", "K2_half1", "K2_half2", "kl_between_floored_mass"):
             values = getattr(self, name)
             if values is not None:
                 out[name] = [float(v) for v in values]
@@ -362,7 +385,7 @@ def halves(config: HalvesConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -> 
     D = score_distance(pop, A1, A2)
     K1 = [np.atleast_1d(kl_score_bound(target, rf_score(features, A), config.t0, loss=pop)) for A in (A1, A2)]
     lap("D and K1")
-    kls = [None] * 4
+    kls = [None] * 5
     if config.d == 1:
         per_tau = np.array([_kls_between(target, [rf_score(features, a1), rf_score(features, a2)], config.t0)
                             for a1, a2 in zip(A1, A2)])

@@ -38,7 +38,7 @@ def test_1d_contract_and_score_distance_against_quadrature(tmp_path, capsys):
     path = tmp_path / "halves.npz"
     out = _run(capsys, ["--target", "gm", "--mu", "2.5", "--weights", "0.3,0.7", "--n", "41", "--m", "24",
                         "--tau", "10,1000,100000", "--seed", "3", "--save-model", str(path)])
-    assert {"tau", "score_distance", "kl_between", "K1_half1", "K1_half2"} <= set(out)
+    assert {"tau", "score_distance", "kl_between", "K1_half1", "K1_half2", "kl_between_floored_mass"} <= set(out)
     assert all(len(out[k]) == 3 for k in ("score_distance", "kl_between", "K1_half1", "K1_half2"))
     model = np.load(path)
     assert model["W"].shape == (24, 1) and model["U"].shape == (24, 2)
@@ -193,3 +193,14 @@ def test_bad_input_exits_2_with_one_line_before_computing(argv, word, capsys, mo
 def test_api_bad_input_raises_naming_the_parameter(call, word):
     with pytest.raises(ValueError, match=word):
         call()
+
+
+def test_kl_between_floors_an_underflowed_law_and_reports_the_mass_there():
+    from empirical.halves import _kl_floored
+
+    p, q, h = np.array([0.25, 0.25, 0.0]), np.array([0.5, 0.0, -1e-90]), np.array([2.0, 2.0, 2.0])
+    kl, mass = _kl_floored(p, q, h)
+    tiny = np.finfo(float).tiny
+    assert kl == pytest.approx(0.5 * np.log(0.5) + 0.5 * np.log(0.25 / tiny), rel=1e-14)
+    assert mass == 0.5
+    assert _kl_floored(p, p, h) == (0.0, 0.0)
