@@ -4,7 +4,10 @@ The measurement engine of the verification suite: targets p0 and the forward SDE
 (:mod:`empirical.sde`, :mod:`empirical.targets`), the model (12) (:mod:`empirical.features`), its
 losses (5)-(7) and Lemma 3 (:mod:`empirical.loss`), the exact flows (9)-(10)
 (:mod:`empirical.flow`), the decomposition (15) (:mod:`empirical.decomposition`), the four KLs
-K1-K4 (:mod:`empirical.kl`) and one whole measurement (:mod:`empirical.measure`).
+K1-K4 (:mod:`empirical.kl`) and one whole measurement (:mod:`empirical.measure`). For the later
+theories (docs/theory.md §11.1): the memorised fraction of the sampler (:mod:`empirical.memorisation`),
+finite noise draws per point (:mod:`empirical.noise_draws`) and two models trained on disjoint halves
+(:mod:`empirical.halves`).
 
 References
 ----------
