@@ -5,7 +5,10 @@ The measurement engine of the verification suite: targets p0 and the forward SDE
 losses (5)-(7) and Lemma 3 (:mod:`empirical.loss`), the exact flows (9)-(10)
 (:mod:`empirical.flow`), the decomposition (15) (:mod:`empirical.decomposition`), the comparator of
 Lemma 4 (:mod:`empirical.comparator`), the four KLs K1-K4 (:mod:`empirical.kl`), the second evaluations
-behind the exact checks (:mod:`empirical.independent`) and one whole measurement (:mod:`empirical.measure`).
+behind the exact checks (:mod:`empirical.independent`) and one whole measurement (:mod:`empirical.measure`). For the later
+theories (docs/theory.md §11.1): the memorised fraction of the sampler (:mod:`empirical.memorisation`),
+finite noise draws per point (:mod:`empirical.noise_draws`) and two models trained on disjoint halves
+(:mod:`empirical.halves`).
 
 References
 ----------

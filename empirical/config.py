@@ -77,6 +77,18 @@ class MeasureConfig:
     kl_at : {"all", "k1-min"}
         Where K2-K4 are measured: at every τ, or only at the τ of the grid minimum of K1 (the
         early-stopped model; the other entries are NaN), which saves all but one sampler run.
+    memorisation : bool, default False
+        Also measure the memorised fraction of the reverse-SDE sampler at the τ where K2-K4 are
+        measured (``kl_at``): exactly from the K2 law in d = 1, from ``memorisation_samples``
+        Euler–Maruyama draws in d >= 2 (:mod:`empirical.memorisation`); needs n >= 2.
+    memorisation_samples : int in [2, 1e6]
+        d >= 2: draws of the sampler per τ for the memorised fraction (binomial standard error).
+    noise_draws : int in [1, 1e6], or None
+        None (default): the empirical loss is exact in the noise (k = ∞). An integer k: k fixed noise
+        draws per training point and t node (:mod:`empirical.noise_draws`), seeded from ``seed``.
+
+    The three fields above are left out of :meth:`to_dict` at their defaults, so the inputs (and the
+    result-cache keys) of measurements that do not use them are those of earlier versions.
 
     Raises
     ------
@@ -100,6 +112,9 @@ class MeasureConfig:
     direction: str = "e1"
     ode_samples: int = 4000
     kl_at: str = "all"
+    memorisation: bool = False
+    memorisation_samples: int = 4000
+    noise_draws: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "taus", _reals("tau", self.taus))
@@ -114,8 +129,17 @@ class MeasureConfig:
         _check(self)
 
     def to_dict(self) -> dict:
-        """The fields as a plain dict (the ``inputs`` of the JSON output)."""
-        return asdict(self)
+        """The fields as a plain dict (the ``inputs`` of the JSON output), without the opt-in fields
+        (memorisation, memorisation_samples, noise_draws) that are at their defaults."""
+        out = asdict(self)
+        for name, default in OPT_IN_DEFAULTS.items():
+            if out[name] == default and type(out[name]) is type(default):
+                del out[name]
+        return out
+
+
+OPT_IN_DEFAULTS = {"memorisation": False, "memorisation_samples": 4000, "noise_draws": None}
+"""Fields added after the result cache was keyed: left out of :meth:`MeasureConfig.to_dict` at these values."""
 
 
 LIMITS = {"n": 10**6, "m": 10**6, "m_ref_factor": 64, "mu": 100.0, "tau": 1e15, "taus": 1000, "T": (0.1, 100.0)}
@@ -201,3 +225,10 @@ def _check(c: MeasureConfig) -> None:
     _integer("ode_samples", c.ode_samples, 2, 10**6)
     if not isinstance(c.kl_at, str) or c.kl_at not in KL_AT:
         raise ValueError(f"kl_at must be one of {KL_AT}, got {c.kl_at!r}")
+    if not isinstance(c.memorisation, (bool, np.bool_)):
+        raise ValueError(f"memorisation must be True or False, got {c.memorisation!r}")
+    if c.memorisation and c.n < 2:
+        raise ValueError(f"n must be >= 2 with memorisation (a second nearest training point), got {c.n}")
+    _integer("memorisation_samples", c.memorisation_samples, 2, 10**6)
+    if c.noise_draws is not None:
+        _integer("noise_draws", c.noise_draws, 1, 10**6)

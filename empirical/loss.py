@@ -171,6 +171,7 @@ def empirical_losses(
     noise_draws: int | None = None,
     seed: int | None = None,
     rtol: float = RTOL,
+    grid: TimeGrid | None = None,
 ) -> dict[str, QuadraticLoss]:
     """Empirical DSM losses L̂_n ((5) on p̂0) for several weightings in one pass over t.
 
@@ -197,6 +198,10 @@ def empirical_losses(
         is the exact expectation.
     rtol : float, default 1e-8
         In R^d (d >= 2, exact path): the guaranteed bound on B̂1's relative Frobenius error.
+    grid : TimeGrid, optional
+        Nodes and weights of the t-expectation in place of ``time_grid(sde.T, n_t, t0)`` (``n_t`` and
+        ``t0`` are then not used), e.g. one node of weight 1 for the loss at a fixed t; its T must
+        be the SDE's and its nodes > 0.
 
     Returns
     -------
@@ -232,9 +237,13 @@ def empirical_losses(
     x = x.reshape(-1, 1) if x.ndim == 1 else x
     if x.ndim != 2 or x.shape[1] != features.d or x.shape[0] < 1 or not np.all(np.isfinite(x)):
         raise ValueError(f"x_train must be a finite array of shape (n, {features.d}) with n >= 1, got {x.shape}")
-    if "g2" in lams and t0 <= 0:
-        raise ValueError(f"t0 must be > 0 for the empirical 'g2' loss (its DSM constant E 2d/σ_t² diverges), got {t0!r}")
-    grid = time_grid(sde.T, n_t, t0)
+    if grid is None:
+        if "g2" in lams and t0 <= 0:
+            raise ValueError(f"t0 must be > 0 for the empirical 'g2' loss (its DSM constant E 2d/σ_t² diverges), "
+                             f"got {t0!r}")
+        grid = time_grid(sde.T, n_t, t0)
+    elif not (isinstance(grid, TimeGrid) and grid.T == sde.T and np.all(grid.t > 0) and np.all(grid.t <= sde.T)):
+        raise ValueError(f"grid must be a TimeGrid with T = {sde.T} and nodes in (0, T]")
     d = features.d
     lam_values = {k: weighting(k, sde, grid.t, d) for k in lams}
     sigma2 = sde.sigma2(grid.t)

@@ -19,11 +19,12 @@ from .comparator import comparator
 from .decomposition import decomposition
 from .features import RandomFeatures, draw_features, rf_score
 from .flow import gradient_flow
-from .kl import kl_integrated, kl_ode, kl_score_bound, kl_sde, kl_sde_2d, ode_kl_mc
+from .kl import kl_integrated, kl_ode, kl_score_bound, kl_sde, kl_sde_2d, kl_sde_law, ode_kl_mc
 from .independent import independent_checks
 from .lemma_checks import lemma_checks
-from .outputs import write_file
 from .loss import empirical_losses, population_losses
+from .memorisation import is_memorised, memorised_mass, sampled_memorised_fraction, target_memorised_fraction
+from .outputs import write_file
 from .quadratic import QuadraticLoss
 from .resources import DEFAULT_MAX_MEMORY_GIB, check_resources
 from .sde import ou
@@ -66,9 +67,15 @@ def _target(name: str, mu: float, weights: tuple[float, float], T: float, d: int
 
 
 def _streams(seed: int) -> list[np.random.SeedSequence]:
-    """Data, features, the modes' direction and the ODE-KL's Monte Carlo: independent streams of one seed
-    (the first two are those of every earlier version: ``spawn`` children depend only on their index)."""
-    return np.random.SeedSequence(seed).spawn(4)
+    """Data, features, the modes' direction, the ODE-KL's Monte Carlo, the memorisation draws and the
+    loss's noise draws: independent streams of one seed (the first four are those of every earlier
+    version: ``spawn`` children depend only on their index)."""
+    return np.random.SeedSequence(seed).spawn(6)
+
+
+def _stream_seed(seed: int, index: int) -> int:
+    """An integer seed from stream ``index`` of :func:`_streams`."""
+    return int(_streams(seed)[index].generate_state(1)[0])
 
 
 def seeds(seed: int) -> tuple[np.random.Generator, int]:
@@ -107,7 +114,9 @@ class Measurement:
         ``comparator_norm2`` = ‖θ_ρ‖², ``comparator_excess`` = L̃(θ_ρ) - L̃(θ*), ``ridge`` = ρ, and
         ``loss_zero`` = L̃(0); ``theta_star_norm2`` is ‖θ*‖² of the minimum-norm minimiser, which moves with
         the solver's rank cutoff (numerically undefined: no bound should use it). K1 at τ = ∞ (the flow's limit, :attr:`K1_inf`): ``K1_inf`` and
-        ``K1_inf_rounding``, its difference from a second solve of the same minimiser (by SVD).
+        ``K1_inf_rounding``, its difference from a second solve of the same minimiser (by SVD). With
+        ``config.memorisation``, ``memorised_fraction_target``: the fraction of p_{t0} itself (exact in 1-D, from
+        ``memorisation_samples`` draws of p_{t0} in d >= 2).
     timings : dict of stage -> seconds
     boundary_mass : dict of name -> array
         ``"K2"``: the mass in the two outer cells of the Fokker–Planck grid of each K2's law, aligned
@@ -115,7 +124,11 @@ class Measurement:
         K2 was not measured.
     standard_errors : dict of name -> array
         Monte-Carlo standard errors of the KLs that are Monte-Carlo means (``"K3"`` in d >= 2), aligned
-        with ``taus``; empty in d = 1, where every KL is deterministic.
+        with ``taus``, and of the sampled memorised fraction (``"memorised_fraction"``, d >= 2); empty
+        in d = 1, where every measurement is deterministic.
+    memorised_fraction : array or None
+        With ``config.memorisation``: the memorised fraction of the reverse-SDE sampler at each τ
+        (NaN where the samplers were not run, ``kl_at``); None otherwise.
     """
 
     config: MeasureConfig
@@ -131,6 +144,7 @@ class Measurement:
     features: RandomFeatures | None = field(default=None, repr=False)
     A: np.ndarray | None = field(default=None, repr=False)
     x_train: np.ndarray | None = field(default=None, repr=False)
+    memorised_fraction: np.ndarray | None = None
 
     @property
     def taus(self) -> np.ndarray:
@@ -168,6 +182,8 @@ class Measurement:
         out["lemmas"] = self.lemmas
         out["timings"] = self.timings
         out["boundary_mass"] = {k: _listed(vals) for k, vals in self.boundary_mass.items()}
+        if self.memorised_fraction is not None:
+            out["memorised_fraction"] = _listed(self.memorised_fraction)
         return out
 
     @classmethod
@@ -225,8 +241,10 @@ class Measurement:
         for key in ("lemmas", "quantities", "timings"):
             if not isinstance(obj[key], dict):
                 raise ValueError(f"Measurement.from_json: {key} must be a dict, got {type(obj[key]).__name__}")
+        memorised = obj.get("memorised_fraction")
         return cls(config, K, numbers("I1", obj["I1"]), numbers("I2", obj["I2"]), float(I3), obj["lemmas"],
-                   obj["quantities"], obj["timings"], boundary, se)
+                   obj["quantities"], obj["timings"], boundary, se,
+                   memorised_fraction=None if memorised is None else numbers("memorised_fraction", memorised))
 
     def save_model(self, path: str) -> None:
         """Write the models to the ``.npz`` file ``path`` (atomically, replacing a link there rather than writing
@@ -270,7 +288,10 @@ def measure(config: MeasureConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -
     Draws n training points from the target and m features from ``config.seed``; builds the
     population losses (7) (training weighting and g²) and the empirical loss (5); runs both flows
     from A(0) = 0; measures K1 (Lemma 2, exact), K2..K4 as ``config.kl`` asks, the decomposition
-    (15), and checks Lemmas 4 and 5 on both flows.
+    (15), and checks Lemmas 4 and 5 on both flows. Opt-in: with ``config.noise_draws`` the empirical
+    loss has that many fixed noise draws per point and t node (:mod:`empirical.noise_draws`); with
+    ``config.memorisation`` the memorised fraction of the sampler (:mod:`empirical.memorisation`) is
+    measured where K2-K4 are.
 
     Parameters
     ----------
@@ -328,7 +349,8 @@ def measure(config: MeasureConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -
     if config.m_ref_factor:
         big = draw_features(config.m * config.m_ref_factor, d, feature_seed, T=config.T)
         pop_big = population_losses(target, big, (config.lam,), t0=config.t0)[config.lam]
-    emp = empirical_losses(x_train, features, target.sde, (config.lam,), t0=config.t0)[config.lam]
+    emp = empirical_losses(x_train, features, target.sde, (config.lam,), t0=config.t0,
+                           noise_draws=config.noise_draws, seed=_stream_seed(config.seed, 5))[config.lam]
     lap("losses")
     taus = np.asarray(config.taus)
     A = gradient_flow(emp, taus)
@@ -348,20 +370,40 @@ def measure(config: MeasureConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -
         out[at] = values
         return out
 
+    laws = None  # the 1-D K2 laws, which the memorised fraction reads too
     for name in config.kl:
         if name == "K1":
             continue
         if name == "K2":  # K2 and its law's boundary mass from one Fokker–Planck solve
-            solve = kl_sde if d == 1 else kl_sde_2d
-            k2 = np.array([solve(target, s, config.t0, return_boundary_mass=True) for s in chosen], dtype=float)
+            if d == 1:
+                solved = [kl_sde_law(target, s, config.t0) for s in chosen]
+                laws = [law for _, law in solved]
+                k2 = np.array([(value, law.boundary_mass) for value, law in solved], dtype=float)
+            else:
+                k2 = np.array([kl_sde_2d(target, s, config.t0, return_boundary_mass=True) for s in chosen], dtype=float)
             K[name], boundary[name] = aligned(k2[:, 0]), aligned(k2[:, 1])
         elif name == "K3" and d > 1:
-            mc_seed = int(_streams(config.seed)[3].generate_state(1)[0])
+            mc_seed = _stream_seed(config.seed, 3)
             runs = [ode_kl_mc(target, s, config.t0, config.ode_samples, mc_seed) for s in chosen]
             K[name], errors[name] = aligned([r.kl for r in runs]), aligned([r.kl_se for r in runs])
         else:
             K[name] = aligned([{"K3": kl_ode, "K4": kl_integrated}[name](target, s, config.t0) for s in chosen])
         lap(name)
+    memorised = None
+    if config.memorisation:
+        if d == 1:
+            laws = laws or [kl_sde_law(target, s, config.t0)[1] for s in chosen]
+            memorised = aligned([memorised_mass(law, x_train) for law in laws])
+            reference = target_memorised_fraction(target, x_train, config.t0)
+        else:
+            runs = [sampled_memorised_fraction(target.sde, s, x_train, config.memorisation_samples,
+                                               _stream_seed(config.seed, 4), config.t0) for s in chosen]
+            memorised = aligned([r.fraction for r in runs])
+            errors["memorised_fraction"] = aligned([r.se for r in runs])
+            draws = target.sample(config.memorisation_samples, np.random.default_rng(_stream_seed(config.seed, 4)),
+                                  config.t0)
+            reference = float(np.mean(is_memorised(draws, x_train)))
+        lap("memorisation")
     near, star = comparator(pop[config.lam]), pop[config.lam].minimizer()
     k1_inf, rounding = _k1_limit(target, features, emp, pop["g2"], config.t0)
     quantities = {
@@ -382,8 +424,10 @@ def measure(config: MeasureConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -
               "independent": independent_checks(target, features, A, taus, K["K1"], dec.I2, pop[config.lam],
                                                  quantities, config.t0)}
     lap("lemmas")
+    if config.memorisation:  # the fraction of p_{t0} itself: the level of a sampler that does not memorise
+        quantities["memorised_fraction_target"] = reference
     return Measurement(config, K, dec.I1, dec.I2, float(dec.I3), lemmas, quantities, timings, boundary, errors,
-                       features, A, x_train)
+                       features, A, x_train, memorised)
 
 
 def _k1_limit(target: Target, features: RandomFeatures, emp: QuadraticLoss, g2: QuadraticLoss,

@@ -21,8 +21,17 @@ words of the empirical mixture's moment blocks (``partial_moments``, 2^21 pairs 
   as G×m arrays: 4001 for K4, 1200 + 43·(T + 10) (the Fokker–Planck grid with its outer cells) for
   K2 and K3, 0 for K1 alone (exact, no grid);
 
-- in d >= 2, the Mehler Gram of :mod:`empirical.relu_gram`: (L + 4)·m̄² + 14·2048·m̄ + 6·2e6 + 3·m̄·d
-  with m̄ = max(m, M) (accumulators, ρ and its powers, the row chunks, the exact-pair blocks);
+- in d >= 2, the Mehler Gram of :mod:`empirical.relu_gram`: (L + 4)·m̄² + 14·2048·m̄ + 28·2e6 + 3·m̄·d
+  with m̄ = max(m, M) (accumulators, ρ and its powers, the row chunks, the exact-pair blocks: the
+  bivariate moments of one block of 2e6 (row, pair) entries hold about 26 temporaries of its size,
+  396 MiB measured by tracemalloc at d = 4, n = 128, m = 128);
+- with k = ``noise_draws`` (the finite-k empirical loss, :mod:`empirical.noise_draws`), per t node
+  the N = n·k noisy points: 3·m² + N·(3m + 6d) (the accumulator and the product φᵀφ; the features of
+  this node and of the previous one, still bound while the next are built, and their pre-activations;
+  the repeated points, the noise, the noisy points and the targets);
+- with ``memorisation``: in d = 1 the K2 grid (G as for K2); in d >= 2 the S =
+  ``memorisation_samples`` sampler draws, S·(2m + 6d) + 3·n·d (features and pre-activations, the
+  draws, the noise, the score, the k-d tree of the training set);
 
 the peak is the largest of these, plus, in d >= 2 with K3, the Monte-Carlo points: 18·N·d + 2·d² with
 N = ``ode_samples`` (:data:`ODE_POINT_WORDS`: the points, their frame coordinates, log p_{t0} per
@@ -117,7 +126,8 @@ def grid_size(config: Any) -> int:
     sizes = [0]
     if "K4" in config.kl:
         sizes.append(K4_GRID)
-    if "K2" in config.kl or "K3" in config.kl:
+    if "K2" in config.kl or "K3" in config.kl or (getattr(config, "memorisation", False)
+                                                  and getattr(config, "d", 1) == 1):
         sizes.append(int(1200 + 43 * (config.T + 10)))
     return max(sizes)
 
@@ -163,9 +173,14 @@ def memory_estimate(config: Any, target: object) -> dict[str, float]:
     d = float(getattr(config, "d", 1))
     if d > 1:  # the Mehler Gram of empirical.relu_gram: (W, m, m) accumulators, ρ and its powers, row chunks
         big = max(m, M)
-        phases["Mehler Gram (d >= 2)"] = (L + 4) * big * big + 14.0 * _CHUNK_ROWS * big + 6.0 * _PAIR_BLOCK \
+        phases["Mehler Gram (d >= 2)"] = (L + 4) * big * big + 14.0 * _CHUNK_ROWS * big + 28.0 * _PAIR_BLOCK \
             + 3.0 * big * d
     samples = float(getattr(config, "ode_samples", 0)) if d > 1 and "K3" in config.kl else 0.0
+    k = getattr(config, "noise_draws", None)
+    if k:
+        phases["empirical coefficients (noise draws)"] = 3 * m * m + n * k * (3 * m + 6 * d)
+    if getattr(config, "memorisation", False) and d > 1:
+        phases["memorisation draws"] = config.memorisation_samples * (2 * m + 6 * d) + 3 * n * d
     parts = {
         "arrays": WORD * max(phases.values()),
         "ODE sample points": WORD * (ODE_POINT_WORDS * samples * d + 2.0 * d * d) if samples else 0.0,
@@ -220,6 +235,9 @@ def check_resources(config: Any, target: object, max_memory: float | None = None
         nested = (f" (m_ref_factor {config.m_ref_factor}: a nested model of {config.m * config.m_ref_factor} "
                   "features)" if config.m_ref_factor else "")
         dim = f", d = {config.d}" if getattr(config, "d", 1) > 1 else ""
+        dim += f", noise_draws = {config.noise_draws}" if getattr(config, "noise_draws", None) else ""
+        dim += (f", memorisation_samples = {config.memorisation_samples}"
+                if getattr(config, "memorisation", False) and getattr(config, "d", 1) > 1 else "")
         if parts["ODE sample points"] > 0.5 * parts["total"]:
             what, lower = (f"{config.ode_samples} Monte-Carlo points of K3 in d = {config.d}",
                            "lower ode_samples (diffgen measure --ode-samples) or d")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bounds import cli as bounds_cli
 from empirical import cli as empirical_cli
-from empirical import train_cli
+from empirical import halves_cli, train_cli
 from empirical.formats import markdown_table, to_jsonable
 
 from . import diff, diff_format, heldout
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     bounds_cli.register(sub)
     empirical_cli.register(sub)
     train_cli.register(sub)
+    halves_cli.register(sub)
     register(sub)
     return parser
 
