@@ -58,6 +58,10 @@ class Check:
         Each simulated null: name, sentence, the verdicts that would be errors, their measured rate.
     controls : tuple of dict or None
         Fitted bounds only: ``{"shape", "rejected", ...}`` per negative control.
+    replicates : int
+        Simulated replicates per null and alternative.
+    source : str
+        Where the claim is made (the paper's equation or figure, or a later paper's arXiv id).
     """
 
     name: str
@@ -75,6 +79,7 @@ class Check:
     nulls: tuple[Mapping[str, Any], ...] = ()
     controls: tuple[Mapping[str, Any], ...] | None = None
     replicates: int = 0
+    source: str = ""
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -90,7 +95,8 @@ class Check:
 
     def to_json(self) -> dict:
         """The check as results.json writes it; ``controls`` only for fitted bounds, ``reason`` only when set."""
-        out = {"name": self.name, "claim": self.claim, "verdict": self.verdict, "rule": self.rule, "size": self.size,
+        out = {"name": self.name, "claim": self.claim, "source": self.source, "verdict": self.verdict,
+               "rule": self.rule, "size": self.size,
                "power": self.power, "alternative": self.alternative, "statistic": self.statistic,
                "measured": self.measured, "predicted": self.predicted, "raw_verdict": self.raw_verdict or self.verdict,
                "nulls": [dict(n) for n in self.nulls], "replicates": self.replicates}
@@ -136,7 +142,7 @@ def make_check(claim: Any, data: Any, replicates: int, seed: int = 0, **sizes: A
     return Check(claim.id, claim.text(**sizes), j.statistic, claim.predicted, j.verdict, claim.statistic,
                  rule=rule_name(rule), size=float(j.size), power=j.power, alternative=j.alternative, reason=j.reason,
                  raw_verdict=j.raw, nulls=j.nulls, controls=tuple(controls) if controls is not None else None,
-                 replicates=replicates)
+                 replicates=replicates, source=claim.source)
 
 
 def fit_numbers(fit: PowerLawFit) -> dict:

@@ -92,7 +92,7 @@ def test_results_json_is_strict_json_with_checks_provenance_and_extra(tmp_path):
     path = write_results_json(tmp_path / "results.json", checks, {"commit": "abc"},
                               extra={"sweeps": {"kl": np.array([0.1, 0.2])}})
     doc = _strict_loads(path.read_text())
-    assert doc["checks"][0] == {"name": "a", "claim": "claim a", "measured": "nan", "statistic": "a slope",
+    assert doc["checks"][0] == {"name": "a", "claim": "claim a", "source": "", "measured": "nan", "statistic": "a slope",
                                 "predicted": [-0.5, "inf"], "verdict": "consistent", "rule": "rate", "size": 0.02,
                                 "power": 0.9, "alternative": "a slower rate", "raw_verdict": "consistent",
                                 "nulls": [], "replicates": 0}
