@@ -30,14 +30,19 @@ from .resources import DEFAULT_MAX_MEMORY_GIB, check_resources
 from .sde import ou
 from .targets import Target, random_direction, two_bumps, two_mode, two_mode_nd
 
-NUMERICS_VERSION = 4
+NUMERICS_VERSION = 5
 """Version of the numerics behind a measurement: incremented whenever a change alters measured numbers
 (a result cache keyed on it is invalidated). 2: K2's Fokker–Planck grid gained geometrically growing
 outer cells out to the sampler's reach (``empirical.kl.sde_law``), and ``boundary_mass`` is recorded.
 3: the lemma checks also assert Lemma 4's sharp quadratic constant and record ‖θ(τ)‖ at every τ.
 4: the norm of the 1/τ term is that of the ridge comparator θ_ρ (``empirical.comparator``),
 ``comparator_norm2``, with ``comparator_excess``, ``ridge`` and ``loss_zero``; K1 at τ = ∞ (``K1_inf``, ``K1_inf_rounding``); the
-lemmas gain Lemma 4 with θ_ρ and the ``independent`` entry (I2 and K1 evaluated a second way)."""
+lemmas gain Lemma 4 with θ_ρ and the ``independent`` entry (I2 and K1 evaluated a second way).
+5: K1 on a tail of the τ grid (``K1_tail_tau``, ``K1_tail``: ten times the last τ and four more decades), so
+that a minimum past the grid is found rather than guessed."""
+
+TAIL_DECADES = 5
+"""K1 is also evaluated at the last grid τ times 10, 100, ..., 10^TAIL_DECADES (the flow is exact at any τ)."""
 
 KL_NUMERICS = {"K4": 2}
 """Versions of single KLs changed since :data:`NUMERICS_VERSION` (keyed only into measurements that hold
@@ -114,7 +119,8 @@ class Measurement:
         ``comparator_norm2`` = ‖θ_ρ‖², ``comparator_excess`` = L̃(θ_ρ) - L̃(θ*), ``ridge`` = ρ, and
         ``loss_zero`` = L̃(0); ``theta_star_norm2`` is ‖θ*‖² of the minimum-norm minimiser, which moves with
         the solver's rank cutoff (numerically undefined: no bound should use it). K1 at τ = ∞ (the flow's limit, :attr:`K1_inf`): ``K1_inf`` and
-        ``K1_inf_rounding``, its difference from a second solve of the same minimiser (by SVD). With
+        ``K1_inf_rounding``, its difference from a second solve of the same minimiser (by SVD); K1 past the grid at
+        ``K1_tail_tau`` (the last τ times 10 ... 10^5): ``K1_tail``. With
         ``config.memorisation``, ``memorised_fraction_target``: the fraction of p_{t0} itself (exact in 1-D, from
         ``memorisation_samples`` draws of p_{t0} in d >= 2).
     timings : dict of stage -> seconds
@@ -406,6 +412,9 @@ def measure(config: MeasureConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -
         lap("memorisation")
     near, star = comparator(pop[config.lam]), pop[config.lam].minimizer()
     k1_inf, rounding = _k1_limit(target, features, emp, pop["g2"], config.t0)
+    tail_tau = taus[-1] * 10.0 ** np.arange(1, TAIL_DECADES + 1)
+    tail_k1 = np.asarray(kl_score_bound(target, rf_score(features, gradient_flow(emp, tail_tau)), config.t0,
+                                        loss=pop["g2"]), dtype=float)
     quantities = {
         "kl_prior": float(kl_prior),
         "loss_star": float(dec.loss_star),
@@ -418,6 +427,8 @@ def measure(config: MeasureConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -
         "m_ref": int(config.m * config.m_ref_factor),
         "K1_inf": k1_inf,
         "K1_inf_rounding": rounding,
+        "K1_tail_tau": tail_tau.tolist(),
+        "K1_tail": tail_k1.tolist(),
     }
     lemmas = {"empirical_flow": lemma_checks(emp, A, taus),
               "population_flow": lemma_checks(pop[config.lam], gradient_flow(pop[config.lam], taus), taus),
