@@ -15,3 +15,7 @@ References
 P. Li, Z. Li, H. Zhang, J. Bian, "On the Generalization Properties of Diffusion Models",
 NeurIPS 2023, arXiv:2311.01797; docs/theory.md §12 maps each result to its module.
 """
+
+__all__ = ["config", "decomposition", "features", "flow", "halves", "kl", "loss", "measure", "measurement",
+           "memorisation", "mnist", "nets", "noise_draws", "quadratic", "scores", "sde", "targets", "training"]
+"""The public submodules: the engine is used through them (``from empirical.measure import measure``)."""
