@@ -1,4 +1,4 @@
-"""``diffgen train``: train one score network by DSM and measure every checkpoint (issue 10).
+"""``diffgen train``: train one score network by DSM and measure every checkpoint (docs/theory.md §9.2).
 
 Invalid input raises ``ValueError`` naming the parameter; the ``diffgen`` dispatcher
 (:mod:`verification.cli`) turns it into exit status 2 and one line on stderr. Every numeric flag has a
