@@ -131,3 +131,10 @@ def test_verification_formats_and_empirical_computes():
         text = path.read_text(encoding="utf-8")
         assert "empirical.formats" not in text, path
     assert not (ROOT / "empirical" / "formats.py").exists()
+
+
+def test_docstrings_carry_no_issue_numbers():
+    """Issue numbers drift (the tracker is not the code's reference); docs/theory.md sections are."""
+    found = [f"{path.relative_to(ROOT)}:{m.group(0)}" for package in PACKAGES for path in _modules(package)
+             for m in re.finditer(r"\bissue \d+", path.read_text(encoding="utf-8"), flags=re.IGNORECASE)]
+    assert not found, found
