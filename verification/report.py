@@ -57,7 +57,8 @@ def build(scale: Scale, out: Path, show_progress: bool = True, execution: Execut
     Raises
     ------
     ExactCheckFailed
-        After writing the files, when Lemmas 4-5, K2 <= K1 or I2 <= Lemma 4's bound fail somewhere.
+        After writing the files, when Lemmas 4-5, K2 <= K1 or I2 <= Lemma 4's bound fail somewhere, or an engine
+        mutation (:mod:`verification.mutations`) is caught by no exact check.
     """
     started, state = time.time(), git_state()
     out.mkdir(parents=True, exist_ok=True)
@@ -86,6 +87,7 @@ def build(scale: Scale, out: Path, show_progress: bool = True, execution: Execut
     data = {k: v for s in sections for k, v in s.data.items()}
     write_results_json(out / "results.json", checks, prov, extra={"data": data})
     failed = [c.name for c in checks if c.name in EXACT_CHECKS and c.verdict == "violated"]
+    failed += [f"engine mutation {r['mutation']!r} not caught" for r in data.get("mutations", []) if not r["caught_by"]]
     if failed:
         raise ExactCheckFailed(f"exact checks failed: {failed}; see {out / 'report.md'}")
     return {"checks": checks, "provenance": prov}
