@@ -55,7 +55,7 @@ def gaussian_floor(target: Target1D, t: float = 0.0) -> float:
     --------
     >>> from empirical.gaussian_floor import gaussian_floor
     >>> from empirical.targets import gaussian, two_mode
-    >>> round(gaussian_floor(two_mode(3.0)), 2), round(gaussian_floor(two_mode(10.0)), 2)
+    >>> round(float(gaussian_floor(two_mode(3.0))), 2), round(float(gaussian_floor(two_mode(10.0))), 2)
     (0.46, 1.61)
     >>> gaussian_floor(gaussian(1.0, 2.0)) < 1e-9
     True
@@ -77,4 +77,4 @@ def gaussian_floor(target: Target1D, t: float = 0.0) -> float:
     pts = np.unique(np.clip(means(t)[0], lo, hi)) if means is not None else None
     neg_entropy, _ = integrate.quad(integrand, lo, hi, points=pts if pts is not None and len(pts) < 50 else None,
                                     limit=500, epsabs=1e-13, epsrel=1e-10)
-    return max(0.5 * np.log(2 * np.pi * np.e * var) + neg_entropy, 0.0)
+    return float(max(0.5 * np.log(2 * np.pi * np.e * var) + neg_entropy, 0.0))

@@ -1,4 +1,5 @@
-"""Every claim the report checks, as a table of the paper: one keyword row per claim.
+"""Every claim the report checks, as a table of the paper: one keyword row per claim (the later theories' rows,
+docs/theory.md §11, in :mod:`verification.claims_later`; what a row is, :class:`verification.claim.Claim`).
 
 A row says what is claimed and where (``source``), the rule that judges it (:mod:`verification.rules`, with
 its prediction asked of :mod:`bounds` and the stated wrong alternative its power is measured against),
@@ -23,35 +24,18 @@ Examples
 
 from __future__ import annotations
 
-import functools
 import math
-from dataclasses import dataclass, replace
-from typing import Any
 
 import sympy as sp
 
-from bounds import Bound, Rates, rates, theorem1, theorem2
+from bounds import Bound, Rates, theorem1
 from bounds import symbols as S
 from bounds.rates import monomials
 
-from .rules import (Combined, Detection, Equivalence, Exact, ExactRise, Fitted, Growth, OneMode, Rate, Separation,
-                    Sign, Tolerance, Trend, WindowRise)
-
-
-@functools.cache
-def simplified(theorem: int) -> Bound:
-    """The simplified bound of Theorem 1 or 2 (Theorem 2 with its default Poly(µ) = µ^k)."""
-    if theorem == 1:
-        return theorem1("simplified")
-    if theorem == 2:
-        return theorem2(form="simplified")
-    raise ValueError(f"theorem must be 1 or 2, got {theorem!r}")
-
-
-@functools.cache
-def rates_m_equals_n(theorem: int) -> Rates:
-    """Exponents of n in τ_es and in the early-stopped bound along m = n (corollary (16))."""
-    return rates(simplified(theorem), m_exponent=1)
+from .claim import CONTRADICTS, Claim, rates_m_equals_n, simplified
+from .claims_later import LATER_ROWS
+from .rules import (Combined, Equivalence, Exact, ExactRise, Fitted, Growth, OneMode, Rate, Separation, Sign, Tolerance,
+                    Trend, WindowRise)
 
 
 def term_exponent(bound: Bound, term: str, variable: sp.Symbol) -> sp.Expr:
@@ -117,164 +101,6 @@ PAPER_MNIST_LOSS_EFFECT = 110 / 72 - 1
 """The paper's Fig. 6 training loss, farthest ≈ 110 against nearest ≈ 72 at epoch 100 (53% higher; read off
 its plot); the training-loss claim's alternative reverses it."""
 
-MEMORISED_LEVEL = 0.05
-"""tau_mem is the first tau, at or after the K2 minimum, where the sampler's memorised fraction f exceeds p0's own
-fraction f0 by this share of what is left to full memorisation: (f - f0) / (1 - f0) >= 0.05 (50 x the fraction's
-accuracy 1e-3). Chosen by the team after a pilot (n = 4, 8; m = 256), where the excess reaches 0.08-0.4."""
-
-STOPPING_DECADES = 0.5
-"""The KL-optimal and the loss-optimal stopping times "differ" when they lie more than this many decades of tau
-apart (a factor 10^0.5 = 3.2); the claim's alternative is that they coincide."""
-
-K1_RISE_EFFECT = math.log(1.5)
-"""noise-draws-rise-at-k1's alternative: K1's late rise at k = 1 draw per point 1.5 x that at k = infinity."""
-
-HALVES_EFFECT = 1.0
-"""halves-converge's alternative: the score distance of the two halves grows as n, the parametric rate 1/n of two
-independent estimates converging, reversed."""
-
-
-def _tau_es_exponent() -> float:
-    """The exponent of n in the bound's prescription tau_es along m = n (corollary (16)): 2/5."""
-    return float(_r2().tau_es_exponent)
-
-
-CONTRADICTS = {"statement": "violated", "mechanism": "mechanism-not-observed"}
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A claim of the paper as the report checks it (one row of :data:`CLAIMS`).
-
-    Attributes
-    ----------
-    id : str
-        The check's name in report.md and results.json.
-    source : str
-        Where the paper makes it (equation, lemma, theorem or figure of arXiv:2311.01797).
-    claim : str
-        What is claimed, with ``{placeholders}`` the measuring section fills (sizes of its design).
-    rule : rule
-        The rule of :mod:`verification.rules` that judges it (prediction, statistic, nulls, alternative).
-    contradicts : str
-        "statement": a contrary outcome contradicts a statement of the paper (``violated``); "mechanism": it
-        only shows a mechanism the paper explains to be absent (``mechanism-not-observed``), as for a trend an
-        upper bound allows but does not imply.
-    section : str
-        The module of :mod:`verification.sections` that measures it.
-    measures : str
-        What is measured, before the rule's statistic.
-    """
-
-    id: str
-    source: str
-    claim: str
-    rule: Any
-    contradicts: str
-    section: str
-    measures: str = ""
-
-    def __post_init__(self) -> None:
-        if self.contradicts not in CONTRADICTS:
-            raise ValueError(f"claim {self.id!r}: contradicts must be one of {sorted(CONTRADICTS)}")
-        rule = self.rule
-        if isinstance(rule, Combined):
-            rule = replace(rule, part=replace(rule.part, against=self.against), against=self.against)
-        else:
-            rule = replace(rule, against=self.against)
-        object.__setattr__(self, "rule", rule)
-
-    @property
-    def against(self) -> str:
-        """The verdict of a contradicting outcome."""
-        return CONTRADICTS[self.contradicts]
-
-    @property
-    def predicted(self) -> Any:
-        """The prediction, asked of :mod:`bounds` by the rule."""
-        return self.rule.predicted()
-
-    @property
-    def statistic(self) -> str:
-        """What is computed: the measured quantity, then the rule's statistic."""
-        return f"{self.measures}; {self.rule.describe()}" if self.measures else self.rule.describe()
-
-    @property
-    def contradiction(self) -> str:
-        """The outcome that contradicts the claim, and its verdict."""
-        return self.rule.contradiction()
-
-    def text(self, **sizes: Any) -> str:
-        """The claim with the section's sizes filled in; ``{exponent}`` is the prediction as a fraction."""
-        if "{exponent}" in self.claim:
-            p = self.predicted
-            sizes = {"exponent": fraction(p if isinstance(p, float) else p["slope"]), **sizes}
-        return self.claim.format(**sizes)
-
-
-_BONNAIRE = "Bonnaire, Urfin, Biroli, Mezard, arXiv 2505.17638"
-_URFIN = "Urfin, Bonnaire, Biroli, Mezard 2026 (First Learn, Then Memorize; extends arXiv 2505.17638)"
-_MERGER = "Merger & Goldt, arXiv 2505.24769"
-_LATER = "later_theories"
-_LATER_ROWS = (
-    Claim(id="memorisation-tau-mem-vs-n", source=_BONNAIRE, section=_LATER, contradicts="mechanism",
-          claim="the memorisation time tau_mem grows like n (tau_mem ~ n), not like the bound's prescription "
-                "n^(2/5): 1-D random features, m = {m}, n = {ns}; tau_mem the first tau at or after the K2 minimum "
-                "where the sampler's memorised fraction exceeds p0's own by {level} of the way to 1",
-          measures="per seed, the least-squares slope of log tau_mem on log n over the n whose tau_mem lies on the "
-                   "grid (log-linear interpolation between grid taus; the others counted as censored)",
-          rule=Separation(1.0, rival=_tau_es_exponent(), variable="n",
-                          rival_name="the bound's prescription tau_es ~ n^(2/5)")),
-    Claim(id="memorisation-tau-gen-flat", source=_BONNAIRE, section=_LATER, contradicts="mechanism",
-          claim="tau_gen, the training time of the least sampler KL K2, is about constant in n (|exponent| < "
-                "{margin}; the bound's prescription grows as n^(2/5)), m = {m}, n = {ns}",
-          measures="per seed, the least-squares slope of log tau_gen (smooth argmin of K2 over tau) on log n",
-          rule=Equivalence(margin=_tau_es_exponent() / 2)),
-    Claim(id="noise-draws-rise-at-k1", source=_URFIN, section=_LATER, contradicts="mechanism",
-          claim="with one noise draw per training point (k = 1) the late rise of K1 disappears: it is smaller than "
-                "with the exact noise expectation (k = infinity), n = {n}, m = {m}",
-          measures="per seed, log(1 + rise at k = 1) - log(1 + rise at k = infinity), rise = (K1(tau_max) - "
-                   "min K1) / min K1 on the same sample and features",
-          rule=Sign(effect=K1_RISE_EFFECT, direction=-1, units=" (log ratio)")),
-    Claim(id="halves-converge", source="Kadkhodaie et al., arXiv 2310.02557; Maillard & Goldt, arXiv 2605.21402",
-          section=_LATER, contradicts="mechanism",
-          claim="two models of the same features trained on disjoint halves converge as n grows: their exact score "
-                "distance D at tau = {tau} falls with n = {ns} (m = {m})",
-          measures="per seed, the least-squares slope of log D(tau) on log n",
-          rule=Sign(effect=HALVES_EFFECT, direction=-1, units=" (exponent of n)")),
-    Claim(id="d-over-n-rate-n", source=_MERGER, section=_LATER, contradicts="mechanism",
-          claim="for n > d the KL excess of the learned model over the model's optimum decays as d/n, i.e. as n^-1 "
-                "at fixed d = {d} (not as the bound's n^(-2/5)), n = {ns} (n >= 2d), m = {m}",
-          measures="per seed, the least-squares slope of log(K1_es - K1*) on log n, K1_es the grid minimum over tau "
-                   "and K1* = min over theta of K1 (the population g^2 minimiser)",
-          rule=Separation(-1.0, rival=float(_r2().bound_exponent), variable="n",
-                          rival_name="the bound's rate n^(-2/5)")),
-    Claim(id="d-over-n-rate-d", source=_MERGER, section=_LATER, contradicts="mechanism",
-          claim="for n > d the KL excess over the model's optimum grows as d at fixed n = {n}, d = {ds} (d <= n/2), "
-                "m = {m}",
-          measures="per seed, the least-squares slope of log(K1_es - K1*) on log d",
-          rule=Separation(1.0, rival=0.0, variable="d", rival_name="no growth in d")),
-    Claim(id="d-over-n-dimension-n8d", source="Abstract; Theorem 1 (full form); at n >= 8d after " + _MERGER,
-          section=_LATER, contradicts="statement",
-          claim="the early-stopped K1 minus KL(p_T||pi) grows polynomially, not exponentially, in d = {ds} at n = {n} "
-                ">= 8d (the abstract's claim away from the d ~ n crossover), m = {m}",
-          measures="K1 at its grid minimum minus KL(p_T||pi), per seed", rule=Growth()),
-    Claim(id="optimiser-rise-every-lr", source="Wu, Marion, Biau, Boyer, arXiv 2502.03435", section=_LATER,
-          contradicts="mechanism",
-          claim="the Fig. 3 turn (K2 rises after its minimum) is a property of training on the empirical loss, not "
-                "of the optimiser's noise: it is seen for SGD at every learning rate {lrs} at the same lr x epochs "
-                "and for full-batch gradient descent (Swish width {width}, n = {n}, mu = {mu}, {seeds} seeds)",
-          measures="K2 (reverse SDE, exact law) at every checkpoint, per seed, one part per arm; windows at the same "
-                   "fractions of lr x epochs in every arm",
-          rule=Combined(WindowRise(), "conjunction")),
-    Claim(id="stopping-kl-vs-loss", source="Latourelle-Vigeant et al., arXiv 2608.23938", section=_LATER,
-          contradicts="mechanism",
-          claim="the stopping time that minimises the sampler KL K2 differs from the one that minimises the held-out "
-                "denoising loss by more than {decades} decades of tau, m = {m}, n = {ns}",
-          measures="per seed, the mean over n of |log10 tau(argmin K2) - log10 tau(argmin held-out loss)| (smooth "
-                   "argmins; the held-out loss is the population loss (7), exact)",
-          rule=Sign(effect=STOPPING_DECADES, null=STOPPING_DECADES, units=" decades")),
-)
 
 _ES_K1 = "K1 at the grid minimum over tau (exact), per seed"
 _ROWS = (
@@ -456,7 +282,7 @@ _ROWS = (
           measures="per seed, max over checkpoints of |K2(SGD) - K2(flow)| / K2(flow) at the same tau (full-batch "
                    "gradient descent reported beside)",
           rule=Tolerance(FLOW_RTOL, control_name="the flow at 0.5 x tau (a time unit wrong by a factor 2)")),
-    *_LATER_ROWS,
+    *LATER_ROWS,
 )
 
 CLAIMS: dict[str, Claim] = {c.id: c for c in _ROWS}

@@ -11,18 +11,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import integrate, stats
+from scipy import stats
 
 from empirical.features import draw_features
 from empirical.gaussian_floor import gaussian_floor
 from empirical.halves import score_distance
 from empirical.loss import population_loss
-from empirical.measure import MeasureConfig, make_target, measure, seeds
+from empirical.measure import make_target, measure, seeds
 from empirical.flow import gradient_flow
 from empirical.loss import empirical_loss
 from empirical.targets import gaussian, two_mode
 from verification.cache import ResultCache
-from verification.claims import CLAIMS, MEMORISED_LEVEL
+from verification.claims import CLAIMS
+from verification.claims_later import MEMORISED_LEVEL
 from verification.later_runs import ExactCurves, LaterDesign, optimiser_runs, run_curves
 from verification.later_stats import first_below, log_crossing, memorised_excess, tau_mem
 from verification.paper_runs import PaperDesign, PaperRun, runs

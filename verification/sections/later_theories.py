@@ -16,7 +16,8 @@ from empirical.measure import MeasureConfig, make_target, seeds as draw_seeds
 from empirical.features import draw_features
 from empirical.noise_draws import gram_spectra
 
-from ..claims import CLAIMS, MEMORISED_LEVEL, STOPPING_DECADES
+from ..claims import CLAIMS
+from ..claims_later import MEMORISED_LEVEL, STOPPING_DECADES
 from ..figures import Series, band_plot, color, label, ordered_colors, seed_matrix
 from ..figures.plots import figure, save
 from ..later_runs import ExactCurves, halves_key, run_curves, run_halves
