@@ -65,6 +65,7 @@ def decomposition(
     population_large: QuadraticLoss | None,
     taus: np.ndarray,
     A0: np.ndarray | None = None,
+    flows: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Decomposition:
     """I1, I2, I3 of (15), vectorised over τ.
 
@@ -79,6 +80,9 @@ def decomposition(
         Training times, finite and >= 0.
     A0 : ndarray of shape (d, m), optional
         Common start of both flows (default 0).
+    flows : (ndarray, ndarray), optional
+        The empirical and the population flow at ``taus`` from ``A0``, when the caller holds them already
+        (:func:`empirical.measure.measure` does); computed here otherwise.
 
     Returns
     -------
@@ -122,8 +126,9 @@ def decomposition(
         raise ValueError(f"empirical must have m = {population.m} and population_large m > {population.m}, "
                          f"got {empirical.m} and {large_m}")
     taus = np.atleast_1d(np.asarray(taus, dtype=float))
-    loss_hat = population.value(gradient_flow(empirical, taus, A0))
-    loss_pop = population.value(gradient_flow(population, taus, A0))
+    A_hat, A_pop = flows if flows is not None else (gradient_flow(empirical, taus, A0), gradient_flow(population, taus, A0))
+    loss_hat = population.value(A_hat)
+    loss_pop = population.value(A_pop)
     star = float(population.value(population.minimizer()))
     star_large = (float("nan") if population_large is None
                   else float(population_large.value(population_large.minimizer())))

@@ -15,8 +15,7 @@ is not itself below ~1e-6 of that scale; in the far lower tail (both h ≪ 0, th
 active) the closed forms cancel and only the absolute bound holds. Nothing returns NaN for finite
 input, σ ≥ 0 and |ρ| ≤ 1.
 
-Timing: 1e6 broadcast pairs of ``relu_product_moment`` take 0.5-0.8 s on one core
-(a few ``ndtr``, one bivariate CDF = two ``owens_t``; measured, no benchmark test asserts it).
+Cost: a few ``ndtr`` and one bivariate CDF (two ``owens_t``) per broadcast pair.
 
 References
 ----------

@@ -1,4 +1,4 @@
-"""The authors' grid metric (issue 10; docs/theory.md §10).
+"""The authors' grid metric (docs/theory.md §10).
 
 :func:`grid_kl` is the authors' "KL": log q(x_i) = ∫ s(y, t0) dy at t0 = 0.065 on the 51 nodes
 x_i = -10 + 0.4 i, q normalised on those nodes, KL = Σ p_i (log p_i - log q_i) with p_i = 0.4 p0(x_i)

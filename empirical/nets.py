@@ -1,4 +1,4 @@
-"""Trained score networks in torch (issue 10): the authors' Swish network and the random-feature model (12).
+"""Trained score networks in torch: the authors' Swish network and the random-feature model (12).
 
 - :class:`SwishNet`: the one-hidden-layer network of the authors' notebooks (docs/theory.md §10):
   h = w x + b + L_e(φ(t)), φ(t) = [sin 2πW t/T, cos 2πW t/T] with W ~ 30·N(0, I) frozen (embedding

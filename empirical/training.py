@@ -1,4 +1,4 @@
-"""Training score networks by denoising score matching, and the authors' grid metric (issue 10).
+"""Training score networks by denoising score matching, and the authors' grid metric (docs/theory.md §9.2).
 
 :func:`train` is the authors' loop (docs/theory.md §10): for every sample, one t ~ U(ε, T) and one
 z ~ N(0, 1) per epoch, x_t = r(t) x0 + σ_t z (r = 1 under VE), loss = mean (σ_t s(x_t, t) + z)² (DSM with
@@ -303,7 +303,7 @@ def _k4(target, score: Callable, t0: float) -> float:
 
 def measure_checkpoint(target, score: Callable, t0: float | None = None, k1_loss: QuadraticLoss | None = None,
                        keys: tuple[str, ...] = MEASURES, density_x: np.ndarray | None = None) -> dict:
-    """The measurements ``keys`` of one checkpoint (issue 10; all of :data:`MEASURES` by default), for any
+    """The measurements ``keys`` of one checkpoint (all of :data:`MEASURES` by default), for any
     ``score(t, x)``.
 
     K1 :func:`~empirical.kl.kl_score_bound` (exact for an RFScore, quadrature otherwise), K2

@@ -16,7 +16,7 @@ import pytest
 
 import bounds.cli
 import empirical.measure
-import empirical.train_cli
+import verification.cli_train
 import verification.cli
 import verification.execution
 from bounds import early_stopping_time, rates, theorem1, theorem2
@@ -35,7 +35,7 @@ def no_computation(monkeypatch):
 
     monkeypatch.setattr(empirical.measure, "seeds", started)
     monkeypatch.setattr(verification.cli, "build", started, raising=False)
-    monkeypatch.setattr(empirical.train_cli, "split_seed", started)  # the first step of a training run
+    monkeypatch.setattr(verification.cli_train, "split_seed", started)  # the first step of a training run
     monkeypatch.setattr(verification.execution.Executor, "__enter__", started)  # report, calibrate, mnist
     monkeypatch.delenv("DIFFGEN_SCHEDULER", raising=False)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import doctest
 import importlib
+import importlib.util
 import pkgutil
 import re
 import tomllib
@@ -108,3 +109,32 @@ def test_the_claims_table_is_generated_from_the_registry():
     for claim in CLAIMS.values():
         assert (ROOT / "verification" / "sections" / f"{claim.section}.py").is_file()
     assert "docs/claims.md" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_package_states_its_public_api():
+    """Each package's ``__init__`` defines ``__all__``, and every name in it exists (a module or an attribute)."""
+    for package in PACKAGES:
+        for info in [None, *pkgutil.walk_packages(importlib.import_module(package).__path__, package + ".")]:
+            name = package if info is None else info.name
+            if info is not None and not info.ispkg:
+                continue
+            module = importlib.import_module(name)
+            assert hasattr(module, "__all__"), f"{name} has no __all__"
+            for entry in module.__all__:
+                assert hasattr(module, entry) or importlib.util.find_spec(f"{name}.{entry}") is not None, (name, entry)
+
+
+def test_verification_formats_and_empirical_computes():
+    """Formatting lives in verification (no module of the claims layer imports an engine formatter), and the claims
+    layer holds no training or sampling loop of its own (those are the engine's)."""
+    for path in _modules("verification"):
+        text = path.read_text(encoding="utf-8")
+        assert "empirical.formats" not in text, path
+    assert not (ROOT / "empirical" / "formats.py").exists()
+
+
+def test_docstrings_carry_no_issue_numbers():
+    """Issue numbers drift (the tracker is not the code's reference); docs/theory.md sections are."""
+    found = [f"{path.relative_to(ROOT)}:{m.group(0)}" for package in PACKAGES for path in _modules(package)
+             for m in re.finditer(r"\bissue \d+", path.read_text(encoding="utf-8"), flags=re.IGNORECASE)]
+    assert not found, found

@@ -92,7 +92,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from empirical.formats import to_jsonable
+from .formats import to_jsonable
 
 from .files import atomic_write_text
 

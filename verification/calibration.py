@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from empirical.formats import to_jsonable
+from .formats import to_jsonable
 
 from .files import atomic_write_text
 from .lp import GAP_NOTE, dominate_exactly, solve_lp

@@ -1,9 +1,10 @@
-"""The ``diffgen`` command line: one parser, each subcommand registered by the package that owns it.
+"""The ``diffgen`` command line: one parser; the bound calculator registers its own subcommands, the claims layer
+(which owns the formatting of every output) the rest.
 
 - ``bound``, ``early-stop``, ``rates``: :mod:`bounds.cli` (the bound calculator);
-- ``measure``: :mod:`empirical.cli` (the measurement engine); ``train``: :mod:`empirical.train_cli` (trained
-  networks, checkpoints measured);
-- ``report``, ``calibrate``, ``mnist``, ``diff``: here (the claims layer, the only package that imports all three).
+- ``measure``: :mod:`verification.cli_measure` (one measurement of the engine); ``train``: :mod:`verification.cli_train`
+  (trained networks, checkpoints measured); ``halves``: :mod:`verification.cli_halves`;
+- ``report``, ``calibrate``, ``mnist``, ``diff``: here.
 
 Invalid input exits with status 2 and one line on stderr naming the parameter and its valid range.
 """
@@ -18,11 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bounds import cli as bounds_cli
-from empirical import cli as empirical_cli
-from empirical import halves_cli, train_cli
-from empirical.formats import markdown_table, to_jsonable
+from .formats import markdown_table, to_jsonable
 
-from . import diff, diff_format, heldout
+from . import cli_halves, cli_measure, cli_train, diff, diff_format, heldout
 from .cache import ResultCache
 from .execution import SCHEDULER_ENV, WORKERS_MAX, Execution, Executor
 from .files import ensure_writable_dir
@@ -39,9 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     bounds_cli.register(sub)
-    empirical_cli.register(sub)
-    train_cli.register(sub)
-    halves_cli.register(sub)
+    cli_measure.register(sub)
+    cli_train.register(sub)
+    cli_halves.register(sub)
     register(sub)
     return parser
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from empirical.formats import markdown_table, to_jsonable
+from .formats import markdown_table, to_jsonable
 
 from .diff import Diff, Results, exit_status, number
 

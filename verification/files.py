@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from empirical.formats import to_jsonable
+from .formats import to_jsonable
 
 from .verdicts import VERDICTS, Check
 

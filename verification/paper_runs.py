@@ -1,4 +1,4 @@
-"""The paper's own experiments (Figs. 3-5, 8-11) as stored training runs (issue 10; docs/theory.md §10).
+"""The paper's own experiments (Figs. 3-5, 8-11) as stored training runs (docs/theory.md §10).
 
 One task is one training run of :func:`empirical.training.train`: (net, width, optimizer, lr, epochs,
 eval_every, mu, weights, n, seed, sde) and the measurements taken at each checkpoint. The seed is split

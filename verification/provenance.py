@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from empirical.formats import to_jsonable
+from .formats import to_jsonable
 
 
 def git_state(directory: str | os.PathLike | None = None) -> tuple[str, bool | None]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from empirical.formats import markdown_table
+from .formats import markdown_table
 
 from .cache import ResultCache
 from .claims import CLAIMS

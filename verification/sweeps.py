@@ -140,18 +140,21 @@ SCALES = {"quick": QUICK, "full": FULL}
 
 def early_stopped(result: Measurement, name: str = "K1") -> tuple[float, float]:
     """(τ_es, KL at τ_es): the smooth argmin in log τ of a measured curve and its grid minimum; for a K1 curve
-    whose minimum is the flow's limit (:func:`k1_minimum`), the last grid τ and K1(∞) exactly."""
+    whose minimum is the flow's limit (:func:`k1_minimum`), the last grid τ and K1(∞) exactly; for one whose minimum
+    lies on the tail past the grid, that τ and value."""
     values = result.K[name]
     if name == "K1" and np.isfinite(getattr(result, "K1_inf", np.nan)):
         found = k1_minimum(result)
         if found.where == "limit":
             return float(result.taus[-1]), found.value
+        if found.where == "past-grid":
+            return found.tau, found.value
     return smooth_argmin(result.taus, values), float(np.min(values))
 
 
 def resolved(result: Measurement) -> bool:
-    """Whether the K1 curve's minimum is known: interior, at the start, or the flow's limit K1(∞); False when it
-    lies beyond the grid (below its last point and above K1(∞)), so that the early-stopped K1 is not measured."""
+    """Whether the K1 curve's minimum is known: on the grid, on the tail past it, or the flow's limit K1(∞); False
+    when it lies beyond the tail too (still falling there, above K1(∞)): the early-stopped K1 is not measured."""
     return not np.isfinite(getattr(result, "K1_inf", np.nan)) or k1_minimum(result).where != "beyond-grid"
 
 
@@ -188,13 +191,16 @@ class CurveMinimum:
 
 
 def k1_minimum(result: Measurement) -> CurveMinimum:
-    """The minimum of the K1 curve of ``result`` over its τ grid and τ = ∞ (docs/theory.md §8.2).
+    """The minimum of the K1 curve of ``result`` over its τ grid, the tail past it and τ = ∞ (docs/theory.md §8.2).
 
     K1(∞) = ``result.K1_inf`` is K1 at the empirical flow's limit (the minimum-norm empirical minimiser on
-    the range of B̂1). The minimum is the limit when K1 at the last grid τ is within the rounding of K1(∞)
-    (``quantities["K1_inf_rounding"]``, at least :data:`K1_RTOL` relative) and no grid value lies below
-    K1(∞) by more than that; its value is then K1(∞) exactly and its τ is ∞. A measurement without K1(∞)
-    (older numerics) is judged on its grid alone.
+    the range of B̂1); the tail (``quantities["K1_tail"]`` at ``K1_tail_tau``, the last grid τ times 10 to 10^5)
+    is K1 of the same exact flow past the grid. On grid and tail together: the minimum is the limit when the last
+    value is within the rounding of K1(∞) (``quantities["K1_inf_rounding"]``, at least :data:`K1_RTOL` relative)
+    and no value lies below K1(∞) by more than that (its value is then K1(∞) exactly, its τ ∞); "interior" or
+    "start" on the grid; "past-grid" when it is an interior point of the tail; "beyond-grid" (not resolved)
+    when it is the tail's last point above the limit. A measurement without K1(∞) or tail (older numerics) is
+    judged on what it has.
 
     Raises
     ------
@@ -205,22 +211,26 @@ def k1_minimum(result: Measurement) -> CurveMinimum:
     --------
     >>> from empirical.measure import MeasureConfig, measure
     >>> from verification.sweeps import k1_minimum
-    >>> r = measure(MeasureConfig(n=512, m=32, taus=(1.0, 1e2, 1e4, 1e8, 1e12, 1e15), kl=("K1",), m_ref_factor=0))
+    >>> r = measure(MeasureConfig(n=512, m=32, taus=(1.0, 1e2, 1e4, 1e8), kl=("K1",), m_ref_factor=0))
     >>> k1_minimum(r).where, k1_minimum(r).value == r.K1_inf  # many points, few features: no overfitting
     ('limit', True)
     """
-    k1, taus = np.asarray(result.K["K1"], dtype=float), result.taus
-    if not np.all(np.isfinite(k1)):
-        raise ValueError(f"the K1 curve must be finite, got {k1!r}")
+    grid, taus = np.asarray(result.K["K1"], dtype=float), np.asarray(result.taus, dtype=float)
+    if not np.all(np.isfinite(grid)):
+        raise ValueError(f"the K1 curve must be finite, got {grid!r}")
+    tail = np.asarray(result.quantities.get("K1_tail", []), dtype=float)
+    tail_tau = np.asarray(result.quantities.get("K1_tail_tau", []), dtype=float)
+    k1, all_tau = np.concatenate([grid, tail]), np.concatenate([taus, tail_tau])
     limit = result.K1_inf
     rounding = float(result.quantities.get("K1_inf_rounding", 0.0))
     tol = max(rounding, K1_RTOL * abs(limit)) if np.isfinite(limit) else K1_RTOL * abs(k1.min())
-    i = int(np.argmin(k1))
     if np.isfinite(limit) and abs(k1[-1] - limit) <= tol and np.all(k1 >= limit - tol):
         return CurveMinimum("limit", float("inf"), limit, tol)
+    i = int(np.argmin(k1))
     if i == k1.size - 1 or (np.isfinite(limit) and limit < k1[i] - tol):
-        return CurveMinimum("beyond-grid", float(taus[i]), float(k1[i]), tol)
-    return CurveMinimum("start" if i == 0 else "interior", float(taus[i]), float(k1[i]), tol)
+        return CurveMinimum("beyond-grid", float(all_tau[i]), float(k1[i]), tol)
+    where = "start" if i == 0 else "interior" if i < grid.size else "past-grid"
+    return CurveMinimum(where, float(all_tau[i]), float(k1[i]), tol)
 
 
 def k1_configs(base: MeasureConfig, scale: Scale, taus: Sequence[float] | None = None,

@@ -27,7 +27,7 @@ models at τ = 1, 10 (K2 1.15, 1.10) -0.30 % (OU's: -1.0 %); the exact score 1.3
 (1-D defaults).
 Cells and growth - 1 halved (50 cells, 1.16): space error +2.4 % → +0.8 % (20 steps). A non-separable
 m = 256 minimiser of ``two_mode_nd(3, 2)`` under VE: K2 0.12795 at the defaults, 0.12783 refined (150
-cells, growth 1.054, 60 steps; 33 s), K1 0.862.
+cells, growth 1.054, 60 steps), K1 0.862.
 """
 
 from __future__ import annotations

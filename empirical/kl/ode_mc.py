@@ -38,10 +38,9 @@ from ..targets import ProductTarget, Target
 from .flow_ode import METHODS, probability_flow
 
 CHUNK_ELEMENTS = 1 << 19
-"""Points per chunk times features m (4 MB per (chunk, m) array, so that they stay in cache). Measured
-for 10^4 points, d = 16, m = 1024 (single-threaded BLAS, on a shared 2-core machine): 7-11 s in chunks
-of 512 points against 14 s in one chunk of 10^4; peak traced memory 19 MiB for m = 4096 (chunks of 128,
-33 s) where one chunk of 10^4 points would hold 330 MB per (N, m) array."""
+"""Points per chunk times features m (4 MB per (chunk, m) array, so that they stay in cache): chunks of 512 points
+beat one chunk of 10^4 at d = 16, m = 1024, and at m = 4096 (chunks of 128) the peak traced memory stays near
+19 MiB where one chunk of 10^4 points would hold 330 MB per (N, m) array."""
 
 
 @dataclass(frozen=True)
@@ -229,8 +228,8 @@ def ode_logq(sde: LinearSDE, score: ScoreModel, x: np.ndarray, t0: float = 0.0, 
     Notes
     -----
     BLAS runs single-threaded for the duration: the products are thin ((chunk, d) by (d, m)) and the
-    work is mostly elementwise, so a second BLAS thread gained nothing on an idle 2-core machine (7.8 s
-    against 7.0 s for 10^4 points, d = 16, m = 1024) and lost 3.8x on a loaded one (26.5 s against 7.0 s).
+    work is mostly elementwise, so a second BLAS thread gains nothing on an idle machine and loses several
+    times on a loaded one.
     Peak memory: two (chunk, m) work arrays of :class:`FusedRFScore` and the (N, d) points.
 
     Returns

@@ -81,8 +81,8 @@ def resolve_device(device: str | torch.device) -> torch.device:
 def torch_threads(threads: int | None) -> Iterator[None]:
     """Run the block with ``threads`` intra-op torch threads (None: leave torch's setting), then restore.
 
-    Why: on the shared 2-core machine a (32, 1, 28, 28) forward and backward pass of :class:`ScoreNet`
-    took 25 ms with one thread and 1.2 s with two (the threads spin against the other jobs' load).
+    Why: with other jobs on the cores, torch's intra-op threads spin against them; one thread per job is the
+    fast setting for the small batches of :class:`ScoreNet`.
 
     Examples
     --------

@@ -97,6 +97,7 @@ def test_closed_form_flow_50_taus(benchmark, problem):
     np.testing.assert_allclose(got, k1, rtol=1e-10)
 
 
+@pytest.mark.slow  # torch SGD against the exact flow is tested fast in tests/empirical/test_training.py
 @pytest.mark.benchmark(group="flow-vs-discrete")
 def test_torch_sgd_to_equal_k1_accuracy(benchmark, problem):
     emp, pop, kl, score_bound, _ = problem

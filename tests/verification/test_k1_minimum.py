@@ -11,8 +11,10 @@ from verification.sweeps import k1_minimum
 TAUS = (1.0, 10.0, 100.0, 1000.0)
 
 
-def _curve(k1, k1_inf, rounding=0.0) -> Measurement:
+def _curve(k1, k1_inf, rounding=0.0, tail=None) -> Measurement:
     q = {"K1_inf": k1_inf, "K1_inf_rounding": rounding} if k1_inf is not None else {}
+    if tail is not None:
+        q.update(K1_tail=list(tail), K1_tail_tau=[1e4, 1e5, 1e6][:len(tail)])
     z = np.zeros(len(TAUS))
     return Measurement(MeasureConfig(n=8, m=8, taus=TAUS, kl=("K1",)), {"K1": np.asarray(k1, dtype=float)}, z, z,
                        float("nan"), {}, q, {})
@@ -30,6 +32,17 @@ def _curve(k1, k1_inf, rounding=0.0) -> Measurement:
 ])
 def test_classification(k1, k1_inf, rounding, where, tau, value):
     got = k1_minimum(_curve(k1, k1_inf, rounding))
+    assert (got.where, got.tau, got.value) == (where, tau, value)
+
+
+@pytest.mark.parametrize("tail,k1_inf,where,tau,value", [
+    ([1.15, 1.1, 1.1], 1.1, "limit", np.inf, 1.1),               # falls past the grid to the limit: the limit
+    ([1.15, 1.05, 1.08], 1.1, "past-grid", 1e5, 1.05),           # dips past the grid and turns: found there
+    ([1.15, 1.12, 1.11], 1.1, "beyond-grid", 1e6, 1.11),         # still falling at the tail's end: not resolved
+    ([1.25, 1.3, 1.3], 1.3, "interior", 1000.0, 1.2),            # the last grid point, the tail rising: a minimum
+])
+def test_the_tail_past_the_grid_decides(tail, k1_inf, where, tau, value):
+    got = k1_minimum(_curve([4.0, 2.0, 1.5, 1.2], k1_inf, 0.0, tail))
     assert (got.where, got.tau, got.value) == (where, tau, value)
 
 

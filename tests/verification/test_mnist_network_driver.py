@@ -11,6 +11,8 @@ import pytest
 import torch
 
 from empirical.mnist import split_pair
+from empirical.mnist.network import T0_FRACTION
+from empirical.mnist.sampling import sample_reverse_sde
 from empirical.sde import ou
 from verification import mnist
 from verification import mnist_network as mn
@@ -150,12 +152,12 @@ class _GaussianScore(torch.nn.Module):
 def test_sampler_recovers_a_gaussian_data_law(s):
     """x_{t0} ~ N(0, v I), v = s² a² + 1 - a², a = e^{-t0}, exactly for the exact score; the final
     denoising step returns E[x_0 | x_{t0}] = a s² x_{t0} / v, of std a s² / √v."""
-    x = mn.sample_reverse_sde(_GaussianScore(s), 200, seed=0, steps=300)
-    a = math.exp(-mn.T0_FRACTION * 5.0)
+    x = sample_reverse_sde(_GaussianScore(s), 200, seed=0, steps=300)
+    a = math.exp(-T0_FRACTION * 5.0)
     expected = a * s * s / math.sqrt(s * s * a * a + 1 - a * a)
     assert x.shape == (200, 1, 28, 28) and (s > 1 or expected < 0.96 * s)  # at s = 0.3 the step is visible
     assert abs(x.mean()) < 0.02 * s and x.std() == pytest.approx(expected, rel=0.01)
-    assert np.array_equal(x, mn.sample_reverse_sde(_GaussianScore(s), 200, seed=0, steps=300))
+    assert np.array_equal(x, sample_reverse_sde(_GaussianScore(s), 200, seed=0, steps=300))
 
 
 def test_welch_interval_matches_scipy():

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import scipy
 
-from empirical.formats import markdown_table
+from verification.formats import markdown_table
 from verification import figures
 from verification.figures import Series, band_plot, label, loglog_fit_plot
 from verification.files import atomic_write_text, write_results_json

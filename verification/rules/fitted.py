@@ -104,10 +104,14 @@ class Fitted:
         return "holds" if stat["control_power"] > 0.5 else "inconclusive"
 
     def explain(self, stat: dict) -> str | None:
-        """Why a rejected bound stays inconclusive: the design does not identify some term."""
+        """Why a bound stays inconclusive: the design does not identify some term of a rejected bound, or has too
+        few cells to set a threshold at all."""
         if stat.get("rejected") and stat.get("unidentified"):
             return ("rejected, but the design does not identify " + ", ".join(stat["unidentified"])
                     + ": the tested bound is not the paper's")
+        if stat.get("threshold") == float("inf"):
+            return (f"{stat['design_cells']} design cells cannot set a threshold at delta = 0.05 (the conformal "
+                    f"rank {stat['threshold_rank']} exceeds them; 19 cells are needed): nothing can be rejected")
         return None
 
     def characteristics(self, data: FittedData, stat: dict) -> Operating:

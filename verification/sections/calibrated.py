@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from empirical.formats import markdown_table
+from ..formats import markdown_table
 
 from .. import heldout
 from ..bound_test import DELTA, Points

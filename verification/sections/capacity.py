@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from bounds import symbols as S
-from empirical.formats import markdown_table
+from ..formats import markdown_table
 from empirical.measure import MeasureConfig
 
 from ..claims import CLAIMS, simplified, term_exponent

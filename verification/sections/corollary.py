@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from empirical.formats import markdown_table
+from ..formats import markdown_table
 from empirical.measure import MeasureConfig, Measurement
 
 from .. import heldout

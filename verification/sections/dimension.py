@@ -7,7 +7,7 @@ import numpy as np
 from scipy import integrate
 
 from bounds import theorem1
-from empirical.formats import markdown_table
+from ..formats import markdown_table
 from empirical.measure import MeasureConfig, Measurement, make_target
 
 from ..figures import Series, band_plot, color, seed_matrix

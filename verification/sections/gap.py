@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from empirical.formats import markdown_table
+from ..formats import markdown_table
 from empirical.measure import MeasureConfig
 
 from ..claims import CLAIMS, fraction

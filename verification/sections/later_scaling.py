@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from empirical.formats import markdown_table
+from ..formats import markdown_table
 
 from ..figures import Series, band_plot, color, label, ordered_colors, seed_matrix
 from ..growth import compare_growth

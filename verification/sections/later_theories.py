@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from empirical.formats import markdown_table
+from ..formats import markdown_table
 from empirical.gaussian_floor import gaussian_floor
 from empirical.halves import HalvesConfig
 from empirical.measure import MeasureConfig, make_target, seeds as draw_seeds

@@ -21,7 +21,7 @@ import numpy as np
 from scipy import integrate
 
 from bounds import theorem1
-from empirical.formats import markdown_table
+from ..formats import markdown_table
 from empirical.lemma_checks import LEMMA_RTOL
 from empirical.measure import Measurement, make_target
 

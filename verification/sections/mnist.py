@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from empirical.formats import markdown_table
+from ..formats import markdown_table
 
 from scipy.stats import kendalltau
 

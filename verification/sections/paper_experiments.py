@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from empirical.formats import markdown_table
+from ..formats import markdown_table
 from empirical.sde import sde_by_name
 from empirical.targets import two_mode
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from empirical.formats import markdown_table
+from ..formats import markdown_table
 from empirical.measure import KL_NAMES, MeasureConfig
 
 from ..figures import tau_curves_plot

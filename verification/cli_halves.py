@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from .cli import _count, _floats
-from .outputs import output_file
-from .config import D_MAX, DIRECTIONS, LAMBDAS, LIMITS, TARGETS
+from .cli_measure import _count, _floats
+from empirical.outputs import output_file
+from empirical.config import D_MAX, DIRECTIONS, LAMBDAS, LIMITS, TARGETS
 from .formats import markdown_table, to_jsonable
-from .halves import HalvesConfig, halves
-from .resources import DEFAULT_MAX_MEMORY_GIB
+from empirical.halves import HalvesConfig, halves
+from empirical.resources import DEFAULT_MAX_MEMORY_GIB
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,4 +1,4 @@
-"""``diffgen train``: train one score network by DSM and measure every checkpoint (issue 10).
+"""``diffgen train``: train one score network by DSM and measure every checkpoint (docs/theory.md §9.2).
 
 Invalid input raises ``ValueError`` naming the parameter; the ``diffgen`` dispatcher
 (:mod:`verification.cli`) turns it into exit status 2 and one line on stderr. Every numeric flag has a
@@ -25,17 +25,17 @@ import warnings
 
 import numpy as np
 
-from . import sde as sde_module
-from .cli import _count, _floats
+from empirical import sde as sde_module
+from .cli_measure import _count, _floats
 from .formats import markdown_table, to_jsonable
-from .loss import population_loss
-from .mnist.network import resolve_device
-from .config import LIMITS as MEASURE_LIMITS
-from .outputs import output_file
-from .resources import DEFAULT_MAX_MEMORY_GIB, check_train_resources
-from .nets import build_net, save_checkpoints
-from .targets import two_mode
-from .training import OPTIMIZERS, TrainingDiverged, measure_checkpoint, sde_eps, split_seed, train
+from empirical.loss import population_loss
+from empirical.mnist.network import resolve_device
+from empirical.config import LIMITS as MEASURE_LIMITS
+from empirical.outputs import output_file
+from empirical.resources import DEFAULT_MAX_MEMORY_GIB, check_train_resources
+from empirical.nets import build_net, save_checkpoints
+from empirical.targets import two_mode
+from empirical.training import OPTIMIZERS, TrainingDiverged, measure_checkpoint, sde_eps, split_seed, train
 
 MU_MAX = MEASURE_LIMITS["mu"]
 
@@ -70,7 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     Examples
     --------
     >>> import argparse
-    >>> from empirical.train_cli import register
+    >>> from verification.cli_train import register
     >>> parser = argparse.ArgumentParser(prog="diffgen")
     >>> register(parser.add_subparsers(dest="command"))
     >>> args = parser.parse_args("train --net rf --width 8 --epochs 2 --eval-every 1 --sde ou".split())

@@ -14,10 +14,10 @@ import argparse
 import json
 
 from .formats import markdown_table, to_jsonable
-from .config import D_MAX, DIRECTIONS
-from .measure import LAMBDAS, LIMITS, TARGETS, MeasureConfig, measure
-from .outputs import output_file
-from .resources import DEFAULT_MAX_MEMORY_GIB
+from empirical.config import D_MAX, DIRECTIONS
+from empirical.measure import LAMBDAS, LIMITS, TARGETS, MeasureConfig, measure
+from empirical.outputs import output_file
+from empirical.resources import DEFAULT_MAX_MEMORY_GIB
 
 RANGES = (
     f"valid ranges: --n and --m integers in [1, {LIMITS['n']:.0e}] (1e3 is accepted as 1000), and together "

@@ -38,7 +38,7 @@ def to_jsonable(obj: Any, nonfinite: Literal["string", "keep"] = "string") -> An
     Examples
     --------
     >>> import numpy as np
-    >>> from empirical.formats import to_jsonable
+    >>> from .formats import to_jsonable
     >>> to_jsonable({"x": np.arange(2), "y": (np.float64(np.inf), None)})
     {'x': [0, 1], 'y': ['inf', None]}
     """
@@ -108,7 +108,7 @@ def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | M
 
     Examples
     --------
-    >>> from empirical.formats import markdown_table
+    >>> from .formats import markdown_table
     >>> print(markdown_table([{"n": 16, "KL": 0.01234}], ["n", "KL"]), end="")
     | n | KL |
     | ---: | ---: |
