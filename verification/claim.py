@@ -6,6 +6,9 @@ Examples
 >>> from verification.claim import rates_m_equals_n
 >>> float(rates_m_equals_n(2).tau_es_exponent)  # corollary (16): tau_es ~ n^(2/5) along m = n
 0.4
+>>> from verification.claims import CLAIMS
+>>> CLAIMS["rate-n-K1"].text()[:57]  # {exponent} is the prediction as a fraction
+'early-stopped K1 decays in n at least as fast as n^(-2/5)'
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ import functools
 from dataclasses import dataclass, replace
 from typing import Any
 
+import sympy as sp
+
 from bounds import Bound, Rates, rates, theorem1, theorem2
 
 from .rules import Combined
 
-__all__ = ["CONTRADICTS", "Claim", "rates_m_equals_n", "simplified"]
+__all__ = ["CONTRADICTS", "Claim", "fraction", "rates_m_equals_n", "simplified"]
 
 
 @functools.cache
@@ -35,6 +40,11 @@ def simplified(theorem: int) -> Bound:
 def rates_m_equals_n(theorem: int) -> Rates:
     """Exponents of n in τ_es and in the early-stopped bound along m = n (corollary (16))."""
     return rates(simplified(theorem), m_exponent=1)
+
+
+def fraction(x: float) -> str:
+    """A predicted exponent as the fraction it came from, e.g. -0.4 -> "-2/5"."""
+    return str(sp.Rational(x).limit_denominator(1000))
 
 
 CONTRADICTS = {"statement": "violated", "mechanism": "mechanism-not-observed"}

@@ -32,7 +32,7 @@ from bounds import Bound, Rates, theorem1
 from bounds import symbols as S
 from bounds.rates import monomials
 
-from .claim import CONTRADICTS, Claim, rates_m_equals_n, simplified
+from .claim import CONTRADICTS, Claim, fraction, rates_m_equals_n, simplified
 from .claims_later import LATER_ROWS
 from .rules import (Combined, Equivalence, Exact, ExactRise, Fitted, Growth, OneMode, Rate, Separation, Sign, Tolerance,
                     Trend, WindowRise)
@@ -50,11 +50,6 @@ def term_exponent(bound: Bound, term: str, variable: sp.Symbol) -> sp.Expr:
 def poly_degree() -> int:
     """The degree k of Poly(µ) = µ^k in the simplified Theorem 2 (its exponent of µ in τ⁴/(mn))."""
     return int(term_exponent(simplified(2), "gen_mn", S.mu))
-
-
-def fraction(x: float) -> str:
-    """A predicted exponent as the fraction it came from, e.g. -0.4 -> "-2/5"."""
-    return str(sp.Rational(x).limit_denominator(1000))
 
 
 def _r2() -> Rates:
