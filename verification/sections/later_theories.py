@@ -149,11 +149,11 @@ def memorisation(ctx: Context) -> tuple[list, list, dict]:
             f"{MEMORISED_LEVEL:g}; beyond the grid it is censored and left out of the slope (counted). tau_gen: the "
             "smooth argmin of K2. The held-out denoising loss is the population loss (7) along the same flow "
             "(exact; on a grid of 4 taus per decade). The Gaussian floor KL(p0 || N(0, 1 + mu^2)) = "
-            f"{floor:.4f} nats (arXiv 2608.23938: 0.46) is the K2 of a model that learns only p0's two moments. "
-            f"With each censored tau_mem set to the grid's end {L.mem_taus[-1]:g} (a lower bound), the per-seed "
-            "slopes of log tau_mem on log n are at least "
-            + ", ".join(f"{v:.2f}" for v in checks[0].measured.get("slope_with_censored_at_grid_end", [])) + ".\n\n"
-            + markdown_table(table, list(table[0])))
+            f"{floor:.4f} nats (arXiv 2608.23938: 0.46) is the K2 of a model that learns only p0's two moments."
+            + (f" With each censored tau_mem set to the grid's end {L.mem_taus[-1]:g} (a lower bound), the per-seed "
+               "slopes of log tau_mem on log n are at least "
+               + ", ".join(f"{v:.2f}" for v in checks[0].measured.get("slope_with_censored_at_grid_end", [])) + "."
+               if any(censored.values()) else "") + "\n\n" + markdown_table(table, list(table[0])))
     return checks, [text, *paths], {"memorisation": {"rows": rows, "taus": list(L.mem_taus), "gaussian_floor": floor}}
 
 
