@@ -7,8 +7,8 @@ losses (5)-(7) and Lemma 3 (:mod:`empirical.loss`), the exact flows (9)-(10)
 Lemma 4 (:mod:`empirical.comparator`), the four KLs K1-K4 (:mod:`empirical.kl`), the second evaluations
 behind the exact checks (:mod:`empirical.independent`) and one whole measurement (:mod:`empirical.measure`). For the later
 theories (docs/theory.md §11.1): the memorised fraction of the sampler (:mod:`empirical.memorisation`),
-finite noise draws per point (:mod:`empirical.noise_draws`) and two models trained on disjoint halves
-(:mod:`empirical.halves`).
+finite noise draws per point (:mod:`empirical.noise_draws`), two models trained on disjoint halves
+(:mod:`empirical.halves`) and the Gaussian floor KL(p0 ‖ N(m, Σ)) (:mod:`empirical.gaussian_floor`).
 
 References
 ----------
@@ -16,6 +16,6 @@ P. Li, Z. Li, H. Zhang, J. Bian, "On the Generalization Properties of Diffusion 
 NeurIPS 2023, arXiv:2311.01797; docs/theory.md §12 maps each result to its module.
 """
 
-__all__ = ["config", "decomposition", "features", "flow", "halves", "kl", "loss", "measure", "measurement",
+__all__ = ["config", "decomposition", "features", "flow", "gaussian_floor", "halves", "kl", "loss", "measure", "measurement",
            "memorisation", "mnist", "nets", "noise_draws", "quadratic", "scores", "sde", "targets", "training"]
 """The public submodules: the engine is used through them (``from empirical.measure import measure``)."""

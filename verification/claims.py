@@ -1,4 +1,5 @@
-"""Every claim the report checks, as a table of the paper: one keyword row per claim.
+"""Every claim the report checks, as a table of the paper: one keyword row per claim (the later theories' rows,
+docs/theory.md §11, in :mod:`verification.claims_later`; what a row is, :class:`verification.claim.Claim`).
 
 A row says what is claimed and where (``source``), the rule that judges it (:mod:`verification.rules`, with
 its prediction asked of :mod:`bounds` and the stated wrong alternative its power is measured against),
@@ -23,35 +24,18 @@ Examples
 
 from __future__ import annotations
 
-import functools
 import math
-from dataclasses import dataclass, replace
-from typing import Any
 
 import sympy as sp
 
-from bounds import Bound, Rates, rates, theorem1, theorem2
+from bounds import Bound, Rates, theorem1
 from bounds import symbols as S
 from bounds.rates import monomials
 
-from .rules import (Combined, Detection, Equivalence, Exact, ExactRise, Fitted, Growth, OneMode, Rate, Separation,
-                    Sign, Tolerance, Trend, WindowRise)
-
-
-@functools.cache
-def simplified(theorem: int) -> Bound:
-    """The simplified bound of Theorem 1 or 2 (Theorem 2 with its default Poly(µ) = µ^k)."""
-    if theorem == 1:
-        return theorem1("simplified")
-    if theorem == 2:
-        return theorem2(form="simplified")
-    raise ValueError(f"theorem must be 1 or 2, got {theorem!r}")
-
-
-@functools.cache
-def rates_m_equals_n(theorem: int) -> Rates:
-    """Exponents of n in τ_es and in the early-stopped bound along m = n (corollary (16))."""
-    return rates(simplified(theorem), m_exponent=1)
+from .claim import CONTRADICTS, Claim, fraction, rates_m_equals_n, simplified
+from .claims_later import LATER_ROWS
+from .rules import (Combined, Equivalence, Exact, ExactRise, Fitted, Growth, OneMode, Rate, Separation, Sign, Tolerance,
+                    Trend, WindowRise)
 
 
 def term_exponent(bound: Bound, term: str, variable: sp.Symbol) -> sp.Expr:
@@ -66,11 +50,6 @@ def term_exponent(bound: Bound, term: str, variable: sp.Symbol) -> sp.Expr:
 def poly_degree() -> int:
     """The degree k of Poly(µ) = µ^k in the simplified Theorem 2 (its exponent of µ in τ⁴/(mn))."""
     return int(term_exponent(simplified(2), "gen_mn", S.mu))
-
-
-def fraction(x: float) -> str:
-    """A predicted exponent as the fraction it came from, e.g. -0.4 -> "-2/5"."""
-    return str(sp.Rational(x).limit_denominator(1000))
 
 
 def _r2() -> Rates:
@@ -116,78 +95,6 @@ PAPER_MNIST_EFFECT = 13.60 / 10.17 - 1
 PAPER_MNIST_LOSS_EFFECT = 110 / 72 - 1
 """The paper's Fig. 6 training loss, farthest ≈ 110 against nearest ≈ 72 at epoch 100 (53% higher; read off
 its plot); the training-loss claim's alternative reverses it."""
-
-CONTRADICTS = {"statement": "violated", "mechanism": "mechanism-not-observed"}
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A claim of the paper as the report checks it (one row of :data:`CLAIMS`).
-
-    Attributes
-    ----------
-    id : str
-        The check's name in report.md and results.json.
-    source : str
-        Where the paper makes it (equation, lemma, theorem or figure of arXiv:2311.01797).
-    claim : str
-        What is claimed, with ``{placeholders}`` the measuring section fills (sizes of its design).
-    rule : rule
-        The rule of :mod:`verification.rules` that judges it (prediction, statistic, nulls, alternative).
-    contradicts : str
-        "statement": a contrary outcome contradicts a statement of the paper (``violated``); "mechanism": it
-        only shows a mechanism the paper explains to be absent (``mechanism-not-observed``), as for a trend an
-        upper bound allows but does not imply.
-    section : str
-        The module of :mod:`verification.sections` that measures it.
-    measures : str
-        What is measured, before the rule's statistic.
-    """
-
-    id: str
-    source: str
-    claim: str
-    rule: Any
-    contradicts: str
-    section: str
-    measures: str = ""
-
-    def __post_init__(self) -> None:
-        if self.contradicts not in CONTRADICTS:
-            raise ValueError(f"claim {self.id!r}: contradicts must be one of {sorted(CONTRADICTS)}")
-        rule = self.rule
-        if isinstance(rule, Combined):
-            rule = replace(rule, part=replace(rule.part, against=self.against), against=self.against)
-        else:
-            rule = replace(rule, against=self.against)
-        object.__setattr__(self, "rule", rule)
-
-    @property
-    def against(self) -> str:
-        """The verdict of a contradicting outcome."""
-        return CONTRADICTS[self.contradicts]
-
-    @property
-    def predicted(self) -> Any:
-        """The prediction, asked of :mod:`bounds` by the rule."""
-        return self.rule.predicted()
-
-    @property
-    def statistic(self) -> str:
-        """What is computed: the measured quantity, then the rule's statistic."""
-        return f"{self.measures}; {self.rule.describe()}" if self.measures else self.rule.describe()
-
-    @property
-    def contradiction(self) -> str:
-        """The outcome that contradicts the claim, and its verdict."""
-        return self.rule.contradiction()
-
-    def text(self, **sizes: Any) -> str:
-        """The claim with the section's sizes filled in; ``{exponent}`` is the prediction as a fraction."""
-        if "{exponent}" in self.claim:
-            p = self.predicted
-            sizes = {"exponent": fraction(p if isinstance(p, float) else p["slope"]), **sizes}
-        return self.claim.format(**sizes)
 
 
 _ES_K1 = "K1 at the grid minimum over tau (exact), per seed"
@@ -370,6 +277,7 @@ _ROWS = (
           measures="per seed, max over checkpoints of |K2(SGD) - K2(flow)| / K2(flow) at the same tau (full-batch "
                    "gradient descent reported beside)",
           rule=Tolerance(FLOW_RTOL, control_name="the flow at 0.5 x tau (a time unit wrong by a factor 2)")),
+    *LATER_ROWS,
 )
 
 CLAIMS: dict[str, Claim] = {c.id: c for c in _ROWS}

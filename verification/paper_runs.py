@@ -30,7 +30,7 @@ from empirical.loss import empirical_loss, population_loss
 from empirical.nets import build_net
 from empirical.sde import sde_by_name
 from empirical.targets import two_mode
-from empirical.training import MEASURES, TrainingDiverged, measure_checkpoint, sde_eps, split_seed, train
+from empirical.training import BATCH_SIZE, MEASURES, TrainingDiverged, measure_checkpoint, sde_eps, split_seed, train
 
 from .runner import Runner
 
@@ -50,7 +50,9 @@ class _Stop(Exception):
 class PaperRun:
     """One training run of the authors' experiment, measured at epochs 0, S, 2S, ..., E; at the checkpoints in
     ``density_epochs`` the record also holds the sampler's density on :func:`density_grid` (key "density", from
-    the law K2 was measured on: :func:`empirical.training.measure_checkpoint`)."""
+    the law K2 was measured on: :func:`empirical.training.measure_checkpoint`). ``batch_size`` None is full-batch
+    DSM gradient descent (one step per epoch on all n points, fresh (t, z) per step); at the authors' 32 it is
+    left out of the key, so the runs stored before it existed keep their keys."""
 
     net: str = "swish"
     width: int = 16
@@ -67,10 +69,14 @@ class PaperRun:
     stop_epoch: int | None = None
     kl_target: float | None = None
     density_epochs: tuple[int, ...] = ()
+    batch_size: int | None = BATCH_SIZE
 
     def key(self) -> dict:
         """The task's store key."""
-        return {"paper": PAPER_VERSION, "kind": "train", **asdict(self)}
+        fields = asdict(self)
+        if fields["batch_size"] == BATCH_SIZE:
+            del fields["batch_size"]
+        return {"paper": PAPER_VERSION, "kind": "train", **fields}
 
 
 DENSITY_POINTS = 321
@@ -115,7 +121,7 @@ def run_paper(task: PaperRun) -> dict:
 
     try:
         train(net, x, optimizer=task.optimizer, lr=task.lr, epochs=task.epochs, eval_every=task.eval_every,
-              seed=s_train, callback=callback)
+              seed=s_train, callback=callback, batch_size=task.batch_size)
     except _Stop:
         pass
     except TrainingDiverged:  # the loss, a parameter or the score became non-finite: the records before are kept

@@ -17,6 +17,7 @@ from empirical.features import rf_score
 from empirical.kl import sde_law
 from empirical.measure import NUMERICS_VERSION, MeasureConfig, Measurement, make_target, measure
 
+from .later_runs import LaterDesign
 from .mnist import Design
 from .paper_runs import PaperDesign
 from .runner import Runner
@@ -46,6 +47,7 @@ class Scale:
         repeated at d = 8 and 32, and the modes-shift sweep in d = dim_mu_d.
     mnist_designs : the MNIST experiments (:class:`verification.mnist.Design`); the claims use the first.
     paper : the paper's own experiments, Figs. 3-5, 8-11 (:class:`verification.paper_runs.PaperDesign`).
+    later : the later theories of docs/theory.md §11 (:class:`verification.later_runs.LaterDesign`).
     replicates : simulated replicates per null and alternative of every rule (size and power).
     mutations : whether the exact section applies the engine mutations (verification/mutations.py).
     """
@@ -81,6 +83,7 @@ class Scale:
     dim_mu_d: int
     mnist_designs: tuple[Design, ...]
     paper: PaperDesign
+    later: LaterDesign
     replicates: int = 1000
     mutations: bool = True
 
@@ -103,6 +106,11 @@ QUICK = Scale(
     paper=PaperDesign(seeds=(0, 1, 2), epochs=200, eval_every=20, widths=(2, 4, 8, 16, 32), width_seeds=(0,),
                       width_epoch=100, width_cap=300, width_eval_every=20, flow_seeds=(0, 1, 2), flow_epochs=100,
                       flow_eval_every=20, density_epochs=(20, 100, 180)),
+    later=LaterDesign(mem_ns=(4, 6, 8, 12), mem_m=256, mem_taus=_grid(2, 10, 1), noise_n=32, noise_m=256,
+                      noise_ks=(1, None), noise_t=0.1, halves_ns=(16, 64, 256, 1024), halves_m=256,
+                      halves_taus=(1e8,), dn_d=8, dn_ns=(4, 8, 16, 32, 64, 128, 256, 512), dn_n=512,
+                      dn_ds=(4, 8, 16, 32, 64, 1024), dn_m=64, dn_taus=_grid(0, 8, 2), opt_lrs=(0.5, 0.1),
+                      opt_seeds=(0, 1, 2)),
 )
 FULL = Scale(
     name="full", seeds=(0, 1, 2, 3, 4), taus=_grid(0, 11, 6), kl_taus=_grid(0, 10, 1),
@@ -120,6 +128,11 @@ FULL = Scale(
     paper=PaperDesign(seeds=(0, 1, 2, 3, 4), epochs=2001, eval_every=10, widths=tuple(2 ** k for k in range(1, 12)),
                       width_seeds=(0, 1, 2), width_epoch=1000, width_cap=10000, width_eval_every=20,
                       flow_seeds=(0, 1, 2, 3, 4), flow_epochs=2000, flow_eval_every=100),
+    later=LaterDesign(mem_ns=(4, 6, 8, 12, 16, 32), mem_m=256, mem_taus=_grid(2, 12, 2), noise_n=32, noise_m=256,
+                      noise_ks=(1, 4, 16, None), noise_t=0.1, halves_ns=(16, 64, 256, 1024, 4096), halves_m=256,
+                      halves_taus=(1e2, 1e4, 1e6, 1e8), dn_d=8, dn_ns=(4, 8, 16, 32, 64, 128, 256, 512), dn_n=512,
+                      dn_ds=(2, 4, 8, 16, 32, 64, 128, 256, 512, 1024), dn_m=64, dn_taus=_grid(0, 9, 3),
+                      opt_lrs=(0.5, 0.1, 0.02), opt_seeds=(0, 1, 2)),
     replicates=2000,
 )
 SCALES = {"quick": QUICK, "full": FULL}

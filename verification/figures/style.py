@@ -71,6 +71,7 @@ UNITS: dict[str, str] = {
     "nll": "nats per PCA dim",
     "decades": "decades",
     "count": "count",
+    "share": "fraction of 1",
 }
 """The unit of every axis, by kind; an axis label ends with one of these in parentheses."""
 

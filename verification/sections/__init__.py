@@ -13,6 +13,7 @@ from .dimension import dimension
 from .dimension_rates import dimension_rates
 from .exact import exact
 from .gap import gap
+from .later_theories import later_theories
 from .ledger import ledger
 from .mnist import mnist
 from .modes_shift import modes_shift
@@ -23,7 +24,7 @@ from .tau_curves import tau_curves
 from .theorem1 import theorem1
 
 ORDER = (tau_curves, n_rate, corollary, capacity, modes_shift, gap, theorem1, calibrated, ledger, sample_based,
-         dimension, dimension_rates, mnist, paper_experiments)
+         dimension, dimension_rates, mnist, paper_experiments, later_theories)
 
-__all__ = ["ORDER", "Context", "Section", "calibrated", "capacity", "corollary", "dimension", "dimension_rates", "exact", "gap", "ledger", "mnist", "modes_shift", "n_rate", "paper_experiments",
+__all__ = ["ORDER", "Context", "Section", "calibrated", "capacity", "corollary", "dimension", "dimension_rates", "exact", "gap", "later_theories", "ledger", "mnist", "modes_shift", "n_rate", "paper_experiments",
            "sample_based", "tau_curves", "theorem1"]

@@ -1,0 +1,245 @@
+"""Later theories of diffusion generalisation tested in the same exact engine (docs/theory.md §11, §11.1):
+memorisation and generalisation times, finite noise draws, two disjoint halves, the d/n crossover, the optimiser
+as the regulariser, and KL- against loss-optimal stopping. The d/n and optimiser items are in
+:mod:`.later_scaling`."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..formats import markdown_table
+from empirical.gaussian_floor import gaussian_floor
+from empirical.halves import HalvesConfig
+from empirical.measure import MeasureConfig, make_target, seeds as draw_seeds
+from empirical.features import draw_features
+from empirical.noise_draws import gram_spectra
+
+from ..claims import CLAIMS
+from ..claims_later import MEMORISED_LEVEL, STOPPING_DECADES
+from ..figures import Series, band_plot, color, label, ordered_colors, seed_matrix
+from ..figures.plots import figure, save
+from ..later_runs import ExactCurves, halves_key, run_curves, run_halves
+from ..later_stats import first_below, memorised_excess, tau_mem
+from ..rules import Values
+from ..rules.rise import curve_rise
+from ..stats import smooth_argmin
+from .base import Context, Section, curve, slopes
+from .later_scaling import d_over_n, optimiser
+
+
+def _dense(taus: tuple[float, ...], per_decade: int = 4) -> tuple[float, ...]:
+    """A grid of ``per_decade`` points per decade spanning ``taus``."""
+    lo, hi = math.log10(taus[0]), math.log10(taus[-1])
+    return tuple(float(t) for t in np.logspace(lo, hi, int(round((hi - lo) * per_decade)) + 1))
+
+
+def _geo(values) -> float:
+    v = np.asarray([x for x in values if np.isfinite(x) and x > 0], dtype=float)
+    return float(np.exp(np.mean(np.log(v)))) if v.size else float("nan")
+
+
+def tau_mem_data(rows: list[dict], tau_max: float) -> Values:
+    """memorisation-tau-mem-vs-n's data: per seed, the slope of log τ_mem on log n over the n whose τ_mem lies on
+    the grid; beside it the count of censored τ_mem per n, and per seed the slope with each censored τ_mem set to
+    the grid's end ``tau_max`` (a lower bound on τ_mem, so a lower bound on the slope when the censored n are the
+    largest; NaN for a seed where they are not)."""
+    found = [r for r in rows if np.isfinite(r["tau_mem"])]
+    censored = {str(k): sum(1 for r in rows if r["n"] == k and not np.isfinite(r["tau_mem"]))
+                for k in sorted({r["n"] for r in rows})}
+    bounded = slopes([r["n"] for r in rows], [r["tau_mem"] if np.isfinite(r["tau_mem"]) else tau_max for r in rows],
+                     [r["seed"] for r in rows])
+    ordered = [max([r["n"] for r in found if r["seed"] == s], default=0)
+               < min([r["n"] for r in rows if r["seed"] == s and not np.isfinite(r["tau_mem"])], default=np.inf)
+               for s in dict.fromkeys(r["seed"] for r in rows)]
+    bounds = [v if ok else float("nan") for v, ok in zip(bounded.values, ordered)]
+    return slopes([r["n"] for r in found], [r["tau_mem"] for r in found], [r["seed"] for r in found],
+                  censored_beyond_grid=censored, slope_with_censored_at_grid_end=bounds)
+
+
+def tau_gen_data(rows: list[dict]) -> Values:
+    """memorisation-tau-gen-flat's data: per seed, the slope of log τ_gen on log n."""
+    return slopes([r["n"] for r in rows], [r["tau_gen"] for r in rows], [r["seed"] for r in rows])
+
+
+def stopping_data(rows: list[dict]) -> Values:
+    """stopping-kl-vs-loss's data: per seed, the mean over n of |log10 τ_gen - log10 τ_loss| (decades); the signed
+    differences per (n, seed) beside it."""
+    seeds = list(dict.fromkeys(r["seed"] for r in rows))
+    gap = {s: [abs(math.log10(r["tau_gen"] / r["tau_loss"])) for r in rows if r["seed"] == s] for s in seeds}
+    return Values(tuple(float(np.mean(g)) for g in gap.values()),
+                  {"log10_kl_minus_loss": [math.log10(r["tau_gen"] / r["tau_loss"]) for r in rows],
+                   "n": [r["n"] for r in rows], "seed": [r["seed"] for r in rows]})
+
+
+def rise_data(rise: dict, seeds) -> Values:
+    """noise-draws-rise-at-k1's data: per seed, log(1 + rise at k = 1) - log(1 + rise at k = ∞) from ``rise``
+    keyed by (k, seed), k None for ∞."""
+    by_k = {("inf" if k is None else str(k)): [rise[(k, s)] for s in seeds] for k in dict.fromkeys(k for k, _ in rise)}
+    return Values(tuple(math.log1p(rise[(1, s)]) - math.log1p(rise[(None, s)]) for s in seeds), {"rise_by_k": by_k})
+
+
+def halves_data(rows: list[dict]) -> Values:
+    """halves-converge's data: per seed, the slope of log D on log n; beside it, per seed, the smallest n of the
+    sweep from which D stays below the better half's K1 - KL(p_T‖π)."""
+    seeds = list(dict.fromkeys(r["seed"] for r in rows))
+    agree = {str(s): first_below(*([r[k] for r in rows if r["seed"] == s] for k in ("n", "D", "K1_halves")))
+             for s in seeds}
+    return slopes([r["n"] for r in rows], [r["D"] for r in rows], [r["seed"] for r in rows],
+                  n_halves_agree_better_by_seed=agree)
+
+
+def memorisation(ctx: Context) -> tuple[list, list, dict]:
+    """The memorisation sweep: K2 and the exact memorised fraction at each τ (1-D), the held-out loss along the
+    flow on a dense grid; τ_gen, τ_mem, τ of the least held-out loss per (n, seed). Checks memorisation-*,
+    stopping-kl-vs-loss."""
+    L, seeds = ctx.scale.later, ctx.scale.seeds
+    configs = [MeasureConfig(n=n, m=L.mem_m, taus=L.mem_taus, kl=("K1", "K2"), m_ref_factor=0, memorisation=True,
+                             seed=s) for n in L.mem_ns for s in seeds]
+    res = ctx.run(configs, "later theories: memorisation (K2, memorised fraction)")
+    tasks = [ExactCurves(n=c.n, m=c.m, seed=c.seed, taus=_dense(L.mem_taus)) for c in configs]
+    flows = ctx.runner.run_tasks(run_curves, tasks, [t.key() for t in tasks], "later",
+                                 "later theories: held-out loss along the flow")
+    rows = []
+    for r, f in zip(res, flows):
+        tau, k2 = curve(r, "K2")  # the points whose sampler law was not truncated
+        keep = np.isin(r.taus, tau)
+        ref = float(r.quantities["memorised_fraction_target"])
+        start = int(np.argmin(k2)) if k2.size else 0
+        gen = smooth_argmin(tau, k2) if k2.size >= 3 else float("nan")
+        loss_tau = smooth_argmin(np.asarray(f["tau"]), np.asarray(f["heldout_loss"]))
+        rows.append({"n": r.config.n, "seed": r.config.seed, "tau_gen": gen, "K2_min": float(np.min(k2)),
+                     "tau_mem": tau_mem(tau, np.asarray(r.memorised_fraction)[keep], ref, start, MEMORISED_LEVEL),
+                     "tau_loss": loss_tau, "tau_es_K1": smooth_argmin(np.asarray(f["tau"]), np.asarray(f["K1"])),
+                     "fraction_p0": ref, "excess": memorised_excess(r.memorised_fraction, ref).tolist(),
+                     "K2": r.K["K2"].tolist(), "truncated": int(np.sum(~keep))})
+    censored = {str(k): sum(1 for r in rows if r["n"] == k and not np.isfinite(r["tau_mem"])) for k in L.mem_ns}
+    sizes = {"m": L.mem_m, "ns": list(L.mem_ns)}
+    checks = [ctx.judge("memorisation-tau-mem-vs-n", tau_mem_data(rows, L.mem_taus[-1]), level=MEMORISED_LEVEL,
+                        **sizes),
+              ctx.judge("memorisation-tau-gen-flat", tau_gen_data(rows), margin=CLAIMS["memorisation-tau-gen-flat"]
+                        .predicted["within"], **sizes),
+              ctx.judge("stopping-kl-vs-loss", stopping_data(rows), decades=STOPPING_DECADES, **sizes)]
+    floor = gaussian_floor(make_target(configs[0]))
+    table = [{"n": k, "tau_gen (geo. mean)": _geo(r["tau_gen"] for r in rows if r["n"] == k),
+              "tau_mem (geo. mean of found)": _geo(r["tau_mem"] for r in rows if r["n"] == k),
+              "tau_mem beyond grid": censored[str(k)],
+              "tau of least held-out loss": _geo(r["tau_loss"] for r in rows if r["n"] == k),
+              "tau_es of K1": _geo(r["tau_es_K1"] for r in rows if r["n"] == k),
+              "least K2": float(np.mean([r["K2_min"] for r in rows if r["n"] == k])),
+              "p0's memorised fraction": float(np.mean([r["fraction_p0"] for r in rows if r["n"] == k]))}
+             for k in L.mem_ns]
+    cols = ordered_colors(len(L.mem_ns))
+    by_n = {k: [r for r in rows if r["n"] == k] for k in L.mem_ns}
+    paths = [band_plot(L.mem_taus, [Series(f"n = {k}", np.array([r["excess"] for r in by_n[k]]), cols[i], "minmax")
+                                    for i, k in enumerate(L.mem_ns)], ctx.figure("memorised_fraction.png"),
+                       label("tau"), label("share", "memorised excess (f - f0)/(1 - f0)"),
+                       f"Memorised fraction beyond p0's own (m = {L.mem_m})", logx=True, logy=False,
+                       references={f"level {MEMORISED_LEVEL:g} (tau_mem)": [MEMORISED_LEVEL] * len(L.mem_taus)}),
+             band_plot(L.mem_taus, [Series(f"n = {k}", np.array([r["K2"] for r in by_n[k]]), cols[i], "minmax")
+                                    for i, k in enumerate(L.mem_ns)], ctx.figure("later_K2_tau.png"), label("tau"),
+                       label("kl", "sampler KL K2"), f"K2 over training time (m = {L.mem_m})", logx=True, logy=True,
+                       references={f"Gaussian floor KL(p0||N(0, 1 + mu^2)) = {floor:.3f}": [floor] * len(L.mem_taus)})]
+    text = (f"**Memorisation and stopping** (1-D two-mode mixture mu = 3, m = {L.mem_m}, n = {list(L.mem_ns)}, "
+            f"seeds {list(seeds)}; K2 and the memorised fraction exactly at tau = {L.mem_taus[0]:g} ... "
+            f"{L.mem_taus[-1]:g}, one per decade or finer). A draw is memorised when its nearest training point is "
+            "closer than 1/3 of the second nearest; in 1-D about a third of p0's own draws are, so the fraction f is "
+            f"read against p0's f0. tau_mem: the first tau at or after the K2 minimum where (f - f0)/(1 - f0) >= "
+            f"{MEMORISED_LEVEL:g}; beyond the grid it is censored and left out of the slope (counted). tau_gen: the "
+            "smooth argmin of K2. The held-out denoising loss is the population loss (7) along the same flow "
+            "(exact; on a grid of 4 taus per decade). The Gaussian floor KL(p0 || N(0, 1 + mu^2)) = "
+            f"{floor:.4f} nats (arXiv 2608.23938: 0.46) is the K2 of a model that learns only p0's two moments."
+            + (f" With each censored tau_mem set to the grid's end {L.mem_taus[-1]:g} (a lower bound), the per-seed "
+               "slopes of log tau_mem on log n are at least "
+               + ", ".join(f"{v:.2f}" for v in checks[0].measured.get("slope_with_censored_at_grid_end", [])) + "."
+               if any(censored.values()) else "") + "\n\n" + markdown_table(table, list(table[0])))
+    return checks, [text, *paths], {"memorisation": {"rows": rows, "taus": list(L.mem_taus), "gaussian_floor": floor}}
+
+
+def noise_draws(ctx: Context) -> tuple[list, list, dict]:
+    """K1 curves with k noise draws per point (k = ∞ exact), the late rise per k; Gram spectra at one t."""
+    s, L = ctx.scale, ctx.scale.later
+    configs = [MeasureConfig(n=L.noise_n, m=L.noise_m, taus=s.taus, kl=("K1",), m_ref_factor=0, noise_draws=k,
+                             seed=seed) for k in L.noise_ks for seed in s.seeds]
+    res = ctx.run(configs, "later theories: finite noise draws (K1)")
+    rise = {(r.config.noise_draws, r.config.seed): float(curve_rise(r.K["K1"])[0]) for r in res}
+    data = rise_data(rise, s.seeds)
+    per_k = data.extra["rise_by_k"]
+    checks = [ctx.judge("noise-draws-rise-at-k1", data, n=L.noise_n, m=L.noise_m)]
+    key = {"kind": "gram-spectra", "later": 1, "n": L.noise_n, "m": L.noise_m, "ks": [k or 0 for k in L.noise_ks],
+           "t": L.noise_t, "seed": s.seeds[0]}
+
+    def compute() -> dict:
+        c = configs[0]
+        data_rng, feature_seed = draw_seeds(c.seed)
+        x = make_target(c).sample(c.n, data_rng)
+        spectra = gram_spectra(x, draw_features(c.m, 1, feature_seed, T=c.T), L.noise_ks, seed=c.seed, t=L.noise_t)
+        return {("inf" if k is None else str(k)): v.tolist() for k, v in spectra.items()}
+
+    spectra = ctx.runner.cached(key, compute)
+    ranks = {k: int(np.sum(np.asarray(v) > 1e-10 * max(v))) for k, v in spectra.items()}
+    fig, ax = figure(label("count", "eigenvalue index"), label("loss7", "eigenvalue of B1"),
+                     f"Gram spectra at t = {L.noise_t:g} (n = {L.noise_n}, m = {L.noise_m}, seed {s.seeds[0]})",
+                     logx=True, logy=True)
+    for (k, v), c in zip(spectra.items(), ordered_colors(len(spectra))):
+        v = np.asarray(v)
+        ax.plot(np.arange(1, v.size + 1)[v > 0], v[v > 0], color=c, label=f"k = {k} (rank {ranks[k]})")
+    path = save(fig, ax, ctx.figure("gram_spectra.png"))
+    ks = list(per_k)
+    k1 = {k: np.array([[float(v) for v in r.K["K1"]] for r in res if str(r.config.noise_draws or "inf") == k])
+          for k in ks}
+    curves = band_plot(s.taus, [Series(f"k = {k}", k1[k], c, "minmax") for k, c in zip(ks, ordered_colors(len(ks)))],
+                       ctx.figure("noise_draws_K1.png"), label("tau"), label("kl", "K1"),
+                       f"K1 with k noise draws per point (n = {L.noise_n}, m = {L.noise_m})", logx=True, logy=True)
+    table = [{"k": k, "late rise of K1 (mean over seeds)": float(np.mean(per_k[k])),
+              f"Gram rank at t = {L.noise_t:g}": ranks[k]} for k in ks]
+    text = (f"**Finite noise draws** (n = {L.noise_n}, m = {L.noise_m}, k = {ks}; the engine is exact in the noise, "
+            "k = inf). The late rise is (K1(tau_max) - min K1)/min K1 on the dense tau grid, same sample and "
+            "features for every k. The Gram spectra of the empirical loss at one diffusion time (where the "
+            "two-bulk theory applies) have rank at most n k (numerical rank above 1e-10 of the largest in the table); "
+            "no gap separates two bulks in 1-D, and no verdict is given on them.\n\n"
+            + markdown_table(table, list(table[0])))
+    return checks, [text, curves, path], {"noise_draws": {"rise": per_k, "gram_ranks": ranks, "spectra": spectra}}
+
+
+def two_halves(ctx: Context) -> tuple[list, list, dict]:
+    """The two-halves sweep in n: D at the last τ, K1 of each half, the KL between the samplers."""
+    L, seeds = ctx.scale.later, ctx.scale.seeds
+    configs = [HalvesConfig(n=n, m=L.halves_m, taus=L.halves_taus, seed=s) for n in L.halves_ns for s in seeds]
+    res = ctx.runner.run_tasks(run_halves, configs, [halves_key(c) for c in configs], "later",
+                               "later theories: two halves")
+    rows = [{"n": c.n, "seed": c.seed, "D": r["score_distance"][-1],
+             "K1_halves": min(r["K1_half1"][-1], r["K1_half2"][-1]) - r["kl_prior"],
+             "kl_between": r.get("kl_between", [float("nan")])[-1]} for c, r in zip(configs, res)]
+    tau = L.halves_taus[-1]
+    data = halves_data(rows)
+    agree = data.extra["n_halves_agree_better_by_seed"]
+    checks = [ctx.judge("halves-converge", data, tau=f"{tau:g}", ns=list(L.halves_ns), m=L.halves_m)]
+    x, d = seed_matrix([r["n"] for r in rows], [r["D"] for r in rows], [r["seed"] for r in rows])
+    _, k = seed_matrix([r["n"] for r in rows], [r["K1_halves"] for r in rows], [r["seed"] for r in rows])
+    path = band_plot(x, [Series("score distance D of the halves", d, color("K2")),
+                         Series("K1 - KL(p_T||pi), the better half", k, color("K1"))],
+                     ctx.figure("halves_n.png"), label("n"), label("kl"), f"Two halves at tau = {tau:g}", logx=True,
+                     logy=True)
+    table = [{"n": n, "D": float(np.mean([r["D"] for r in rows if r["n"] == n])),
+              "K1 - KL(p_T||pi), better half": float(np.mean([r["K1_halves"] for r in rows if r["n"] == n])),
+              "KL(q1 || q2)": float(np.mean([r["kl_between"] for r in rows if r["n"] == n]))} for n in L.halves_ns]
+    text = (f"**Two halves** (m = {L.halves_m}, tau = {tau:g}; each half holds n/2 points, the same features). "
+            "D = 1/2 int g^2 E_{p_t}|s1 - s2|^2 dt, K1's weighting; beside it each half's K1 less KL(p_T||pi) (the "
+            "same integral against the true score). Smallest n of the sweep from which the halves agree better with "
+            f"each other than the better one with p0 (D < K1 - KL), per seed: {agree}.\n\n"
+            + markdown_table(table, list(table[0])))
+    return checks, [text, path], {"halves": {"rows": rows, "tau": tau, "n_agree_better": agree}}
+
+
+def later_theories(ctx: Context) -> Section:
+    """Every item of docs/theory.md §11.1 with its claims (verification.claims, ids memorisation-*, noise-draws-*,
+    halves-*, d-over-n-*, optimiser-*, stopping-*)."""
+    checks, content, data = [], [], {}
+    for item in (memorisation, noise_draws, two_halves, d_over_n, optimiser):
+        c, text, d = item(ctx)
+        checks += c
+        content += text
+        data.update(d)
+    return Section("Later theories (docs/theory.md §11)", tuple(content), tuple(checks), {"later_theories": data})
