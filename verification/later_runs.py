@@ -10,7 +10,7 @@ stored tasks (:meth:`verification.runner.Runner.run_tasks`), and the sizes of th
 - :func:`run_halves`: the two-halves measurement (:func:`empirical.halves.halves`) as a stored dict.
 - :func:`optimiser_runs`: the paper's Fig. 3 network trained at several learning rates at fixed lr x epochs, and
   by full-batch DSM gradient descent (Wu, Marion, Biau, Boyer, arXiv 2502.03435), as
-  :class:`verification.paper_runs.PaperRun` tasks.
+  :class:`empirical.paper_runs.PaperRun` tasks.
 
 ``LATER_VERSION`` is part of every key here.
 """
@@ -28,9 +28,10 @@ from empirical.halves import HalvesConfig, halves
 from empirical.kl import kl_score_bound
 from empirical.loss import empirical_loss, population_losses
 from empirical.measure import MeasureConfig, make_target, seeds
+from empirical.paper_runs import PaperRun
 from empirical.training import BATCH_SIZE
 
-from .paper_runs import PaperDesign, PaperRun, runs
+from .paper_runs import PaperDesign, runs
 
 __all__ = ["LATER_VERSION", "ExactCurves", "LaterDesign", "halves_key", "optimiser_runs", "run_curves", "run_halves"]
 

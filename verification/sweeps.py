@@ -106,7 +106,7 @@ QUICK = Scale(
     paper=PaperDesign(seeds=(0, 1, 2), epochs=200, eval_every=20, widths=(2, 4, 8, 16, 32), width_seeds=(0,),
                       width_epoch=100, width_cap=300, width_eval_every=20, flow_seeds=(0, 1, 2), flow_epochs=100,
                       flow_eval_every=20, density_epochs=(20, 100, 180)),
-    later=LaterDesign(mem_ns=(4, 6, 8, 12), mem_m=256, mem_taus=_grid(2, 10, 1), noise_n=32, noise_m=256,
+    later=LaterDesign(mem_ns=(4, 8, 12), mem_m=256, mem_taus=_grid(2, 10, 1), noise_n=32, noise_m=256,
                       noise_ks=(1, None), noise_t=0.1, halves_ns=(16, 64, 256, 1024), halves_m=256,
                       halves_taus=(1e8,), dn_d=8, dn_ns=(4, 8, 16, 32, 64, 128, 256, 512), dn_n=512,
                       dn_ds=(4, 8, 16, 32, 64, 1024), dn_m=64, dn_taus=_grid(0, 8, 2), opt_lrs=(0.5, 0.1),
@@ -132,7 +132,7 @@ FULL = Scale(
                       noise_ks=(1, 4, 16, None), noise_t=0.1, halves_ns=(16, 64, 256, 1024, 4096), halves_m=256,
                       halves_taus=(1e2, 1e4, 1e6, 1e8), dn_d=8, dn_ns=(4, 8, 16, 32, 64, 128, 256, 512), dn_n=512,
                       dn_ds=(2, 4, 8, 16, 32, 64, 128, 256, 512, 1024), dn_m=64, dn_taus=_grid(0, 9, 3),
-                      opt_lrs=(0.5, 0.1, 0.02), opt_seeds=(0, 1, 2)),
+                      opt_lrs=(0.5, 0.1), opt_seeds=(0, 1, 2)),
     replicates=2000,
 )
 SCALES = {"quick": QUICK, "full": FULL}

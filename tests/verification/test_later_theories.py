@@ -26,7 +26,8 @@ from verification.claims import CLAIMS
 from verification.claims_later import MEMORISED_LEVEL
 from verification.later_runs import ExactCurves, LaterDesign, optimiser_runs, run_curves
 from verification.later_stats import first_below, log_crossing, memorised_excess, tau_mem
-from verification.paper_runs import PaperDesign, PaperRun, runs
+from empirical.paper_runs import PaperRun
+from verification.paper_runs import PaperDesign, runs
 from verification.runner import Runner
 import importlib
 

@@ -10,7 +10,8 @@ import pytest
 
 from verification.cache import ResultCache
 from verification.claims import CLAIMS
-from verification.paper_runs import PaperDesign, PaperRun, run_paper
+from empirical.paper_runs import PaperRun, run_paper
+from verification.paper_runs import PaperDesign
 from verification.runner import Runner
 from verification.sections.base import Context
 from verification.sections.paper_experiments import paper_experiments

@@ -20,7 +20,9 @@ from empirical.targets import two_mode
 
 from ..claims import CLAIMS, FLOW_RTOL
 from ..figures import Series, band_plot, color, density_panels, label
-from ..paper_runs import TIME_CONTROLS, experiment
+from empirical.paper_runs import TIME_CONTROLS
+
+from ..paper_runs import experiment
 from ..rules import Densities, Parts, Profile, Values, WindowRise, runs_from
 from ..verdicts import Check
 from .base import Context, Section
