@@ -25,7 +25,6 @@ arXiv:2311.01797, model (12), flow (9), Lemma 2 and Lemma 3; docs/theory.md §3,
 
 from __future__ import annotations
 
-import time
 import warnings
 from dataclasses import asdict, dataclass, field
 
@@ -45,6 +44,7 @@ from .resources import DEFAULT_MAX_MEMORY_GIB, GIB, check_max_memory, check_reso
 from .scores import ScoreModel
 from .sde import LinearSDE
 from .targets import Target1D
+from .timing import Laps
 
 __all__ = ["Halves", "HalvesConfig", "halves", "sampler_laws", "score_distance", "split_halves", "train_halves"]
 
@@ -372,14 +372,8 @@ def halves(config: HalvesConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -> 
     mc = config.measure_config()
     target = make_target(mc)
     _check_memory(config, target, max_memory)
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = now - clock
-        clock = now
+    lap = Laps()
+    timings = lap.timings
 
     data_rng, feature_seed = seeds(config.seed)
     x1, x2 = split_halves(target.sample(config.n, data_rng))

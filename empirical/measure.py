@@ -6,7 +6,6 @@ training data and one for the frozen features, so the same seed gives the same n
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 
@@ -23,6 +22,7 @@ from .loss import empirical_losses, population_losses
 from .memorisation import is_memorised, memorised_mass, sampled_memorised_fraction, target_memorised_fraction
 from .quadratic import QuadraticLoss
 from .resources import DEFAULT_MAX_MEMORY_GIB, check_resources
+from .timing import Laps
 from .measurement import Measurement, _stream_seed, _streams, make_target, seeds  # noqa: F401  (the public names)
 from .targets import Target
 
@@ -93,14 +93,8 @@ def measure(config: MeasureConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -
     if not isinstance(config, MeasureConfig):
         raise ValueError(f"config must be a MeasureConfig, got {type(config).__name__}")
     check_resources(config, make_target(config), max_memory)
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = now - clock
-        clock = now
+    lap = Laps()
+    timings = lap.timings
 
     target = make_target(config)
     d = config.d
