@@ -18,7 +18,7 @@ import json
 from .cli_measure import _count, _floats
 from empirical.outputs import output_file
 from empirical.config import D_MAX, DIRECTIONS, LAMBDAS, LIMITS, TARGETS
-from .formats import markdown_table, to_jsonable
+from .formats import per_tau_table, to_jsonable
 from empirical.halves import HalvesConfig, halves
 from empirical.resources import DEFAULT_MAX_MEMORY_GIB
 
@@ -76,8 +76,6 @@ def _halves(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(to_jsonable(out)))
         return 0
-    columns = [k for k in ("score_distance", "K1_half1", "K1_half2", "kl_between", "K2_half1", "K2_half2") if k in out]
-    print(markdown_table([{"tau": t, **{k: out[k][i] for k in columns}} for i, t in enumerate(out["tau"])],
-                         ["tau", *columns]))
+    print(per_tau_table(out, ("score_distance", "K1_half1", "K1_half2", "kl_between", "K2_half1", "K2_half2")))
     print("\ntimings (s): " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()))
     return 0

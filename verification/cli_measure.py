@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .formats import markdown_table, to_jsonable
+from .formats import per_tau_table, to_jsonable
 from empirical.config import D_MAX, DIRECTIONS
 from empirical.measure import LAMBDAS, LIMITS, TARGETS, MeasureConfig, measure
 from empirical.outputs import output_file
@@ -128,10 +128,8 @@ def _measure(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(to_jsonable(out)))
         return 0
-    columns = [k for k in ("K1", "K2", "K3", "K3_se", "K4", "I1", "I2", "I3", "memorised_fraction",
-                           "memorised_fraction_se") if k in out]
-    rows = [{"tau": t, **{k: out[k][i] for k in columns}} for i, t in enumerate(out["tau"])]
-    print(markdown_table(rows, ["tau", *columns]))
+    print(per_tau_table(out, ("K1", "K2", "K3", "K3_se", "K4", "I1", "I2", "I3", "memorised_fraction",
+                              "memorised_fraction_se")))
     print(f"\nexact checks hold (Lemmas 4-5 on both flows; I2 and K1 evaluated a second way): "
           f"{all(v['holds'] for v in result.lemmas.values())}; timings (s): "
           + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()))

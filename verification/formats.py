@@ -124,3 +124,21 @@ def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | M
              "| " + " | ".join("---:" if n else "---" for n in numeric) + " |"]
     lines += ["| " + " | ".join(_cell(r.get(k), floatfmt) for k in keys) + " |" for r in rows]
     return "\n".join(lines) + "\n"
+
+
+def per_tau_table(out: Mapping[str, Any], keys: Sequence[str]) -> str:
+    """The markdown table of a per-τ result object (``out["tau"]`` and lists aligned with it): one row per τ, the
+    columns of ``keys`` that ``out`` holds.
+
+    Examples
+    --------
+    >>> from verification.formats import per_tau_table
+    >>> print(per_tau_table({"tau": [1.0, 10.0], "K1": [0.5, 0.25], "K2": [0.4, 0.2]}, ["K1", "K9"]))
+    | tau | K1 |
+    | ---: | ---: |
+    | 1 | 0.5 |
+    | 10 | 0.25 |
+    """
+    columns = [k for k in keys if k in out]
+    return markdown_table([{"tau": t, **{k: out[k][i] for k in columns}} for i, t in enumerate(out["tau"])],
+                          ["tau", *columns])
