@@ -133,7 +133,7 @@ def per_tau_table(out: Mapping[str, Any], keys: Sequence[str]) -> str:
     Examples
     --------
     >>> from verification.formats import per_tau_table
-    >>> print(per_tau_table({"tau": [1.0, 10.0], "K1": [0.5, 0.25], "K2": [0.4, 0.2]}, ["K1", "K9"]))
+    >>> print(per_tau_table({"tau": [1.0, 10.0], "K1": [0.5, 0.25], "K2": [0.4, 0.2]}, ["K1", "K9"]), end="")
     | tau | K1 |
     | ---: | ---: |
     | 1 | 0.5 |
