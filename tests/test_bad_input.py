@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -184,6 +185,7 @@ CLI_CASES = [
     (["report", "--workers", "0"], "--workers"),
     (["report", "--scheduler", ""], "--scheduler"),
     (["report", "--scheduler", "   "], "--scheduler"),
+    (["report", "--section", "nope"], "--section"),
     (["calibrate", "--theorem", "1", "--workers", "1000000"], "--workers"),
     (["mnist", "--quick", "--seeds", "0"], "--seeds"),
     (["mnist", "--quick", "--seeds", "3"], "--seeds"),
@@ -363,7 +365,17 @@ API_CASES = [
     (lambda: measure(MeasureConfig(n=16, m=64), max_memory=1e-3), "m = 64"),
     (lambda: measure("config"), "config"),
     (lambda: measure(MeasureConfig(target="bump", mu=12.0, T=0.5)), "mu"),
+    (lambda: _build_sections(["nope"]), "--section"),
+    (lambda: _build_sections([]), "--section"),
 ]
+
+
+def _build_sections(names):
+    """``build`` with ``sections=names``: refused before any directory, cluster or measurement."""
+    from verification.report import build
+    from verification.sweeps import QUICK
+
+    return build(QUICK, Path("/nonexistent/never-created"), show_progress=False, sections=names)
 
 
 @pytest.mark.parametrize(("call", "name"), API_CASES, ids=[str(i) for i in range(len(API_CASES))])

@@ -25,7 +25,7 @@ from . import cli_halves, cli_measure, cli_train, diff, diff_format, heldout
 from .cache import ResultCache
 from .execution import SCHEDULER_ENV, WORKERS_MAX, Execution, Executor
 from .files import ensure_writable_dir
-from .report import ExactCheckFailed, build
+from .report import SECTION_NAMES, ExactCheckFailed, build
 from .runner import Runner
 from .sweeps import SCALES
 
@@ -53,6 +53,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     size.add_argument("--full", dest="scale", action="store_const", const="full", help="the committed report (opt-in)")
     p.add_argument("--out", type=_directory("--out"), default=None, help="output directory (default reports/<scale>)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--section", action="append", choices=SECTION_NAMES, default=None, metavar="NAME",
+                   help="build only this section (repeatable), with the exact checks on its flows; one of "
+                        + ", ".join(SECTION_NAMES) + " (default: all). Stored results are reused from --store. The ledger and the exact checks judge "
+                        "every flow the build measured, so built without the sections before them they can give "
+                        "other verdicts than in the whole report")
     _execution_args(p, "DIR/.cache of --out")
     p.set_defaults(handler=_report, scale="quick")
 
@@ -207,7 +212,7 @@ def _report(args: argparse.Namespace) -> int:
     out = ensure_writable_dir(args.out or Path("reports") / args.scale, "--out")
     store = ensure_writable_dir(args.store, "--store") if args.store is not None else None
     try:
-        result = build(SCALES[args.scale], out, not args.no_progress, execution, store)
+        result = build(SCALES[args.scale], out, not args.no_progress, execution, store, args.section)
     except ExactCheckFailed as err:
         print(f"diffgen: {err}", file=sys.stderr)
         return 1

@@ -11,6 +11,7 @@ and the command exits 1. A statement of the paper that the measurements contradi
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from .formats import markdown_table
@@ -41,9 +42,31 @@ class ExactCheckFailed(RuntimeError):
     """An exact check (a lemma of docs/theory.md §7, or K2 <= K1) failed: a bug in the code or the paper."""
 
 
+SECTION_NAMES = tuple(section.__name__ for section in ORDER)
+"""The names of the measured sections, in the order :func:`build` runs them (``diffgen report --section``)."""
+
+
+def chosen_sections(names: Sequence[str] | None) -> tuple:
+    """The sections of ``ORDER`` named in ``names`` (all when None), in the report's order.
+
+    Raises
+    ------
+    ValueError
+        Naming ``--section`` and the valid names, when a name is not a section or none is given.
+    """
+    if names is None:
+        return ORDER
+    unknown = [n for n in names if n not in SECTION_NAMES]
+    if unknown or not names:
+        raise ValueError(f"--section must name sections of the report ({', '.join(SECTION_NAMES)}), got "
+                         f"{', '.join(map(repr, unknown)) or 'none'}")
+    return tuple(s for s in ORDER if s.__name__ in set(names))
+
+
 def build(scale: Scale, out: Path, show_progress: bool = True, execution: Execution | None = None,
-          store: Path | None = None) -> dict:
-    """Run every section, write DIR/report.md, figures and DIR/results.json; return the checks.
+          store: Path | None = None, sections: Sequence[str] | None = None) -> dict:
+    """Run every section (or those named in ``sections``, with the exact checks on their flows), write
+    DIR/report.md, figures and DIR/results.json; return the checks.
 
     Each sweep's measurements run as tasks of ``execution`` (default: a local Dask cluster, one
     single-threaded worker per core; ``Execution(workers=1)`` runs serially here) and are stored by
@@ -60,17 +83,20 @@ def build(scale: Scale, out: Path, show_progress: bool = True, execution: Execut
         After writing the files, when Lemmas 4-5, K2 <= K1 or I2 <= Lemma 4's bound fail somewhere, or an engine
         mutation (:mod:`verification.mutations`) is caught by no exact check.
     """
+    run = chosen_sections(sections)
     started, state = time.time(), git_state()
     out.mkdir(parents=True, exist_ok=True)
     with Executor(execution) as executor:
         ctx = Context(scale, out, Runner(ResultCache(store or out / ".cache"), show_progress, executor))
-        measured = [section(ctx) for section in ORDER]
+        measured = [section(ctx) for section in run]
         ran = {**executor.describe(), "sweeps_wall_s": round(time.time() - started, 1)}
     sections: list[Section] = [exact(ctx), *measured]
     order = list(CLAIMS)
     checks: list[Check] = sorted((c for s in sections for c in s.checks), key=lambda c: order.index(c.name))
     prov = {**provenance({"scale": scale.name, **{k: v for k, v in vars(scale).items() if k != "name"}}, started,
                          state), "execution": ran}
+    if sections is not None:
+        prov["sections"] = [s.__name__ for s in run]
     summary = [{"claim": c.name, "rule": c.rule, "verdict": c.verdict, "size": f"{c.size:.3f}",
                 "power": "-" if c.power is None else f"{c.power:.2f}", "alternative": c.alternative,
                 "why inconclusive": c.reason or ""} for c in checks]

@@ -76,3 +76,22 @@ def test_invalid_parameters_are_named():
         two_mode(1.0, (0.5, 0.6))
     with pytest.raises(ValueError, match="T"):
         ou(0.0)
+
+
+def test_memoised_quadratures_are_those_of_their_own_inputs():
+    """The per-process memo of kl_to_prior and fisher_information is keyed by p_t's exact inputs: targets that
+    differ only in weights, in t, or in the prior's variance each get their own quadrature's value."""
+    from empirical.sde import ve
+    from empirical.targets import GaussianMixture1D
+
+    a = GaussianMixture1D(means=[-2.0, 2.0], variances=[0.5, 0.5], weights=[0.5, 0.5])
+    b = GaussianMixture1D(means=[-2.0, 2.0], variances=[0.5, 0.5], weights=[0.3, 0.7])
+    c = GaussianMixture1D(means=[-2.0, 2.0], variances=[0.5, 0.5], weights=[0.5, 0.5], sde=ve())
+    for p in (a, b, c, a, b, c):  # the second pass reads the memo
+        for t in (0.05, 0.5, p.sde.T):
+            assert p.fisher_information(t) == p._fisher(t, 200_000)
+            assert p.kl_to_prior(t) == p._kl_to_prior(t)
+    assert a.fisher_information(0.05) != b.fisher_information(0.05) != a.fisher_information(0.5)
+    assert a.kl_to_prior(1.0) != c.kl_to_prior(1.0)  # same components at t = 0 only; OU and VE priors differ
+    with pytest.raises(ValueError, match="max_panels"):  # an error is not memoised as a value
+        gaussian(0.0, 1e-12).fisher_information(0.0, max_panels=10)
