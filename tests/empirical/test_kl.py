@@ -110,7 +110,8 @@ def test_k2_warns_when_the_grid_does_not_resolve_the_target() -> None:
     target = empirical(two_mode(3.0).sample(50, rng))  # p_t0 at t0 = 0.01: 50 bumps of std 0.14
     with pytest.warns(RuntimeWarning, match="K2"):
         kl_sde(target, exact_score(target), t0=0.01, n_cells=600)
-    assert kl_sde(target, exact_score(target), t0=0.01, n_cells=4800, n_steps=512) <= target.kl_to_prior()
+    # measured: 4.6e-5 on the coarse grid above, 2.4e-8 here, against KL(p_T ‖ π) = 6.0e-6
+    assert kl_sde(target, exact_score(target), t0=0.01, n_cells=2400, n_steps=256) <= target.kl_to_prior()
 
 
 def test_k2_finite_when_an_overfitted_law_underflows_in_far_tails():

@@ -122,7 +122,7 @@ SWEEP = [MeasureConfig(n=8, m=8, taus=(1.0, 100.0), kl=("K1", "K2"), m_ref_facto
 
 def _report_like_build(store_dir: Path):
     """A stand-in for report.build with its structure (Executor, Runner, store under DIR/.cache) and a small sweep."""
-    def build(scale, out, show_progress, execution, store):
+    def build(scale, out, show_progress, execution, store, sections=None):
         with Executor(execution) as executor:
             Runner(ResultCache(store or out / ".cache"), False, executor).run_all(SWEEP, "sweep")
         return {"checks": []}
