@@ -16,11 +16,29 @@ NeurIPS 2023, arXiv:2311.01797, eqs. (3)-(7); docs/theory.md §1, §3.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from .checks import check_horizon, check_int, check_t0
+
+
+@functools.lru_cache(maxsize=64)
+def gauss_legendre(order: int) -> tuple[np.ndarray, np.ndarray]:
+    """``numpy.polynomial.legendre.leggauss(order)``, computed once per order and process (read-only arrays).
+
+    Examples
+    --------
+    >>> from empirical.quadrature import gauss_legendre
+    >>> x, w = gauss_legendre(3)
+    >>> round(float(w @ x**4), 12)  # ∫_-1^1 x⁴ dx = 2/5
+    0.4
+    """
+    x, w = np.polynomial.legendre.leggauss(order)
+    x.flags.writeable = False
+    w.flags.writeable = False
+    return x, w
 
 N_T_DEFAULT = 64
 """Default number of t nodes. Doubling it changes B1, B2, c and the loss values by < 1e-6 relative at
@@ -91,7 +109,7 @@ def time_grid(T: float, n_t: int = N_T_DEFAULT, t0: float = 0.0, n_panels: int =
     n_panels = check_int("n_panels", n_panels, 1)
     T = check_horizon(T)
     t0 = check_t0(t0, T)
-    x, w = np.polynomial.legendre.leggauss(n_t)
+    x, w = gauss_legendre(n_t)
     edges = np.linspace(0.0, 1.0, n_panels + 1)
     half = 0.5 * np.diff(edges)[:, None]
     u = (0.5 * (edges[1:] + edges[:-1]))[:, None] + half * x
@@ -161,7 +179,7 @@ def gl_panels(lo: float, hi: float, n_panels: int, order: int = 8) -> tuple[np.n
     >>> round(float(w @ x**3), 12)  # ∫_0^2 x³ dx = 4
     4.0
     """
-    x, w = np.polynomial.legendre.leggauss(order)
+    x, w = gauss_legendre(order)
     edges = np.linspace(lo, hi, n_panels + 1)
     half = 0.5 * np.diff(edges)[:, None]
     mid = 0.5 * (edges[1:] + edges[:-1])[:, None]

@@ -37,6 +37,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..quadrature import gauss_legendre
 from ..sde import LinearSDE
 from ..targets import ProductTarget
 from .grids import cell_average
@@ -84,7 +85,7 @@ def axis_cells(windows: list[SimpleNamespace], n_cells: int, prior_tail: float) 
 def gl_cell_average(pdf: Callable[[np.ndarray], np.ndarray], edges_x: np.ndarray, edges_y: np.ndarray,
                      order: int = _GL_ORDER) -> np.ndarray:
     """Cell averages of a 2-D density by a tensor Gauss–Legendre rule of ``order`` nodes per axis and cell."""
-    z, w = np.polynomial.legendre.leggauss(order)
+    z, w = gauss_legendre(order)
     nodes = [(0.5 * (e[:-1, None] + e[1:, None]) + 0.5 * np.diff(e)[:, None] * z).ravel() for e in (edges_x, edges_y)]
     pts = np.stack(np.meshgrid(*nodes, indexing="ij"), axis=-1).reshape(-1, 2)
     vals = pdf(pts).reshape(edges_x.size - 1, order, edges_y.size - 1, order)

@@ -21,8 +21,9 @@ import numpy as np
 from numpy.polynomial import Polynomial
 from scipy import special
 
-from ..quadrature import gl_panels
+from ..quadrature import gauss_legendre, gl_panels
 from ..sde import LinearSDE, ou
+from .memo import memoised
 
 _WINDOW = 120.0
 """The ε-window around the point c nearest 0 is cut where e^{-(ε² - c²)/2} < e^{-60}."""
@@ -46,7 +47,7 @@ def _window(a: np.ndarray, b: np.ndarray, order: int) -> tuple[np.ndarray, np.nd
     c = np.clip(0.0, a, b)
     half = np.sqrt(c * c + _WINDOW) - np.abs(c)
     lo, hi = np.maximum(a, c - half), np.minimum(b, c + half)
-    x, w = np.polynomial.legendre.leggauss(order)
+    x, w = gauss_legendre(order)
     mid, rad = 0.5 * (lo + hi), 0.5 * (hi - lo)
     eps = mid[..., None] + rad[..., None] * x
     weights = rad[..., None] * w * np.exp(-0.5 * (eps * eps - (c * c)[..., None]))
@@ -105,8 +106,6 @@ class Bump1D:
         object.__setattr__(self, "scales", s)
         object.__setattr__(self, "weights", q / q.sum())
         object.__setattr__(self, "_poly", _bump_polynomials(int(self.k)))
-        # Every loss of every feature draw needs the same Fisher information at the same t nodes.
-        object.__setattr__(self, "_fisher", {})
 
     def _params(self, t: float) -> tuple[np.ndarray, np.ndarray, float]:
         if not (np.isfinite(t) and 0.0 <= t <= self.sde.T):
@@ -227,14 +226,20 @@ class Bump1D:
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def fisher_information(self, t: float) -> float:
-        """E_{p_t}|∇log p_t|² = ∫ p_t'²/p_t (finite also at t = 0 since k >= 2); memoised per t."""
+        """E_{p_t}|∇log p_t|² = ∫ p_t'²/p_t (finite also at t = 0 since k >= 2); memoised per process (:mod:`empirical.targets.memo`)."""
         t = float(t)
-        if t not in self._fisher:
-            x, w = self.x_grid(t)
-            s, J = self._derivs(t, x, 1)
-            keep = J[0] > 0
-            self._fisher[t] = float(np.sum(w[keep] * np.exp(s[keep]) * J[1][keep] ** 2 / J[0][keep]))
-        return self._fisher[t]
+        return memoised(("bump-fisher", *self._key(t)), lambda: self._fisher(t))
+
+    def _key(self, t: float) -> tuple:
+        """The exact inputs of any functional of p_t (every sweep point with the same target shares them)."""
+        mu, rho, sig = self._params(t)
+        return mu.tobytes(), rho.tobytes(), sig, self.weights.tobytes(), int(self.k), int(self.order)
+
+    def _fisher(self, t: float) -> float:
+        x, w = self.x_grid(t)
+        s, J = self._derivs(t, x, 1)
+        keep = J[0] > 0
+        return float(np.sum(w[keep] * np.exp(s[keep]) * J[1][keep] ** 2 / J[0][keep]))
 
     def kl_to_prior(self, t: float | None = None) -> float:
         """KL(p_t ‖ π), π = N(0, ``sde.prior_var``) (N(0, 1) for OU), on :meth:`x_grid`; t defaults to T."""

@@ -19,28 +19,9 @@ from scipy import integrate, special
 
 from ..quadrature import gl_panels
 from ..sde import LinearSDE, ou
+from .memo import memoised
 
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
-
-_MEMO: dict[tuple, float] = {}
-_MEMO_MAX = 1 << 14
-
-
-def _memoised(key: tuple, compute) -> float:
-    """``compute()`` memoised per process under ``key`` (the exact inputs of the quantity; cleared when full).
-
-    The quadratures of :meth:`GaussianMixture1D.kl_to_prior` and :meth:`GaussianMixture1D.fisher_information`
-    depend on p_t only through its components and weights (and the prior's variance), so a key of their bytes
-    is exact: every sweep point with the same target and t reuses one value instead of repeating the quadrature.
-    """
-    if key in _MEMO:
-        return _MEMO[key]
-    value = compute()
-    if len(_MEMO) >= _MEMO_MAX:
-        _MEMO.clear()
-    _MEMO[key] = value
-    return value
-
 
 @dataclass(frozen=True)
 class GaussianMixture1D:
@@ -163,7 +144,7 @@ class GaussianMixture1D:
     def kl_to_prior(self, t: float | None = None) -> float:
         """KL(p_t ‖ π), π = N(0, ``sde.prior_var``) (N(0, 1) for OU), by adaptive quadrature; t defaults to T."""
         t = self.sde.T if t is None else t
-        return _memoised(("kl_to_prior", *self._key(t), float(self.sde.prior_var)), lambda: self._kl_to_prior(t))
+        return memoised(("kl_to_prior", *self._key(t), float(self.sde.prior_var)), lambda: self._kl_to_prior(t))
 
     def _key(self, t: float) -> tuple[bytes, bytes, bytes]:
         """The exact inputs of any functional of p_t: its component means and variances and the weights."""
@@ -199,7 +180,7 @@ class GaussianMixture1D:
 
         Composite 8-point Gauss-Legendre panels over ``support(t)`` (see ``_panels``); memoised per process.
         """
-        return _memoised(("fisher", *self._key(t), int(max_panels)), lambda: self._fisher(t, max_panels))
+        return memoised(("fisher", *self._key(t), int(max_panels)), lambda: self._fisher(t, max_panels))
 
     def _fisher(self, t: float, max_panels: int) -> float:
         lo, hi, n = self._panels(t)

@@ -153,3 +153,17 @@ def test_score_outside_the_support_at_t0_and_bad_t_raise():
         b.pdf(-1.0, np.array([0.0]))
     with pytest.raises(ValueError, match="mu"):
         two_bumps(0.5, 1.0)
+
+
+def test_the_memoised_fisher_information_is_that_of_its_own_bump():
+    """The per-process memo is keyed by p_t's exact parameters: bumps differing in half-width, weights, k or
+    quadrature order, or the same bump at another t, each get their own quadrature's value."""
+    from empirical.targets.bump import Bump1D
+
+    bumps = [bump(0.0, 1.0), bump(0.0, 2.0), bump(0.0, 1.0, k=3), Bump1D([0.0], [1.0], [1.0], order=32),
+             Bump1D([-1.0, 1.0], [0.5, 0.5], [0.3, 0.7]), Bump1D([-1.0, 1.0], [0.5, 0.8], [0.3, 0.7])]
+    for p in bumps + bumps:  # the second pass reads the memo
+        for t in (0.05, 0.5):
+            assert p.fisher_information(t) == p._fisher(t)
+    values = {p.fisher_information(0.05) for p in bumps}
+    assert len(values) == len(bumps)

@@ -4,6 +4,7 @@ the matched evaluation subsets and the reverse-SDE sampler."""
 
 from __future__ import annotations
 
+import functools
 import math
 from types import SimpleNamespace
 
@@ -12,6 +13,7 @@ import pytest
 import torch
 
 from empirical.mnist import split_pair
+from empirical.mnist.likelihood import nll_bits_per_dim
 from empirical.mnist.network import T0_FRACTION
 from empirical.mnist.sampling import sample_reverse_sde
 from empirical.sde import ou
@@ -30,9 +32,17 @@ def store(tmp_path_factory):
     return ResultCache(tmp_path_factory.mktemp("mnist-network"))
 
 
+def _coarse_likelihood():
+    """The driver's likelihood at rtol = atol = 1e-3 (the default 1e-5 costs most of this file's time; the
+    likelihood's accuracy against closed forms is tested in tests/empirical/test_mnist_network.py)."""
+    return functools.partial(nll_bits_per_dim, rtol=1e-3, atol=1e-3)
+
+
 @pytest.fixture(scope="module")
 def result(store):
-    return mn.network_experiment(Runner(store, show_progress=False), TINY)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mn, "nll_bits_per_dim", _coarse_likelihood())
+        return mn.network_experiment(Runner(store, show_progress=False), TINY)
 
 
 def _finite(values) -> bool:
@@ -85,6 +95,7 @@ def test_summary_over_seeds_uses_a_t_interval(result):
 
 def test_same_seed_gives_identical_numbers(result, monkeypatch):
     task = mn.network_tasks(TINY)[0][0]
+    monkeypatch.setattr(mn, "nll_bits_per_dim", _coarse_likelihood())
     again = mn.run_network_pair(task)
     stored = result["near"][0]
     assert again["fit"] == stored["fit"]
