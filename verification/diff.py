@@ -45,8 +45,10 @@ FAIL_ON = ("verdicts", "numbers", "none")
 that or any leaf moved beyond tolerance ("numbers"), or nothing ("none")."""
 NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 HEADLINE_KEYS = ("slope", "rise_mean", "mean", "kendall_tau", "poly_exponent", "max_K2_over_K1", "max_ratio",
-                 "tightness_min", "slack_min", "rise_over_noise_mean", "passed", "collapsed")
+                 "tightness_min", "slack_min", "rise_over_noise_mean", "passed", "collapsed", "rise", "one_mode")
 """Names of a check's main statistic under ``measured``, most telling first (see :func:`headline`)."""
+SETTINGS = ("size", "power", "accuracy", "threshold", "seeds", "prominence", "epoch", "delta", "replicates")
+"""Names of a rule's settings and operating characteristics, never a check's main statistic."""
 MAX_BYTES = 256 * 2**20
 """Larger files are refused before reading: the full report's results.json is under 1 MiB."""
 
@@ -244,7 +246,8 @@ def _value_change(check: str, path: str, old: Any, new: Any, rtol: float, atol: 
 def headline(check: Mapping[str, Any]) -> str | None:
     """The JSON Pointer of a check's main statistic: the number under ``measured`` whose last key comes first
     in :data:`HEADLINE_KEYS` (shallowest, then first in the file, on ties); failing that, the first number
-    under a key starting with "max_" or "worst_", then the first number under ``measured``. None without any.
+    under a key starting with "max_" or "worst_", then the first number under ``measured`` that is not one of
+    the rule's :data:`SETTINGS`. None without any.
 
     Examples
     --------
@@ -253,6 +256,8 @@ def headline(check: Mapping[str, Any]) -> str | None:
     '/measured/slope'
     >>> headline({"measured": {"flows": 9, "worst_ratio": {"lemma4": 0.18}}})
     '/measured/worst_ratio/lemma4'
+    >>> headline({"measured": {"size": 0.0, "accuracy": 1e-12, "rise": [0.04, 0.0]}})
+    '/measured/rise/0'
     """
     found = [(parts, v) for parts, v in _leaves(check.get("measured"), ("measured",)) if number(v) is not None]
 
@@ -263,6 +268,8 @@ def headline(check: Mapping[str, Any]) -> str | None:
             tier = HEADLINE_KEYS.index(names[-1])
         elif any(n.startswith(("max_", "worst_")) for n in names):
             tier = len(HEADLINE_KEYS)
+        elif names[-1] in SETTINGS:
+            tier = len(HEADLINE_KEYS) + 2
         else:
             tier = len(HEADLINE_KEYS) + 1
         return tier, len(parts)

@@ -36,17 +36,17 @@ def _number(check: Mapping[str, Any]) -> str:
     return f"{name} {v:.3g}" if v is not None else "-"
 
 
-SOURCE = ("reports/full/results.json", "reports/full/report.md")
-"""The report the README summarises (its results.json and the report it links to)."""
+SOURCE = ("reports/quick-baseline/results.json", "reports/quick-baseline/report.md", "the quick report")
+"""The report the README summarises: its results.json, the report it links to, and its name."""
 
 
-def verdict_summary(path: str | Path = SOURCE[0], link: str = SOURCE[1]) -> str:
+def verdict_summary(path: str | Path = SOURCE[0], link: str = SOURCE[1], label: str = SOURCE[2]) -> str:
     """The markdown block: verdict counts, then claim | verdict | one number, in the report's order.
 
     Examples
     --------
     >>> from verification.summary import verdict_summary
-    >>> verdict_summary().splitlines()[0].startswith("Verdicts of [the full report]")
+    >>> verdict_summary().splitlines()[0].startswith("Verdicts of [the quick report]")
     True
     """
     doc = load_results(path, "results.json")
@@ -54,7 +54,7 @@ def verdict_summary(path: str | Path = SOURCE[0], link: str = SOURCE[1]) -> str:
     counts = ", ".join(f"{v} {sum(c['verdict'] == v for c in checks)}" for v in VERDICTS
                        if any(c["verdict"] == v for c in checks))
     rows = [{"claim": f"`{c['name']}`", "verdict": c["verdict"], "number": _number(c)} for c in checks]
-    return (f"Verdicts of [the {Path(link).parent.name} report]({link}) ({len(checks)} claims: {counts}):\n\n"
+    return (f"Verdicts of [{label}]({link}) ({len(checks)} claims: {counts}):\n\n"
             + markdown_table(rows, ["claim", "verdict", "number"]))
 
 

@@ -25,8 +25,8 @@ def test_the_two_commands_are_within_the_first_40_lines():
 
 def test_the_verdict_block_is_generated_from_the_report_it_links_to():
     block = README.split(BEGIN, 1)[1].split(END, 1)[0].strip()
-    path, link = SOURCE
-    assert block == verdict_summary(ROOT / path, link).strip()
+    path, link, label = SOURCE
+    assert block == verdict_summary(ROOT / path, link, label).strip()
     assert (ROOT / link).exists()
 
 
