@@ -132,6 +132,8 @@ def test_verification_formats_and_empirical_computes():
         assert "empirical.formats" not in text, path
         for loop in (".backward(", "optim.", "torch.randn", "opt.step()"):  # optimiser steps and noise draws
             assert loop not in text, f"{path.relative_to(ROOT)} runs a training or sampling loop ({loop!r})"
+        for flow in ("gradient_flow(", "empirical_loss(", "population_losses("):  # the exact flows and losses
+            assert flow not in text, f"{path.relative_to(ROOT)} computes a flow or loss itself ({flow!r})"
     assert not (ROOT / "empirical" / "formats.py").exists()
 
 
