@@ -16,6 +16,7 @@ P. Li, Z. Li, H. Zhang, J. Bian, "On the Generalization Properties of Diffusion 
 NeurIPS 2023, arXiv:2311.01797; docs/theory.md §12 maps each result to its module.
 """
 
-__all__ = ["config", "decomposition", "features", "flow", "gaussian_floor", "halves", "kl", "loss", "measure", "measurement",
-           "memorisation", "mnist", "nets", "noise_draws", "quadratic", "scores", "sde", "targets", "training"]
+__all__ = ["config", "decomposition", "devices", "dsm", "exact_curves", "features", "flow", "gaussian_floor", "halves", "kl",
+           "loss", "measure", "measurement", "memorisation", "mnist", "nets", "noise_draws", "quadratic", "scores", "sde",
+           "targets", "training"]
 """The public submodules: the engine is used through them (``from empirical.measure import measure``)."""

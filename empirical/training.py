@@ -29,11 +29,12 @@ import numpy as np
 import torch
 
 from .checks import check_int
+from .dsm import dsm_per_sample
 from .kl import kl_integrated, kl_ode, kl_score_bound, kl_sde_law
 from .kl.probe import NonFiniteScore
 from .kl.score_bound import score_error
 from .quadrature import time_grid
-from .mnist.network import resolve_device, torch_threads
+from .devices import resolve_device, torch_threads
 from .grid_metric import GRID_T0, grid_kl
 from .quadratic import QuadraticLoss
 from .sde import LinearSDE
@@ -109,8 +110,8 @@ def checkpoint_epochs(epochs: int, eval_every: int) -> list[int]:
 
 def _dsm(net: torch.nn.Module, x0: torch.Tensor, t: torch.Tensor, z: torch.Tensor,
          r: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """mean (σ_t s(x_t, t) + z)² with x_t = r(t) x0 + σ_t z."""
-    return torch.mean((sigma * net(r * x0 + sigma * z, t, sigma) + z) ** 2)
+    """mean (σ_t s(x_t, t) + z)² with x_t = r(t) x0 + σ_t z (:func:`empirical.dsm.dsm_per_sample`)."""
+    return torch.mean(dsm_per_sample(net(r * x0 + sigma * z, t, sigma), sigma, z))
 
 
 def _draws(sde: LinearSDE, n: int, gen: torch.Generator, eps: float, dtype, device):

@@ -29,7 +29,7 @@ from empirical import sde as sde_module
 from .cli_measure import _count, _floats
 from .formats import markdown_table, to_jsonable
 from empirical.loss import population_loss
-from empirical.mnist.network import resolve_device
+from empirical.devices import resolve_device
 from empirical.config import LIMITS as MEASURE_LIMITS
 from empirical.outputs import output_file
 from empirical.resources import DEFAULT_MAX_MEMORY_GIB, check_train_resources

@@ -37,7 +37,8 @@ from torch import nn
 
 from ..checks import check_int
 from ..sde import ou
-from .network import T0_FRACTION, T_DEFAULT, _per_pixel, _placement, resolve_device, torch_threads
+from ..devices import resolve_device, torch_threads
+from .network import T0_FRACTION, T_DEFAULT, _per_pixel, _placement
 
 N_LEVELS = 256
 """Grey levels of a pixel; log2 N_LEVELS = 8 is the offset of :func:`bits_per_dim`."""

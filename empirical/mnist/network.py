@@ -25,15 +25,16 @@ arXiv:2311.01797, Figs. 6–7; Song et al., score-SDE tutorial (the U-net and th
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..checks import check_int
+from ..devices import resolve_device, torch_threads
+from ..dsm import dsm_per_sample
 from ..sde import LinearSDE, ou
 
 T_DEFAULT = 5.0
@@ -41,64 +42,6 @@ T_DEFAULT = 5.0
 
 T0_FRACTION = 1e-3
 """Default t0 / T: the lower end of training and ODE times."""
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """The torch device for ``device``, or ValueError naming ``device``.
-
-    Parameters
-    ----------
-    device : str or torch.device
-        ``"cpu"``, ``"cuda"`` or ``"cuda:N"``; CUDA only when it is available.
-
-    Returns
-    -------
-    torch.device
-
-    Raises
-    ------
-    ValueError
-        If ``device`` is not a device name, or names CUDA on a machine without it.
-
-    Examples
-    --------
-    >>> from empirical.mnist.network import resolve_device
-    >>> resolve_device("cpu")
-    device(type='cpu')
-    """
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"device must be 'cpu' or 'cuda[:N]', got {device!r}") from err
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for, but CUDA is not available here")
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda[:N]', got {device!r}")
-    return dev
-
-
-@contextmanager
-def torch_threads(threads: int | None) -> Iterator[None]:
-    """Run the block with ``threads`` intra-op torch threads (None: leave torch's setting), then restore.
-
-    Why: with other jobs on the cores, torch's intra-op threads spin against them; one thread per job is the
-    fast setting for the small batches of :class:`ScoreNet`.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from empirical.mnist.network import torch_threads
-    >>> with torch_threads(1):
-    ...     torch.get_num_threads()
-    1
-    """
-    before = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(check_int("threads", threads, 1))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class GaussianFourierProjection(nn.Module):
@@ -207,7 +150,7 @@ def _noised(model: nn.Module, x0: torch.Tensor, gen: torch.Generator, t0: float,
     eps = torch.randn(x0.shape, generator=gen).to(x0)
     sig = model.sigma(t)[:, None, None, None]
     xt = torch.exp(-t)[:, None, None, None] * x0 + sig * eps
-    return ((sig * model(xt, t) + eps) ** 2).flatten(1).sum(1)
+    return dsm_per_sample(model(xt, t), sig, eps)
 
 
 def dsm_loss(model: nn.Module, x: np.ndarray | torch.Tensor, seed: int, n_draws: int = 1, *,

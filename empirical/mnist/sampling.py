@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .network import T0_FRACTION, _placement, torch_threads
+from ..devices import torch_threads
+from .network import T0_FRACTION, _placement
 
 __all__ = ["sample_reverse_sde"]
 

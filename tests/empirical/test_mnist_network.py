@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from empirical.mnist.likelihood import bits_per_dim, nll_bits_per_dim, ode_logp_z
-from empirical.mnist.network import ScoreNet, dsm_loss, resolve_device, train_score_net
+from empirical.devices import resolve_device
+from empirical.mnist.network import ScoreNet, dsm_loss, train_score_net
 from empirical.sde import ou
 
 T, T0 = 2.0, 1e-2  # a short horizon keeps p_T away from the prior, so its mismatch is tested too
