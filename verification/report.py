@@ -53,6 +53,12 @@ def chosen_sections(names: Sequence[str] | None) -> tuple:
     ------
     ValueError
         Naming ``--section`` and the valid names, when a name is not a section or none is given.
+
+    Examples
+    --------
+    >>> from verification.report import chosen_sections
+    >>> [s.__name__ for s in chosen_sections(["ledger", "gap"])]
+    ['gap', 'ledger']
     """
     if names is None:
         return ORDER
@@ -72,6 +78,10 @@ def build(scale: Scale, out: Path, show_progress: bool = True, execution: Execut
     single-threaded worker per core; ``Execution(workers=1)`` runs serially here) and are stored by
     configuration in ``store`` (default DIR/.cache), so an interrupted build resumes. The numbers do not
     depend on how the tasks ran; how they ran is recorded under ``provenance`` only.
+
+    ``sections`` (names of :data:`SECTION_NAMES`) builds only those, recorded under ``provenance["sections"]``. The
+    ledger and the exact checks judge every flow the build measured, so without the sections before them their
+    verdicts can differ from the whole report's.
 
     Returns
     -------
