@@ -36,7 +36,7 @@ def _number(check: Mapping[str, Any]) -> str:
     return f"{name} {v:.3g}" if v is not None else "-"
 
 
-SOURCE = ("reports/quick-baseline/results.json", "reports/quick-baseline/report.md", "the quick report")
+SOURCE = ("reports/full/results.json", "reports/full/report.md", "the full report")
 """The report the README summarises: its results.json, the report it links to, and its name."""
 
 
@@ -46,7 +46,7 @@ def verdict_summary(path: str | Path = SOURCE[0], link: str = SOURCE[1], label: 
     Examples
     --------
     >>> from verification.summary import verdict_summary
-    >>> verdict_summary().splitlines()[0].startswith("Verdicts of [the quick report]")
+    >>> verdict_summary().splitlines()[0].startswith("Verdicts of [the full report]")
     True
     """
     doc = load_results(path, "results.json")

@@ -222,12 +222,13 @@ def test_every_check_of_the_full_report_has_a_main_statistic():
     checks = load_results(FULL).checks
     stats = {name: headline(c) for name, c in checks.items()}
     assert all(stats.values()), [n for n, s in stats.items() if not s]
-    assert stats["rate-n-K1"] == "/measured/slope" and stats["capacity-m"] == "/measured/kendall_tau"
-    assert stats["early-stopping-K2"] == "/measured/rise_mean" and stats["ledger-I2"] == "/measured/max_ratio"
-    # named statistics win over counts that come first in the file
-    assert stats["calibrated-bound-theorem2"] == "/measured/tightness_min"
-    assert stats["paper-fig3-sgd-minimum"] == "/measured/rise_over_noise_mean"
-    assert stats["gap-grows-tau"] == "/measured/at_n/16/mean"
+    assert stats["rate-n-K1"] == "/measured/mean" and stats["capacity-m"] == "/measured/kendall_tau"
+    assert stats["ledger-I2"] == "/measured/max_ratio"
+    # named statistics win over counts and rule settings that come first in the file
+    assert stats["early-stopping-K2"] == "/measured/rise/0"  # not /measured/accuracy
+    assert stats["paper-modes-collapse"] == "/measured/parts/0/one_mode"  # not .../size
+    assert stats["calibrated-bound-theorem2"] == "/measured/worst_ratio"
+    assert stats["paper-fig3-sgd-minimum"] == "/measured/mean"
     assert stats["lemmas-4-5-exact"] == "/measured/worst_ratio_lhs_over_rhs/empirical_flow:lemma4"
 
 
@@ -239,13 +240,13 @@ def test_on_a_copy_of_the_full_report(capsys, tmp_path):
     assert rc == 0 and f"No change: {len(doc['checks'])} checks compared" in out
     flipped = json.loads(FULL.read_text())
     rate = next(c for c in flipped["checks"] if c["name"] == "rate-n-K1")
-    old_slope = rate["measured"]["slope"]
-    rate["verdict"], rate["measured"]["slope"] = "violated", -0.1
+    old_slope = rate["measured"]["mean"]
+    rate["verdict"], rate["measured"]["mean"] = "violated", -0.1
     (tmp_path / "flipped.json").write_text(json.dumps(flipped))
     rc, out, _ = run(capsys, FULL, tmp_path / "flipped.json")
     assert rc == 1
     row, = _table_rows(out, "check | old")
-    assert row[:4] == ["rate-n-K1", "holds-with-slack", "violated", "/measured/slope"]
+    assert row[:4] == ["rate-n-K1", "holds-with-slack", "violated", "/measured/mean"]
     assert float(row[4]) == pytest.approx(old_slope, rel=1e-5) and float(row[5]) == -0.1
 
 
