@@ -13,12 +13,9 @@ arXiv:2311.01797, model (12), flow (9), Lemma 2; docs/theory.md §4 and §11.
 from __future__ import annotations
 
 import argparse
-import json
 
-from .cli_measure import _count, _floats
-from empirical.outputs import output_file
+from .cli_measure import _count, _floats, run_and_show
 from empirical.config import D_MAX, DIRECTIONS, LAMBDAS, LIMITS, TARGETS
-from .formats import per_tau_table, to_jsonable
 from empirical.halves import HalvesConfig, halves
 from empirical.resources import DEFAULT_MAX_MEMORY_GIB
 
@@ -68,14 +65,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _halves(args: argparse.Namespace) -> int:
     config = HalvesConfig(target=args.target, mu=args.mu, weights=args.weights, n=args.n, m=args.m, taus=args.tau,
                           seed=args.seed, lam=args.lam, T=args.T, t0=args.t0, d=args.d, direction=args.direction)
-    save = output_file(args.save_model, "--save-model", ".npz")
-    result = halves(config, max_memory=args.max_memory)
-    if save is not None:
-        result.save_model(str(save))
-    out = result.to_json()
-    if args.json:
-        print(json.dumps(to_jsonable(out)))
+    result = run_and_show(args, lambda: halves(config, max_memory=args.max_memory),
+                          ("score_distance", "K1_half1", "K1_half2", "kl_between", "K2_half1", "K2_half2"))
+    if result is None:
         return 0
-    print(per_tau_table(out, ("score_distance", "K1_half1", "K1_half2", "kl_between", "K2_half1", "K2_half2")))
     print("\ntimings (s): " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()))
     return 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any, Callable
 
 from .formats import per_tau_table, to_jsonable
 from empirical.config import D_MAX, DIRECTIONS
@@ -113,6 +114,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_measure)
 
 
+def run_and_show(args: argparse.Namespace, compute: Callable[[], Any], columns: tuple[str, ...]) -> Any | None:
+    """The shared body of ``diffgen measure`` and ``diffgen halves``: refuse a bad ``--save-model`` path before
+    computing, compute, save the model, then print one JSON object (``--json``; returns None) or the per-τ table of
+    ``columns`` (returns the result, for the command's footer)."""
+    save = output_file(args.save_model, "--save-model", ".npz")
+    result = compute()
+    if save is not None:
+        result.save_model(str(save))
+    out = result.to_json()
+    if args.json:
+        print(json.dumps(to_jsonable(out)))
+        return None
+    print(per_tau_table(out, columns))
+    return result
+
+
 def _measure(args: argparse.Namespace) -> int:
     config = MeasureConfig(target=args.target, mu=args.mu, weights=args.weights, n=args.n, m=args.m,
                            taus=args.tau, seed=args.seed, lam=args.lam, T=args.T, t0=args.t0,
@@ -120,16 +137,11 @@ def _measure(args: argparse.Namespace) -> int:
                            d=args.d, direction=args.direction, ode_samples=args.ode_samples,
                            memorisation=args.memorisation, memorisation_samples=args.memorisation_samples,
                            noise_draws=args.noise_draws)
-    save = output_file(args.save_model, "--save-model", ".npz")
-    result = measure(config, max_memory=args.max_memory)
-    if save is not None:
-        result.save_model(str(save))
-    out = result.to_json()
-    if args.json:
-        print(json.dumps(to_jsonable(out)))
+    result = run_and_show(args, lambda: measure(config, max_memory=args.max_memory),
+                          ("K1", "K2", "K3", "K3_se", "K4", "I1", "I2", "I3", "memorised_fraction",
+                           "memorised_fraction_se"))
+    if result is None:
         return 0
-    print(per_tau_table(out, ("K1", "K2", "K3", "K3_se", "K4", "I1", "I2", "I3", "memorised_fraction",
-                              "memorised_fraction_se")))
     print(f"\nexact checks hold (Lemmas 4-5 on both flows; I2 and K1 evaluated a second way): "
           f"{all(v['holds'] for v in result.lemmas.values())}; timings (s): "
           + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()))

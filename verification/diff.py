@@ -256,8 +256,8 @@ def headline(check: Mapping[str, Any]) -> str | None:
     '/measured/slope'
     >>> headline({"measured": {"flows": 9, "worst_ratio": {"lemma4": 0.18}}})
     '/measured/worst_ratio/lemma4'
-    >>> headline({"measured": {"size": 0.0, "accuracy": 1e-12, "rise": [0.04, 0.0]}})
-    '/measured/rise/0'
+    >>> headline({"measured": {"size": 0.0, "accuracy": 1e-12, "points": 35}})  # a rule's settings come last
+    '/measured/points'
     """
     found = [(parts, v) for parts, v in _leaves(check.get("measured"), ("measured",)) if number(v) is not None]
 

@@ -66,7 +66,8 @@ def chosen_sections(names: Sequence[str] | None) -> tuple:
     if unknown or not names:
         raise ValueError(f"--section must name sections of the report ({', '.join(SECTION_NAMES)}), got "
                          f"{', '.join(map(repr, unknown)) or 'none'}")
-    return tuple(s for s in ORDER if s.__name__ in set(names))
+    wanted = set(names)
+    return tuple(s for s in ORDER if s.__name__ in wanted)
 
 
 def build(scale: Scale, out: Path, show_progress: bool = True, execution: Execution | None = None,

@@ -226,7 +226,8 @@ class Bump1D:
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def fisher_information(self, t: float) -> float:
-        """E_{p_t}|∇log p_t|² = ∫ p_t'²/p_t (finite also at t = 0 since k >= 2); memoised per process (:mod:`empirical.targets.memo`)."""
+        """E_{p_t}|∇log p_t|² = ∫ p_t'²/p_t (finite also at t = 0 since k >= 2); memoised per process
+        (:mod:`empirical.targets.memo`)."""
         t = float(t)
         return memoised(("bump-fisher", *self._key(t)), lambda: self._fisher(t))
 

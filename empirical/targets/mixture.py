@@ -23,6 +23,7 @@ from .memo import memoised
 
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 
+
 @dataclass(frozen=True)
 class GaussianMixture1D:
     """p0 = sum_k q_k N(m_k, s_k^2) in 1-D, diffused by ``sde``.

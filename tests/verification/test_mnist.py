@@ -21,8 +21,14 @@ TINY = Design(K=10, d=8, m=32, taus=(10.0, 1e3, 1e5), seeds=(0, 1, 2), n_pairs=3
 
 
 @pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    return experiment(Runner(ResultCache(tmp_path_factory.getbasetemp() / "mnist-store"), False), TINY)
+def store(tmp_path_factory):
+    """The store the module's experiment fills (the resume test reads it back)."""
+    return ResultCache(tmp_path_factory.mktemp("store"))
+
+
+@pytest.fixture(scope="module")
+def result(store):
+    return experiment(Runner(store, False), TINY)
 
 
 def test_structure_and_the_protocol(result):
@@ -37,15 +43,14 @@ def test_structure_and_the_protocol(result):
     assert np.asarray(near["sample_pixels"]).shape == (4, 784) and np.all(np.isfinite(near["fit"]["test_nll"]))
 
 
-def test_resumes_from_the_store_and_is_deterministic(result, tmp_path_factory, monkeypatch):
-    store = ResultCache(tmp_path_factory.mktemp("again"))
-    first = experiment(Runner(store, False), replace(TINY, seeds=(0,), n_pairs=0))  # near and far at seed 0, anew
+def test_resumes_from_the_store_and_is_deterministic(result, store, tmp_path_factory, monkeypatch):
+    fresh = ResultCache(tmp_path_factory.mktemp("again"))
+    first = experiment(Runner(fresh, False), replace(TINY, seeds=(0,), n_pairs=0))  # near and far at seed 0, anew
     for name in ("near", "far"):
         assert json.dumps(first[name][0], sort_keys=True) == json.dumps(result[name][0], sort_keys=True)
     import verification.mnist as module
 
     monkeypatch.setattr(module, "fit_cloud", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
-    store = ResultCache(tmp_path_factory.getbasetemp() / "mnist-store")  # the store the fixture filled
     assert json.dumps(experiment(Runner(store, False), TINY), sort_keys=True) == json.dumps(result, sort_keys=True)
 
 
