@@ -5,7 +5,8 @@ z ~ N(0, 1) per epoch, x_t = r(t) x0 + σ_t z (r = 1 under VE), loss = mean (σ_
 λ = σ_t², whose expectation is the empirical loss L̂_n of (5) with the 'var' weighting on U(ε, T), up to
 a constant), minibatches of 32 in a seeded random order (32 steps per epoch at n = 1000), plain SGD
 (no momentum) or Adam. Every draw (order, t, z) comes from one ``torch.Generator`` on the CPU, moved to
-the device afterwards, so CPU and GPU see the same draws. With ``objective`` a
+the device afterwards, so CPU and GPU see the same draws. The loop itself is :func:`empirical.dsm.minimise`, the
+one the MNIST network trains with; this module supplies the 1-D data's draws and loss. With ``objective`` a
 :class:`~empirical.quadratic.QuadraticLoss` the same loop takes one full-batch step per epoch on that exact
 quadratic instead (the objective of the flows (9)-(10), for :class:`~empirical.nets.RFNet`).
 
@@ -20,8 +21,6 @@ arXiv:2311.01797, DSM loss (5)-(6), flows (9)-(10), Figs. 3, 8, 11; docs/theory.
 
 from __future__ import annotations
 
-import math
-import time
 import warnings
 from typing import Callable
 
@@ -29,12 +28,11 @@ import numpy as np
 import torch
 
 from .checks import check_int
-from .dsm import dsm_per_sample
+from .dsm import DIVERGENCE_FACTOR, OPTIMIZERS, Batches, TrainingDiverged, dsm_per_sample, minimise  # noqa: F401 (re-exported)
 from .kl import kl_integrated, kl_ode, kl_score_bound, kl_sde_law
-from .kl.probe import NonFiniteScore
 from .kl.score_bound import score_error
 from .quadrature import time_grid
-from .devices import resolve_device, torch_threads
+from .devices import resolve_device
 from .grid_metric import GRID_T0, grid_kl
 from .quadratic import QuadraticLoss
 from .sde import LinearSDE
@@ -44,33 +42,6 @@ EPS_DEFAULT = 1e-5
 
 BATCH_SIZE = 32
 """The authors' minibatch size (32 steps per epoch at n = 1000)."""
-
-OPTIMIZERS = ("sgd", "adam")
-
-DIVERGENCE_FACTOR = 1e8
-"""An epoch whose mean loss exceeds this many times max(1, |loss at epoch 0|) counts as diverged: the DSM loss
-of a model that learns stays of order 1 (0.53 at the optimum for VE and two_mode(3)), while an unstable step
-size multiplies it by ~1e14 per epoch until it overflows (random features, lr 1e8)."""
-
-
-class TrainingDiverged(ValueError):
-    """Training stopped because the loss, the parameters or the model's score became NaN or infinite.
-
-    Attributes
-    ----------
-    epoch : int
-        The epoch at whose end (or checkpoint) it was found.
-    records : list of dict
-        The checkpoints recorded before it, all finite.
-    reason : str
-        What was found non-finite.
-    """
-
-    def __init__(self, message: str, epoch: int, records: list[dict], reason: str = "") -> None:
-        super().__init__(message)
-        self.epoch = epoch
-        self.records = records
-        self.reason = reason
 
 Callback = Callable[[int, torch.nn.Module, float], "dict | None"]
 
@@ -207,73 +178,27 @@ def train(net: torch.nn.Module, x_train: np.ndarray, *, optimizer: str = "sgd", 
     dtype = next(net.parameters()).dtype
     eps, n = sde_eps(sde), x.size
     x0 = torch.as_tensor(x, dtype=dtype, device=dev)
-    opt = (torch.optim.SGD(net.parameters(), lr=lr) if optimizer == "sgd"
-           else torch.optim.Adam(net.parameters(), lr=lr))
-    gen = torch.Generator().manual_seed(seed)
-    quad = None if objective is None else [torch.as_tensor(v, dtype=dtype, device=dev)
-                                           for v in (objective.B1, objective.B2.T, objective.c)]
+    if objective is None:
+        batches = Batches(n, n if batch_size is None else batch_size,
+                          lambda idx, d, _: _dsm(net, x0[idx], d[0][idx], d[1][idx], d[2][idx], d[3][idx]),
+                          draw_epoch=lambda gen: _draws(sde, n, gen, eps, dtype, dev))
 
-    def loss_quad() -> torch.Tensor:
-        th = net.theta
-        return torch.sum((th @ quad[0]) * th) - 2.0 * torch.sum(th * quad[1]) + quad[2]
+        def first() -> torch.Tensor:  # the untrained net's loss on one (t, z) per sample from its own generator
+            return _dsm(net, x0, *_draws(sde, n, torch.Generator().manual_seed(seed + 1), eps, dtype, dev))
+    else:
+        B1, B2t, c = (torch.as_tensor(v, dtype=dtype, device=dev) for v in (objective.B1, objective.B2.T, objective.c))
 
-    records, seconds = [], 0.0
-    size = n if batch_size is None else batch_size
+        def first() -> torch.Tensor:  # the exact quadratic (Lemma 3), also the loss of each full-batch step
+            th = net.theta
+            return torch.sum((th @ B1) * th) - 2.0 * torch.sum(th * B2t) + c
+        batches = Batches(n, n, lambda *_: first())
 
-    def diverged(epoch: int, what: str) -> TrainingDiverged:
-        return TrainingDiverged(f"lr = {lr:g} ({optimizer}): training diverged at epoch {epoch} ({what}); lower lr",
-                                epoch, list(records), what)
+    def checkpoint(epoch: int, loss: float, seconds: float) -> dict:
+        extra = callback(epoch, net, loss) if callback is not None else None
+        return {"epoch": epoch, "train_loss": loss, "seconds": seconds, **(extra or {})}
 
-    def checkpoint(epoch: int, loss: float) -> None:
-        rec = {"epoch": epoch, "train_loss": loss, "seconds": seconds}
-        try:
-            extra = callback(epoch, net, loss) if callback is not None else None
-        except NonFiniteScore as err:
-            raise diverged(epoch, f"the model's score is not finite: {err}") from None
-        records.append({**rec, **(extra or {})})
-
-    def check_finite(epoch: int, loss: float) -> None:
-        if not math.isfinite(loss):
-            raise diverged(epoch, f"the loss is {loss}")
-        if epoch > 0 and abs(loss) > DIVERGENCE_FACTOR * max(1.0, abs(first)):
-            raise diverged(epoch, f"the loss {loss:.3g} is above {DIVERGENCE_FACTOR:g} times its start {first:.3g}")
-        if not all(bool(torch.isfinite(p).all()) for p in net.parameters()):
-            raise diverged(epoch, "a parameter is NaN or infinite")
-
-    with torch_threads(threads):
-        if objective is not None:
-            with torch.no_grad():
-                first = float(loss_quad())
-        else:
-            with torch.no_grad():
-                first = float(_dsm(net, x0, *_draws(sde, n, torch.Generator().manual_seed(seed + 1), eps, dtype, dev)))
-        check_finite(0, first)
-        checkpoint(0, first)
-        for epoch in range(1, marks[-1] + 1):
-            start, total = time.perf_counter(), 0.0
-            if objective is not None:
-                opt.zero_grad()
-                loss = loss_quad()
-                loss.backward()
-                opt.step()
-                total = float(loss.detach())
-            else:
-                perm = torch.randperm(n, generator=gen).to(dev)
-                t, z, r, sigma = _draws(sde, n, gen, eps, dtype, dev)
-                losses = []
-                for lo in range(0, n, size):
-                    idx = perm[lo:lo + size]
-                    opt.zero_grad()
-                    loss = _dsm(net, x0[idx], t[idx], z[idx], r[idx], sigma[idx])
-                    loss.backward()
-                    opt.step()
-                    losses.append(loss.detach())
-                total = float(torch.stack(losses).mean())
-            seconds += time.perf_counter() - start
-            check_finite(epoch, total)
-            if epoch in marks:
-                checkpoint(epoch, total)
-    return records
+    return minimise(net, batches, optimizer=optimizer, lr=lr, epochs=marks[-1], generator=torch.Generator().manual_seed(seed),
+                    device=dev, marks=marks, callback=checkpoint, first_loss=first, threads=threads).records
 
 
 MEASURES = ("K1", "K2", "K3", "K4", "K4_065", "grid_kl", "grid_kl_wide", "mass_pos", "pop_loss", "pop_loss_min")

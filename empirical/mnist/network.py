@@ -24,7 +24,6 @@ arXiv:2311.01797, Figs. 6–7; Song et al., score-SDE tutorial (the U-net and th
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -33,8 +32,8 @@ import torch
 from torch import nn
 
 from ..checks import check_int
-from ..devices import resolve_device, torch_threads
-from ..dsm import dsm_per_sample
+from ..devices import resolve_device
+from ..dsm import Batches, dsm_per_sample, minimise
 from ..sde import LinearSDE, ou
 
 T_DEFAULT = 5.0
@@ -249,7 +248,8 @@ def train_score_net(x_train: np.ndarray, *, epochs: int, batch_size: int = 32, l
 
     Each step draws one t ~ U(t0, T) and one ε per sample (the tutorial's loss, λ(t) = σ_t²); batches
     are a fresh permutation per epoch, the last one possibly smaller. The paper used Adam lr 8e-4,
-    batch 32 and 1000 epochs; the default lr is the tutorial's 1e-3.
+    batch 32 and 1000 epochs; the default lr is the tutorial's 1e-3. The loop is :func:`empirical.dsm.minimise`,
+    the one the paper's 1-D networks train with.
 
     Parameters
     ----------
@@ -280,7 +280,8 @@ def train_score_net(x_train: np.ndarray, *, epochs: int, batch_size: int = 32, l
         z-scoring is one grey level), so that the model learns the dequantised density
         :func:`empirical.mnist.likelihood.nll_bits_per_dim` evaluates. The paper trained without it.
     threads : int or None, default 1
-        Torch intra-op threads during training (:func:`torch_threads`); None keeps torch's setting.
+        Torch intra-op threads during training (:func:`empirical.devices.torch_threads`); None keeps
+        torch's setting.
 
     Returns
     -------
@@ -291,6 +292,9 @@ def train_score_net(x_train: np.ndarray, *, epochs: int, batch_size: int = 32, l
     ValueError
         If ``epochs``, ``batch_size`` or ``eval_every`` is not a positive integer, ``lr`` is not > 0,
         ``x_train`` is not (N, 1, 28, 28) with N >= 1, or ``device`` is unavailable.
+    TrainingDiverged
+        (:class:`empirical.dsm.TrainingDiverged`, a ValueError naming ``lr``) when an epoch's loss or a weight
+        becomes NaN or infinite.
 
     Examples
     --------
@@ -314,30 +318,12 @@ def train_score_net(x_train: np.ndarray, *, epochs: int, batch_size: int = 32, l
     width = None if dequantize_width is None else torch.as_tensor(
         _per_pixel(dequantize_width, (1, 28, 28)), dtype=torch.float32, device=dev)
     x = torch.from_numpy(x_np).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    gen = torch.Generator().manual_seed(seed + 1)  # not the init seed: a distinct stream
-    losses, evaluations, train_seconds = np.empty(epochs), [], 0.0
-    with torch_threads(threads):
-        for epoch in range(1, epochs + 1):
-            train_seconds += _epoch(model, opt, x, gen, batch_size, t0, width, losses, epoch)
-            if callback is not None and (epoch % eval_every == 0 or epoch == epochs):
-                model.eval()
-                evaluations.append((epoch, callback(epoch, model)))
-    model.eval()
-    return TrainedScoreNet(model, losses, evaluations, train_seconds / epochs, t0)
-
-
-def _epoch(model: ScoreNet, opt: torch.optim.Optimizer, x: torch.Tensor, gen: torch.Generator,
-           batch_size: int, t0: float, width: torch.Tensor | None, losses: np.ndarray,
-           epoch: int) -> float:
-    """One pass over ``x`` in a fresh random order; stores the epoch's mean loss, returns its seconds."""
-    start, total = time.perf_counter(), 0.0
-    model.train()
-    for idx in torch.randperm(len(x), generator=gen).split(batch_size):
-        loss = _noised(model, x[idx.to(x.device)], gen, t0, width).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        total += float(loss.detach()) * len(idx)
-    losses[epoch - 1] = total / len(x)
-    return time.perf_counter() - start
+    batches = Batches(len(x), batch_size, lambda idx, _, gen: _noised(model, x[idx], gen, t0, width).mean(),
+                      sample_mean=True)
+    marks = sorted(set(range(eval_every, epochs + 1, eval_every)) | {epochs})
+    fit = minimise(model, batches, optimizer="adam", lr=lr, epochs=epochs,
+                   generator=torch.Generator().manual_seed(seed + 1),  # not the init seed: a distinct stream
+                   device=dev, marks=marks if callback is not None else (),
+                   callback=None if callback is None else lambda epoch, _loss, _s: (epoch, callback(epoch, model)),
+                   threads=threads)
+    return TrainedScoreNet(model, fit.losses, fit.records, fit.seconds / epochs, t0)
