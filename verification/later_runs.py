@@ -51,9 +51,13 @@ class LaterDesign:
     """Sizes of the later-theories section (the seeds are the scale's).
 
     mem_ns, mem_m, mem_taus : the memorisation sweep (1-D, K2 and the exact memorised fraction at each τ of
-        mem_taus; K1 and the held-out loss on the scale's dense τ grid).
+        mem_taus; K1 and the held-out loss on the scale's dense τ grid); repeated with each finite k of noise_ks on
+        mem_k_taus (K2 of a finite-k flow, which fits the draws' noise, is not resolved by the Fokker–Planck cells
+        at the longest times: keep them out).
     noise_n, noise_m, noise_ks, noise_t : K1 curves with k noise draws per point (None: k = ∞; 1 and None are
         needed), and the Gram spectra at the one diffusion time noise_t.
+    memd_d, memd_ns, memd_m, memd_taus, memd_samples : the memorisation sweep in d = memd_d >= 2 (K1 and the
+        sampled memorised fraction, memd_samples reverse-SDE draws per τ).
     halves_ns, halves_m, halves_taus : the two-halves sweep.
     dn_d, dn_ns, dn_n, dn_ds, dn_m, dn_taus : the d/n sweeps: n at fixed d = dn_d, and d at fixed n = dn_n, with
         m = dn_m features, on the τ grid dn_taus.
@@ -64,6 +68,12 @@ class LaterDesign:
     mem_ns: tuple[int, ...]
     mem_m: int
     mem_taus: tuple[float, ...]
+    mem_k_taus: tuple[float, ...]
+    memd_d: int
+    memd_ns: tuple[int, ...]
+    memd_m: int
+    memd_taus: tuple[float, ...]
+    memd_samples: int
     noise_n: int
     noise_m: int
     noise_ks: tuple[int | None, ...]
@@ -84,6 +94,9 @@ class LaterDesign:
         if len(self.mem_ns) < 2 or min(self.mem_ns) < 2:
             raise ValueError(f"mem_ns must hold >= 2 sizes n >= 2 (a slope in n; a second nearest point), got "
                              f"{self.mem_ns!r}")
+        if self.memd_d < 2 or len(self.memd_ns) < 2 or min(self.memd_ns) < 2:
+            raise ValueError(f"memd_d must be >= 2 and memd_ns hold >= 2 sizes n >= 2, got {self.memd_d!r}, "
+                             f"{self.memd_ns!r}")
         if 1 not in self.noise_ks or None not in self.noise_ks:
             raise ValueError(f"noise_ks must hold 1 and None (k = infinity), got {self.noise_ks!r}")
         if sum(n >= 2 * self.dn_d for n in self.dn_ns) < 2 or sum(2 * d <= self.dn_n for d in self.dn_ds) < 2:

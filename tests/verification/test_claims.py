@@ -34,7 +34,8 @@ SMALL = replace(
                       width_epoch=20, width_cap=40, width_eval_every=5, flow_seeds=(0, 1, 2), flow_epochs=20,
                       flow_eval_every=5, n=256, measures=("K2", "grid_kl", "grid_kl_wide", "mass_pos"),
                       density_epochs=(5, 20, 35)),
-    later=LaterDesign(mem_ns=(4, 8), mem_m=64, mem_taus=(1e2, 1e4, 1e6, 1e8, 1e10), noise_n=16, noise_m=64,
+    later=LaterDesign(mem_ns=(4, 8), mem_m=64, mem_taus=(1e2, 1e4, 1e6, 1e8, 1e10), mem_k_taus=(1e2, 1e4, 1e6), memd_d=2, memd_ns=(4, 8),
+                      memd_m=64, memd_taus=(1e2, 1e4, 1e6, 1e8), memd_samples=500, noise_n=16, noise_m=64,
                       noise_ks=(1, None), noise_t=0.1, halves_ns=(16, 64), halves_m=64, halves_taus=(1e8,), dn_d=4,
                       dn_ns=(8, 32), dn_n=128, dn_ds=(4, 8, 16), dn_m=16, dn_taus=(1.0, 1e2, 1e4, 1e6, 1e8),
                       opt_lrs=(0.5, 0.1), opt_seeds=(0, 1, 2)),
@@ -119,6 +120,12 @@ FINDINGS: dict[str, Finding] = {
                                          "slopes are at least 16.6 and 13.4"),
     "memorisation-tau-gen-flat": Finding("mechanism-not-observed", "tau_gen (argmin K2) grows as n^3.35 [1.55, 5.15] "
                                          "from n = 4 to 8 (m = 64): not flat within +-0.2"),
+    "memorisation-tau-mem-vs-n-d": Finding("inconclusive", "d = 2, m = 64, 500 draws per tau: tau_mem lies on the "
+                                           "grid at n = 8 in one seed of three (slope 0.05); with the two censored "
+                                           "tau_mem at the grid's end 1e8 the slopes are at least 11.8 and 13.8"),
+    "noise-draws-memorisation-at-k1": Finding("inconclusive", "memorised excess at k = 1 minus at k = infinity, per "
+                                              "seed 0.030, 0.031, -0.000 (n = 4, 8; m = 64): mean 0.020 [-0.024, "
+                                              "0.064], power 0.67"),
     "noise-draws-rise-at-k1": Finding("inconclusive", "log(1 + rise of K1) at k = 1 minus at k = infinity: -0.07, "
                                       "0.34, 0.43 (n = 16, m = 64); mean 0.23 [-0.43, 0.89]"),
     "halves-converge": Finding("inconclusive", "D at tau = 1e8 falls as n^-1.26 [-2.03, -0.48] (n = 16, 64; m = 64), "

@@ -263,7 +263,8 @@ def test_the_design_refuses_sweeps_that_cannot_be_judged():
 # ---------------------------------------------------------------- the section
 
 
-TINY = LaterDesign(mem_ns=(4, 8), mem_m=16, mem_taus=(1e2, 1e5, 1e8), noise_n=8, noise_m=16, noise_ks=(1, None),
+TINY = LaterDesign(mem_ns=(4, 8), mem_m=16, mem_taus=(1e2, 1e5, 1e8), mem_k_taus=(1e2, 1e4, 1e5), memd_d=2, memd_ns=(4, 8), memd_m=16,
+                   memd_taus=(1e2, 1e5, 1e8), memd_samples=200, noise_n=8, noise_m=16, noise_ks=(1, None),
                    noise_t=0.1, halves_ns=(8, 16), halves_m=16, halves_taus=(1e6,), dn_d=2, dn_ns=(4, 8), dn_n=32,
                    dn_ds=(2, 3, 4), dn_m=8, dn_taus=(1.0, 1e3, 1e6), opt_lrs=(0.5, 0.25), opt_seeds=(0, 1))
 TINY_PAPER = PaperDesign(seeds=(0, 1), epochs=6, eval_every=2, widths=(2,), width_seeds=(0,), width_epoch=4,
@@ -279,4 +280,28 @@ def test_the_section_returns_all_its_claims_with_verdicts_of_the_six(tmp_path):
                for c in section.checks)
     assert all(c.verdict in VERDICTS and c.statistic for c in section.checks)
     assert all(Path(p).exists() for p in section.content if isinstance(p, Path))
-    assert set(section.data["later_theories"]) == {"memorisation", "noise_draws", "halves", "d_over_n", "optimiser"}
+    assert set(section.data["later_theories"]) == {"memorisation", "memorisation_d", "noise_draws", "halves", "d_over_n",
+                                                   "optimiser"}
+    by_k = section.data["later_theories"]["memorisation"]["by_k"]
+    assert {r["k"] for r in by_k} == {1, None} and len(by_k) == 2 * 2 * 2  # k x n x seed
+    assert all(max(r["taus"]) <= TINY.mem_k_taus[-1] for r in by_k)
+    d_rows = section.data["later_theories"]["memorisation_d"]["rows"]
+    assert len(d_rows) == 2 * 2 and all(len(r["se"]) == len(TINY.memd_taus) and max(r["se"]) < 0.05 for r in d_rows)
+
+
+def test_memorisation_at_k1_data_pairs_each_n_and_seed_with_its_exact_noise_twin():
+    # the last tau both laws resolved: 1e6 for (4, 0) (k = 1 lost 1e8), 1e8 elsewhere
+    rows = [{"k": k, "n": n, "seed": s, "taus": taus, "excess_kept": e} for k, n, s, taus, e in (
+        (None, 4, 0, [1e4, 1e6, 1e8], [0.0, 0.30, 0.9]), (1, 4, 0, [1e4, 1e6], [0.1, 0.50]),
+        (None, 8, 0, [1e4, 1e8], [0.0, 0.10]), (1, 8, 0, [1e4, 1e6, 1e8], [0.0, 0.1, 0.20]),
+        (None, 4, 1, [1e8], [0.40]), (1, 4, 1, [1e8], [0.30]), (None, 8, 1, [1e8], [0.20]), (1, 8, 1, [1e8], [0.20]),
+        (4, 4, 0, [1e8], [0.90]))]  # a k = 4 row takes no part
+    data = later.memorisation_k1_data(rows)
+    assert np.allclose(data.values, [(0.20 + 0.10) / 2, (-0.10 + 0.0) / 2])
+    assert sorted(zip(data.extra["n"], data.extra["seed"], data.extra["at_tau"])) == [
+        (4, 0, 1e6), (4, 1, 1e8), (8, 0, 1e8), (8, 1, 1e8)]
+    # a claim it must be able to contradict: k = 1 memorising much more in every seed is judged against it
+    from verification.rules import judge, rng_for
+    rule = CLAIMS["noise-draws-memorisation-at-k1"].rule
+    more = [{**r, "excess_kept": [e + (0.3 if r["k"] == 1 else 0.0) for e in r["excess_kept"]]} for r in rows]
+    assert judge(rule, later.memorisation_k1_data(more), 400, rng_for("t")).verdict in ("violated", "inconclusive")

@@ -6,6 +6,7 @@ as the regulariser, and KL- against loss-optimal stopping. The d/n and optimiser
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -58,6 +59,21 @@ def tau_mem_data(rows: list[dict], tau_max: float) -> Values:
                   censored_beyond_grid=censored, slope_with_censored_at_grid_end=bounds)
 
 
+def memorisation_k1_data(rows: list[dict]) -> Values:
+    """noise-draws-memorisation-at-k1's data: per seed, the mean over n of e(k = 1) - e(k = ∞), e the memorised
+    excess at the last τ where both laws were measured (``rows`` hold ``n``, ``seed``, ``k`` (None: ∞) and ``taus``,
+    ``excess_kept`` on the τ whose law was resolved and not truncated); the differences and that τ per (n, seed) beside
+    it."""
+    e = {(r["k"], r["n"], r["seed"]): dict(zip(r["taus"], r["excess_kept"])) for r in rows}
+    pairs = [(n, s) for (k, n, s) in e if k == 1 and (None, n, s) in e and set(e[(1, n, s)]) & set(e[(None, n, s)])]
+    at = {p: max(set(e[(1, *p)]) & set(e[(None, *p)])) for p in pairs}
+    diff = {p: e[(1, *p)][at[p]] - e[(None, *p)][at[p]] for p in pairs}
+    seeds = list(dict.fromkeys(s for _, s in pairs))
+    return Values(tuple(float(np.mean([v for (n, s), v in diff.items() if s == seed])) for seed in seeds),
+                  {"excess_k1_minus_inf": [diff[p] for p in pairs], "at_tau": [at[p] for p in pairs],
+                   "n": [n for n, _ in pairs], "seed": [s for _, s in pairs]})
+
+
 def tau_gen_data(rows: list[dict]) -> Values:
     """memorisation-tau-gen-flat's data: per seed, the slope of log τ_gen on log n."""
     return slopes([r["n"] for r in rows], [r["tau_gen"] for r in rows], [r["seed"] for r in rows])
@@ -101,26 +117,26 @@ def memorisation(ctx: Context) -> tuple[list, list, dict]:
     tasks = [ExactCurves(n=c.n, m=c.m, seed=c.seed, taus=_dense(L.mem_taus)) for c in configs]
     flows = ctx.runner.run_tasks(run_curves, tasks, [t.key() for t in tasks], "later",
                                  "later theories: held-out loss along the flow")
-    rows = []
-    for r, f in zip(res, flows):
-        tau, k2 = curve(r, "K2")  # the points whose sampler law was not truncated
-        keep = np.isin(r.taus, tau)
-        ref = float(r.quantities["memorised_fraction_target"])
-        start = int(np.argmin(k2)) if k2.size else 0
-        gen = smooth_argmin(tau, k2) if k2.size >= 3 else float("nan")
-        loss_tau = smooth_argmin(np.asarray(f["tau"]), np.asarray(f["heldout_loss"]))
-        rows.append({"n": r.config.n, "seed": r.config.seed, "tau_gen": gen, "K2_min": float(np.min(k2)),
-                     "tau_mem": tau_mem(tau, np.asarray(r.memorised_fraction)[keep], ref, start, MEMORISED_LEVEL),
-                     "tau_loss": loss_tau, "tau_es_K1": smooth_argmin(np.asarray(f["tau"]), np.asarray(f["K1"])),
-                     "fraction_p0": ref, "excess": memorised_excess(r.memorised_fraction, ref).tolist(),
-                     "K2": r.K["K2"].tolist(), "truncated": int(np.sum(~keep))})
+    rows = [{**_memorised_row(r), "tau_loss": smooth_argmin(np.asarray(f["tau"]), np.asarray(f["heldout_loss"])),
+             "tau_es_K1": smooth_argmin(np.asarray(f["tau"]), np.asarray(f["K1"]))} for r, f in zip(res, flows)]
+    finite = [k for k in L.noise_ks if k is not None]
+    k_configs = [replace(c, noise_draws=k, taus=L.mem_k_taus) for k in [None, *finite] for c in configs]
+    k_rows = [_memorised_row(r) for r in ctx.run(k_configs, "later theories: memorisation with k noise draws")]
     censored = {str(k): sum(1 for r in rows if r["n"] == k and not np.isfinite(r["tau_mem"])) for k in L.mem_ns}
     sizes = {"m": L.mem_m, "ns": list(L.mem_ns)}
     checks = [ctx.judge("memorisation-tau-mem-vs-n", tau_mem_data(rows, L.mem_taus[-1]), level=MEMORISED_LEVEL,
                         **sizes),
               ctx.judge("memorisation-tau-gen-flat", tau_gen_data(rows), margin=CLAIMS["memorisation-tau-gen-flat"]
                         .predicted["within"], **sizes),
-              ctx.judge("stopping-kl-vs-loss", stopping_data(rows), decades=STOPPING_DECADES, **sizes)]
+              ctx.judge("stopping-kl-vs-loss", stopping_data(rows), decades=STOPPING_DECADES, **sizes),
+              ctx.judge("noise-draws-memorisation-at-k1", memorisation_k1_data(k_rows), **sizes)]
+    by_k = [{"k": "inf" if k is None else k, **{f"tau_mem n = {n}": _geo(r["tau_mem"] for r in k_rows
+                                                                           if r["k"] == k and r["n"] == n)
+                                                 for n in L.mem_ns},
+             "tau_mem beyond grid": sum(1 for r in k_rows if r["k"] == k and not np.isfinite(r["tau_mem"])),
+             "memorised excess at the last tau (mean)": float(np.mean([r["excess_kept"][-1] for r in k_rows
+                                                                        if r["k"] == k]))}
+            for k in [None, *finite]]
     floor = gaussian_floor(make_target(configs[0]))
     table = [{"n": k, "tau_gen (geo. mean)": _geo(r["tau_gen"] for r in rows if r["n"] == k),
               "tau_mem (geo. mean of found)": _geo(r["tau_mem"] for r in rows if r["n"] == k),
@@ -153,8 +169,72 @@ def memorisation(ctx: Context) -> tuple[list, list, dict]:
             + (f" With each censored tau_mem set to the grid's end {L.mem_taus[-1]:g} (a lower bound), the per-seed "
                "slopes of log tau_mem on log n are at least "
                + ", ".join(f"{v:.2f}" for v in checks[0].measured.get("slope_with_censored_at_grid_end", [])) + "."
-               if any(censored.values()) else "") + "\n\n" + markdown_table(table, list(table[0])))
-    return checks, [text, *paths], {"memorisation": {"rows": rows, "taus": list(L.mem_taus), "gaussian_floor": floor}}
+               if any(censored.values()) else "") + "\n\n" + markdown_table(table, list(table[0]))
+            + "\n\nThe same sweep with k noise draws per training point (the finite-k loss, `diffgen measure "
+              "--noise-draws K`; same samples and features; tau_mem as above, geometric mean over seeds of the found "
+              "ones):\n\n" + markdown_table(by_k, list(by_k[0])))
+    return checks, [text, *paths], {"memorisation": {"rows": rows, "taus": list(L.mem_taus), "gaussian_floor": floor,
+                                                     "by_k": [{k: r[k] for k in ("k", "n", "seed", "tau_mem", "taus",
+                                                                                 "excess_kept")} for r in k_rows]}}
+
+
+def _memorised_row(r) -> dict:
+    """τ_gen, τ_mem and the memorised excess of one 1-D memorisation measurement (K2 and the exact fraction), read
+    on the τ whose K2 law was not truncated and whose K2 is finite (an overfitted score's law can vanish where p0 has
+    mass: K2 = +inf, which has no argmin to smooth)."""
+    tau, k2 = curve(r, "K2")
+    tau, k2 = tau[np.isfinite(k2)], k2[np.isfinite(k2)]
+    keep = np.isin(r.taus, tau)
+    ref = float(r.quantities["memorised_fraction_target"])
+    start = int(np.argmin(k2)) if k2.size else 0
+    excess = memorised_excess(r.memorised_fraction, ref)
+    return {"n": r.config.n, "seed": r.config.seed, "k": r.config.noise_draws,
+            "tau_gen": smooth_argmin(tau, k2) if k2.size >= 3 else float("nan"), "K2_min": float(np.min(k2)),
+            "tau_mem": tau_mem(tau, np.asarray(r.memorised_fraction)[keep], ref, start, MEMORISED_LEVEL),
+            "fraction_p0": ref, "excess": excess.tolist(), "taus": tau.tolist(), "excess_kept": excess[keep].tolist(),
+            "K2": r.K["K2"].tolist(), "truncated": int(np.sum(~keep))}
+
+
+def memorisation_d(ctx: Context) -> tuple[list, list, dict]:
+    """The memorisation sweep in d dimensions: K1 and the sampled memorised fraction at each τ; τ_mem per (n, seed)
+    from the K1 minimum on. Check memorisation-tau-mem-vs-n-d."""
+    L, seeds = ctx.scale.later, ctx.scale.seeds
+    configs = [MeasureConfig(n=n, m=L.memd_m, d=L.memd_d, taus=L.memd_taus, kl=("K1",), m_ref_factor=0,
+                             memorisation=True, memorisation_samples=L.memd_samples, seed=s)
+               for n in L.memd_ns for s in seeds]
+    res = ctx.run(configs, f"later theories: memorisation in d = {L.memd_d} (sampled)")
+    rows = []
+    for r in res:
+        ref = float(r.quantities["memorised_fraction_target"])
+        start = int(np.argmin(r.K["K1"]))
+        rows.append({"n": r.config.n, "seed": r.config.seed, "fraction_p0": ref,
+                     "tau_mem": tau_mem(r.taus, r.memorised_fraction, ref, start, MEMORISED_LEVEL),
+                     "excess": memorised_excess(r.memorised_fraction, ref).tolist(),
+                     "se": np.asarray(r.standard_errors["memorised_fraction"]).tolist()})
+    sizes = {"d": L.memd_d, "m": L.memd_m, "ns": list(L.memd_ns)}
+    checks = [ctx.judge("memorisation-tau-mem-vs-n-d", tau_mem_data(rows, L.memd_taus[-1]), level=MEMORISED_LEVEL,
+                        samples=L.memd_samples, **sizes)]
+    censored = {n: sum(1 for r in rows if r["n"] == n and not np.isfinite(r["tau_mem"])) for n in L.memd_ns}
+    table = [{"n": n, "tau_mem (geo. mean of found)": _geo(r["tau_mem"] for r in rows if r["n"] == n),
+              "tau_mem beyond grid": censored[n],
+              "memorised excess at the last tau": float(np.mean([r["excess"][-1] for r in rows if r["n"] == n])),
+              "largest standard error of the excess": float(max(r["se"][-1] for r in rows if r["n"] == n)) / (
+                  1.0 - float(np.mean([r["fraction_p0"] for r in rows if r["n"] == n]))),
+              "p0's memorised fraction": float(np.mean([r["fraction_p0"] for r in rows if r["n"] == n]))}
+             for n in L.memd_ns]
+    cols = ordered_colors(len(L.memd_ns))
+    path = band_plot(L.memd_taus, [Series(f"n = {n}", np.array([r["excess"] for r in rows if r["n"] == n]), cols[i],
+                                          "minmax") for i, n in enumerate(L.memd_ns)],
+                     ctx.figure("memorised_fraction_d.png"), label("tau"),
+                     label("share", "memorised excess (f - f0)/(1 - f0)"),
+                     f"Memorised fraction beyond p0's own, d = {L.memd_d} (m = {L.memd_m}, sampled)", logx=True,
+                     logy=False, references={f"level {MEMORISED_LEVEL:g} (tau_mem)": [MEMORISED_LEVEL] * len(L.memd_taus)})
+    text = (f"**Memorisation in d = {L.memd_d}** (two-mode mixture mu = 3 along e1, m = {L.memd_m}, n = "
+            f"{list(L.memd_ns)}, seeds {list(seeds)}). The memorised fractions of the reverse-SDE sampler and of "
+            f"p0 are sampled ({L.memd_samples} draws per tau, Euler-Maruyama; binomial standard errors), tau_mem "
+            "read from the K1 minimum on (K2 is exact only in 1-D), censored beyond the grid as in 1-D.\n\n"
+            + markdown_table(table, list(table[0])))
+    return checks, [text, path], {"memorisation_d": {"rows": rows, "taus": list(L.memd_taus)}}
 
 
 def noise_draws(ctx: Context) -> tuple[list, list, dict]:
@@ -237,7 +317,7 @@ def later_theories(ctx: Context) -> Section:
     """Every item of docs/theory.md §11.1 with its claims (verification.claims, ids memorisation-*, noise-draws-*,
     halves-*, d-over-n-*, optimiser-*, stopping-*)."""
     checks, content, data = [], [], {}
-    for item in (memorisation, noise_draws, two_halves, d_over_n, optimiser):
+    for item in (memorisation, memorisation_d, noise_draws, two_halves, d_over_n, optimiser):
         c, text, d = item(ctx)
         checks += c
         content += text
