@@ -113,14 +113,15 @@ def split_halves(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def train_halves(x1: np.ndarray, x2: np.ndarray, features: RandomFeatures, sde: LinearSDE, taus: np.ndarray,
-                 lam: str = "std", t0: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """A1(τ), A2(τ): the exact empirical flows (9) from A(0) = 0 on each half, with the same features.
+                 lam: str = "std", t0: float = 0.0, **loss_options) -> tuple[np.ndarray, np.ndarray]:
+    """A1(τ), A2(τ): the exact empirical flows (9) from A(0) = 0 on each half, with the same features
+    (``loss_options``, e.g. ``rtol``, go to :func:`empirical.loss.empirical_loss`).
 
     Returns
     -------
     A1, A2 : ndarray of shape (len(taus), d, m)
     """
-    flows = [gradient_flow(empirical_loss(x, features, sde, lam, t0=t0), taus) for x in (x1, x2)]
+    flows = [gradient_flow(empirical_loss(x, features, sde, lam, t0=t0, **loss_options), taus) for x in (x1, x2)]
     return flows[0], flows[1]
 
 
@@ -130,7 +131,9 @@ def score_distance(loss: QuadraticLoss, A1: np.ndarray, A2: np.ndarray) -> np.nd
     Parameters
     ----------
     loss : QuadraticLoss
-        The population loss of the features under λ = g² (kind 'population'), whose B1 weights D.
+        The population loss of the features under λ = g² (kind 'population'), whose B1 weights D; or, where p0
+        is known only through samples (real data), the empirical 'g2' loss of held-out points (exact in the
+        noise): D then averages over their noised law p̂_t instead of p_t, an unbiased estimate.
     A1, A2 : ndarray of shape (..., d, m)
         The two models, in the (1/m) A convention of (12); any matching leading shape (e.g. one per τ).
 
@@ -142,7 +145,7 @@ def score_distance(loss: QuadraticLoss, A1: np.ndarray, A2: np.ndarray) -> np.nd
     Raises
     ------
     ValueError
-        If ``loss`` is not a population 'g2' loss, or A1 and A2 do not have the same shape (..., d, m).
+        If ``loss`` is not a 'g2' loss, or A1 and A2 do not have the same shape (..., d, m).
 
     Examples
     --------
@@ -162,8 +165,8 @@ def score_distance(loss: QuadraticLoss, A1: np.ndarray, A2: np.ndarray) -> np.nd
     >>> bool(np.isclose(score_distance(L, A, 0 * A), 0.5 * 5.0 * quad, rtol=1e-12))
     True
     """
-    if not (isinstance(loss, QuadraticLoss) and loss.lam == "g2" and loss.kind.startswith("population")):
-        raise ValueError(f"loss must be a population 'g2' loss, got kind {getattr(loss, 'kind', None)!r}, "
+    if not (isinstance(loss, QuadraticLoss) and loss.lam == "g2"):
+        raise ValueError(f"loss must be a population or held-out 'g2' loss, got kind {getattr(loss, 'kind', None)!r}, "
                          f"lam {getattr(loss, 'lam', None)!r}")
     A1, A2 = np.asarray(A1, dtype=float), np.asarray(A2, dtype=float)
     if A1.shape != A2.shape or A1.shape[-2:] != (loss.d, loss.m):

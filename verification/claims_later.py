@@ -86,6 +86,14 @@ LATER_ROWS = (
                 "distance D at tau = {tau} falls with n = {ns} (m = {m})",
           measures="per seed, the least-squares slope of log D(tau) on log n",
           rule=Sign(effect=HALVES_EFFECT, direction=-1, units=" (exponent of n)")),
+    Claim(id="halves-converge-mnist", source="Kadkhodaie et al., arXiv 2310.02557", section=_LATER,
+          contradicts="mechanism",
+          claim="on real digits too, two models of the same features trained on disjoint halves converge as n grows: "
+                "their score distance D at tau = {tau}, weighted by the pair's held-out digits, falls with the "
+                "training-set size n = {ns} (MNIST nearest and farthest pair, K = {K}, d = {d} PCA coordinates, "
+                "m = {m})",
+          measures="per seed, the mean over the two pairs of the least-squares slope of log D(tau) on log n",
+          rule=Sign(effect=HALVES_EFFECT, direction=-1, units=" (exponent of n)")),
     Claim(id="d-over-n-rate-n", source=_MERGER, section=_LATER, contradicts="mechanism",
           claim="for n > d the KL excess of the learned model over the model's optimum decays as d/n, i.e. as n^-1 "
                 "at fixed d = {d} (not as the bound's n^(-2/5)), n = {ns} (n >= 2d), m = {m}",

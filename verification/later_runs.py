@@ -59,6 +59,8 @@ class LaterDesign:
     memd_d, memd_ns, memd_m, memd_taus, memd_samples : the memorisation sweep in d = memd_d >= 2 (K1 and the
         sampled memorised fraction, memd_samples reverse-SDE draws per τ).
     halves_ns, halves_m, halves_taus : the two-halves sweep.
+    halves_mnist_fractions : the two halves on the MNIST nearest and farthest pair of the scale's first MNIST
+        design: the fractions of the pair's training points that are cut into halves.
     dn_d, dn_ns, dn_n, dn_ds, dn_m, dn_taus : the d/n sweeps: n at fixed d = dn_d, and d at fixed n = dn_n, with
         m = dn_m features, on the τ grid dn_taus.
     opt_lrs, opt_seeds : learning rates of SGD (the first is the paper's, with the paper design's epochs) and the
@@ -81,6 +83,7 @@ class LaterDesign:
     halves_ns: tuple[int, ...]
     halves_m: int
     halves_taus: tuple[float, ...]
+    halves_mnist_fractions: tuple[float, ...]
     dn_d: int
     dn_ns: tuple[int, ...]
     dn_n: int
@@ -97,6 +100,9 @@ class LaterDesign:
         if self.memd_d < 2 or len(self.memd_ns) < 2 or min(self.memd_ns) < 2:
             raise ValueError(f"memd_d must be >= 2 and memd_ns hold >= 2 sizes n >= 2, got {self.memd_d!r}, "
                              f"{self.memd_ns!r}")
+        if len(self.halves_mnist_fractions) < 2 or not all(0 < f <= 1 for f in self.halves_mnist_fractions):
+            raise ValueError(f"halves_mnist_fractions must hold >= 2 fractions in (0, 1], got "
+                             f"{self.halves_mnist_fractions!r}")
         if 1 not in self.noise_ks or None not in self.noise_ks:
             raise ValueError(f"noise_ks must hold 1 and None (k = infinity), got {self.noise_ks!r}")
         if sum(n >= 2 * self.dn_d for n in self.dn_ns) < 2 or sum(2 * d <= self.dn_n for d in self.dn_ds) < 2:

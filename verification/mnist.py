@@ -20,6 +20,7 @@ import numpy as np
 
 from empirical.mnist import cluster, common_size, farthest_pair, load_digits5k, nearest_pair, pair_spread, \
     pca_coordinates, ranked_pairs, split_pair, zscore
+from empirical.point_cloud import cloud_halves
 from empirical.point_cloud import fit_cloud
 
 from .runner import Runner
@@ -112,6 +113,17 @@ class Design:
     trained_from: float = 1e4
 
 
+def design_pairs(design: Design) -> tuple[tuple[int, int], tuple[int, int], list[tuple[int, int]], int]:
+    """(nearest pair, farthest pair, the ``n_pairs`` pairs sampled across the distance ranking, the digits per
+    subset common to all of them) of a design's clustering."""
+    c = clustering(design.K)
+    near, far = nearest_pair(c, design.min_size), farthest_pair(c, design.min_size)
+    ranked = ranked_pairs(c, design.min_size)
+    pick = np.unique(np.linspace(0, len(ranked) - 1, design.n_pairs).round().astype(int)) if design.n_pairs else []
+    sampled = [tuple(ranked[i][:2]) for i in pick]
+    return near, far, sampled, common_size(c, [near, far, *sampled])
+
+
 def experiment(runner: Runner, design: Design, desc: str = "MNIST pairs") -> dict:
     """Near and far pair at every seed, and ``n_pairs`` pairs across the distance ranking (at every seed, or the
     first only unless ``design.ranked_all_seeds``).
@@ -122,12 +134,7 @@ def experiment(runner: Runner, design: Design, desc: str = "MNIST pairs") -> dic
     seed), "ranked_by_seed" (the same at every seed that ranks), "pairs" (the near and far pair), "size" (digits per
     subset) and "n_digits".
     """
-    c = clustering(design.K)
-    near, far = nearest_pair(c, design.min_size), farthest_pair(c, design.min_size)
-    ranked = ranked_pairs(c, design.min_size)
-    pick = np.unique(np.linspace(0, len(ranked) - 1, design.n_pairs).round().astype(int)) if design.n_pairs else []
-    sampled = [tuple(ranked[i][:2]) for i in pick]
-    size = common_size(c, [near, far, *sampled])
+    near, far, sampled, size = design_pairs(design)
     middle = [p for p in sampled if p not in (near, far)]  # the ranking's ends are the near and far pair
     tasks = [PairTask(design.K, p, size, s, design.d, design.m, design.taus, design.samples if s == design.seeds[0] else 0)
              for p in (near, far) for s in design.seeds]
@@ -154,3 +161,52 @@ def summary(result: dict) -> dict:
                      "n_train": runs[0]["n_train"], "n_test": runs[0]["n_test"], **last,
                      "gap": last["test_nll"] - last["train_nll"], "seeds": len(runs)}
     return out
+
+
+@dataclass(frozen=True)
+class HalvesTask:
+    """Two halves on one pair (docs/theory.md §11.2): the pair's training points of the ``seed`` split, in the
+    d PCA coordinates of :func:`pca_basis`, in a random order drawn from ``seed``; for each fraction f of ``fractions``
+    the first round(f N) of them cut into halves and trained by the exact flow with the same m features; D(τ) weighted by the pair's held-out points."""
+
+    K: int
+    pair: tuple[int, int]
+    size: int
+    seed: int
+    d: int
+    m: int
+    taus: tuple[float, ...]
+    fractions: tuple[float, ...]
+    cluster_seed: int = 0
+    n_components: int = 100
+
+    def key(self) -> dict:
+        """The task's store key."""
+        return {"mnist": MNIST_VERSION, "kind": "halves", **asdict(self)}
+
+
+def run_pair_halves(task: HalvesTask) -> dict:
+    """:func:`empirical.halves.cloud_halves` on one pair: ``{"task", "center_distance", "n", "tau",
+    "score_distance"}``."""
+    z, _, _, _ = _zscored()
+    c = clustering(task.K, task.cluster_seed, task.n_components)
+    split = split_pair(c, task.pair, task.size, task.seed)
+    space = pca_basis(z, split.test_idx, task.d, task.seed)
+    # the split's indices are sorted, and the digits are stored by class: shuffle (seeded) before cutting
+    order = np.random.default_rng(np.random.SeedSequence([task.seed, 2])).permutation(split.train_idx.size)
+    y = space.encode(z[split.train_idx[order]])
+    ns = sorted({max(2, int(round(f * len(y)))) for f in task.fractions})
+    return {"task": task.key(), "center_distance": float(split.center_distance),
+            **cloud_halves(y, space.encode(z[split.test_idx]), task.m, task.taus, task.seed, ns)}
+
+
+def halves_experiment(runner: Runner, design: Design, fractions: tuple[float, ...],
+                      desc: str = "MNIST pairs: two halves") -> dict:
+    """Two halves on the nearest and the farthest pair at every seed of ``design``: ``{"near", "far"}`` (lists of
+    :func:`run_pair_halves` results, one per seed) and ``"pairs"``."""
+    near, far, _, size = design_pairs(design)  # the pairs and subset size of experiment()
+    tasks = [HalvesTask(design.K, p, size, s, design.d, design.m, design.taus, tuple(fractions))
+             for p in (near, far) for s in design.seeds]
+    results = runner.run_tasks(run_pair_halves, tasks, [t.key() for t in tasks], "mnist", desc)
+    k = len(design.seeds)
+    return {"near": results[:k], "far": results[k:], "pairs": [list(near), list(far)], "size": size}

@@ -36,7 +36,7 @@ SMALL = replace(
                       density_epochs=(5, 20, 35)),
     later=LaterDesign(mem_ns=(4, 8), mem_m=64, mem_taus=(1e2, 1e4, 1e6, 1e8, 1e10), mem_k_taus=(1e2, 1e4, 1e6), memd_d=2, memd_ns=(4, 8),
                       memd_m=64, memd_taus=(1e2, 1e4, 1e6, 1e8), memd_samples=500, noise_n=16, noise_m=64,
-                      noise_ks=(1, None), noise_t=0.1, halves_ns=(16, 64), halves_m=64, halves_taus=(1e8,), dn_d=4,
+                      noise_ks=(1, None), noise_t=0.1, halves_ns=(16, 64), halves_m=64, halves_taus=(1e8,), halves_mnist_fractions=(0.5, 1.0), dn_d=4,
                       dn_ns=(8, 32), dn_n=128, dn_ds=(4, 8, 16), dn_m=16, dn_taus=(1.0, 1e2, 1e4, 1e6, 1e8),
                       opt_lrs=(0.5, 0.1), opt_seeds=(0, 1, 2)),
 )
@@ -130,6 +130,9 @@ FINDINGS: dict[str, Finding] = {
                                       "0.34, 0.43 (n = 16, m = 64); mean 0.23 [-0.43, 0.89]"),
     "halves-converge": Finding("inconclusive", "D at tau = 1e8 falls as n^-1.26 [-2.03, -0.48] (n = 16, 64; m = 64), "
                                "but 2 sizes and 3 seeds detect D ~ n with power 0.77 < 0.8"),
+    "halves-converge-mnist": Finding("inconclusive", "D of the halves on the MNIST nearest and farthest pair (K = 10, "
+                                     "d = 8, m = 64, tau = 1e5) falls as n^-0.97 [-1.73, -0.22] over 5 seeds, but "
+                                     "two sizes detect D ~ n with power 0.796 < 0.8"),
     "d-over-n-rate-n": Finding("inconclusive", "K1_es - K1* at d = 4 falls as n^-0.55, 97.5% interval [-2.21, 1.11] "
                                "(n = 8, 32; m = 16): it holds both -1 and -2/5"),
     "d-over-n-rate-d": Finding("mechanism-not-observed", "K1_es - K1* grows as d^0.32 [0.10, 0.54] at n = 128 (d = 4, "

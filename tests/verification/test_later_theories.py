@@ -25,6 +25,7 @@ from verification.cache import ResultCache
 from verification.claims import CLAIMS
 from verification.claims_later import MEMORISED_LEVEL
 from verification.later_runs import ExactCurves, LaterDesign, optimiser_runs, run_curves
+from verification.mnist import Design
 from verification.later_stats import first_below, log_crossing, memorised_excess, tau_mem
 from empirical.paper_runs import PaperRun
 from verification.paper_runs import PaperDesign, runs
@@ -265,15 +266,17 @@ def test_the_design_refuses_sweeps_that_cannot_be_judged():
 
 TINY = LaterDesign(mem_ns=(4, 8), mem_m=16, mem_taus=(1e2, 1e5, 1e8), mem_k_taus=(1e2, 1e4, 1e5), memd_d=2, memd_ns=(4, 8), memd_m=16,
                    memd_taus=(1e2, 1e5, 1e8), memd_samples=200, noise_n=8, noise_m=16, noise_ks=(1, None),
-                   noise_t=0.1, halves_ns=(8, 16), halves_m=16, halves_taus=(1e6,), dn_d=2, dn_ns=(4, 8), dn_n=32,
+                   noise_t=0.1, halves_ns=(8, 16), halves_m=16, halves_taus=(1e6,), halves_mnist_fractions=(0.5, 1.0), dn_d=2, dn_ns=(4, 8), dn_n=32,
                    dn_ds=(2, 3, 4), dn_m=8, dn_taus=(1.0, 1e3, 1e6), opt_lrs=(0.5, 0.25), opt_seeds=(0, 1))
+TINY_MNIST = Design(K=10, d=4, m=16, taus=(10.0, 1e4), seeds=(0, 1), n_pairs=2, min_size=100, samples=0)
 TINY_PAPER = PaperDesign(seeds=(0, 1), epochs=6, eval_every=2, widths=(2,), width_seeds=(0,), width_epoch=4,
                          width_cap=6, width_eval_every=2, flow_seeds=(0,), flow_epochs=4, flow_eval_every=2, n=64,
                          measures=("K2",))
 
 
 def test_the_section_returns_all_its_claims_with_verdicts_of_the_six(tmp_path):
-    ctx = _ctx(tmp_path, later=TINY, paper=TINY_PAPER, seeds=(0, 1), taus=(1.0, 1e2, 1e4, 1e6))
+    ctx = _ctx(tmp_path, later=TINY, paper=TINY_PAPER, seeds=(0, 1), taus=(1.0, 1e2, 1e4, 1e6),
+               mnist_designs=(TINY_MNIST,))
     section = later.later_theories(ctx)
     assert sorted(c.name for c in section.checks) == sorted(LATER_CLAIMS) and len(section.checks) == len(LATER_CLAIMS)
     assert all(c.name.startswith(PREFIXES) and "arXiv" in c.source or c.name == "d-over-n-dimension-n8d"
@@ -285,6 +288,8 @@ def test_the_section_returns_all_its_claims_with_verdicts_of_the_six(tmp_path):
     by_k = section.data["later_theories"]["memorisation"]["by_k"]
     assert {r["k"] for r in by_k} == {1, None} and len(by_k) == 2 * 2 * 2  # k x n x seed
     assert all(max(r["taus"]) <= TINY.mem_k_taus[-1] for r in by_k)
+    mnist = section.data["later_theories"]["halves"]["mnist"]
+    assert len(mnist["n"]) == 2 and all(len(v) == 2 and min(min(v)) > 0 for v in mnist["D_last_tau"].values())
     d_rows = section.data["later_theories"]["memorisation_d"]["rows"]
     assert len(d_rows) == 2 * 2 and all(len(r["se"]) == len(TINY.memd_taus) and max(r["se"]) < 0.05 for r in d_rows)
 
@@ -305,3 +310,16 @@ def test_memorisation_at_k1_data_pairs_each_n_and_seed_with_its_exact_noise_twin
     rule = CLAIMS["noise-draws-memorisation-at-k1"].rule
     more = [{**r, "excess_kept": [e + (0.3 if r["k"] == 1 else 0.0) for e in r["excess_kept"]]} for r in rows]
     assert judge(rule, later.memorisation_k1_data(more), 400, rng_for("t")).verdict in ("violated", "inconclusive")
+
+
+def test_mnist_halves_data_averages_the_two_pairs_slopes_per_seed():
+    n = [24, 48, 96]
+    run = lambda D: {"n": n, "score_distance": [[9.0, d] for d in D]}  # noqa: E731 (the last tau is read)
+    near = [run([0.8, 0.4, 0.2]), run([1.0, 0.25, 0.0625])]  # slopes -1 and -2
+    far = [run([0.3, 0.3, 0.3]), run([0.1, 0.2, 0.4])]  # slopes 0 and +1
+    data = later.mnist_halves_data({"near": near, "far": far})
+    def slope(r):
+        return stats.linregress(np.log(n), np.log([row[1] for row in r["score_distance"]])).slope
+    expected = [(slope(a) + slope(b)) / 2 for a, b in zip(near, far)]
+    assert np.allclose(data.values, expected) and np.allclose(data.values, [-0.5, -0.5])
+    assert np.allclose(data.extra["slope_nearest_pair"], [-1, -2]) and np.allclose(data.extra["slope_farthest_pair"], [0, 1])

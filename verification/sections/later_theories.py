@@ -310,7 +310,54 @@ def two_halves(ctx: Context) -> tuple[list, list, dict]:
             "same integral against the true score). Smallest n of the sweep from which the halves agree better with "
             f"each other than the better one with p0 (D < K1 - KL), per seed: {agree}.\n\n"
             + markdown_table(table, list(table[0])))
-    return checks, [text, path], {"halves": {"rows": rows, "tau": tau, "n_agree_better": agree}}
+    mnist_checks, mnist_content, mnist_data = _mnist_halves(ctx)
+    return ([*checks, *mnist_checks], [text, path, *mnist_content],
+            {"halves": {"rows": rows, "tau": tau, "n_agree_better": agree, "mnist": mnist_data}})
+
+
+def mnist_halves_data(result: dict) -> Values:
+    """halves-converge-mnist's data: per seed, the mean over the nearest and the farthest pair of the slope of log D
+    at the last τ on log n; the slopes per pair beside it."""
+    slope = {name: [float(np.polyfit(np.log(r["n"]), np.log([row[-1] for row in r["score_distance"]]), 1)[0])
+                    for r in result[name]] for name in ("near", "far")}
+    return Values(tuple((a + b) / 2 for a, b in zip(slope["near"], slope["far"])),
+                  {"slope_nearest_pair": slope["near"], "slope_farthest_pair": slope["far"]})
+
+
+def _mnist_halves(ctx: Context) -> tuple[list, list, dict]:
+    """Two halves on the MNIST nearest and farthest pair (the scale's first MNIST design). Check
+    halves-converge-mnist."""
+    from ..mnist import halves_experiment
+
+    design, fractions = ctx.scale.mnist_designs[0], ctx.scale.later.halves_mnist_fractions
+    result = halves_experiment(ctx.runner, design, fractions)
+    data = mnist_halves_data(result)
+    first = result["near"][0]
+    tau = first["tau"][-1]
+    checks = [ctx.judge("halves-converge-mnist", data, tau=f"{tau:g}", ns=first["n"], K=design.K, d=design.d,
+                        m=design.m)]
+    series = [Series(f"{name} pair {result['pairs'][i]}",
+                     np.array([[row[-1] for row in r["score_distance"]] for r in result[key]]), c)
+              for i, (name, key, c) in enumerate((("nearest", "near", color("K1")), ("farthest", "far", color("K2"))))]
+    path = band_plot(first["n"], series, ctx.figure("halves_mnist_n.png"), label("n"),
+                     label("kl", "score distance D of the halves"),
+                     f"Two halves on MNIST pairs at tau = {tau:g} (K = {design.K}, d = {design.d}, m = {design.m})",
+                     logx=True, logy=True)
+    table = [{"n": n, **{f"D, {name} pair": float(np.mean([r["score_distance"][i][-1] for r in result[key]]))
+                         for name, key in (("nearest", "near"), ("farthest", "far"))}}
+             for i, n in enumerate(first["n"])]
+    text = (f"**Two halves on real digits** (MNIST nearest pair {result['pairs'][0]} and farthest pair "
+            f"{result['pairs'][1]} of the K = {design.K} clustering, {result['size']} digits per subset, the pair's "
+            f"split and PCA basis of the MNIST section, d = {design.d}, m = {design.m}, tau = {tau:g}). The first n "
+            "training digits are cut into halves; D weights the two scores' difference by the pair's held-out digits "
+            "(noised exactly), since p0 is known only through them. Per-seed slopes of log D on log n: nearest "
+            + ", ".join(f"{v:.2f}" for v in data.extra["slope_nearest_pair"]) + "; farthest "
+            + ", ".join(f"{v:.2f}" for v in data.extra["slope_farthest_pair"]) + ".\n\n"
+            + markdown_table(table, list(table[0])))
+    return checks, [text, path], {"result": {k: result[k] for k in ("pairs", "size")},
+                                  "n": first["n"], "tau": tau,
+                                  "D_last_tau": {k: [[row[-1] for row in r["score_distance"]] for r in result[k]]
+                                                 for k in ("near", "far")}}
 
 
 def later_theories(ctx: Context) -> Section:
