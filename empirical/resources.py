@@ -8,7 +8,7 @@ host's free memory, so the same configuration is accepted or refused on every ma
 
 The estimate, in float64 words (8 bytes), with m features, M = m·m_ref_factor features of the nested
 model (0 when m_ref_factor = 0), L = 2 weightings of the population loss (1 with λ = 'g2'), W = 2
-coefficient threads (:data:`empirical.coefficients._WORKERS`) and P = 2·W·max(min(n·m, 2^21), n)
+coefficient threads (:data:`empirical.rf.coefficients._WORKERS`) and P = 2·W·max(min(n·m, 2^21), n)
 words of the empirical mixture's moment blocks (``partial_moments``, 2^21 pairs a block):
 
 - coefficients of the population loss: W·(2.125 + L)·m² (per thread two m×m buffers, a boolean m×m
@@ -21,11 +21,11 @@ words of the empirical mixture's moment blocks (``partial_moments``, 2^21 pairs 
   as G×m arrays: 4001 for K4, 1200 + 43·(T + 10) (the Fokker–Planck grid with its outer cells) for
   K2 and K3, 0 for K1 alone (exact, no grid);
 
-- in d >= 2, the Mehler Gram of :mod:`empirical.relu_gram`: (L + 4)·m̄² + 14·2048·m̄ + 28·2e6 + 3·m̄·d
+- in d >= 2, the Mehler Gram of :mod:`empirical.rf.relu_gram`: (L + 4)·m̄² + 14·2048·m̄ + 28·2e6 + 3·m̄·d
   with m̄ = max(m, M) (accumulators, ρ and its powers, the row chunks, the exact-pair blocks: the
   bivariate moments of one block of 2e6 (row, pair) entries hold about 26 temporaries of its size,
   396 MiB measured by tracemalloc at d = 4, n = 128, m = 128);
-- with k = ``noise_draws`` (the finite-k empirical loss, :mod:`empirical.noise_draws`), per t node
+- with k = ``noise_draws`` (the finite-k empirical loss, :mod:`empirical.rf.noise_draws`), per t node
   the N = n·k noisy points: 3·m² + N·(3m + 6d) (the accumulator and the product φᵀφ; the features of
   this node and of the previous one, still bound while the next are built, and their pre-activations;
   the repeated points, the noise, the noisy points and the targets);
@@ -52,9 +52,9 @@ from typing import Any
 
 import numpy as np
 
-from .coefficients import _WORKERS
-from .coefficients_nd import _CHUNK_ROWS
-from .relu_gram import _PAIR_BLOCK
+from .rf.coefficients import _WORKERS
+from .rf.coefficients_nd import _CHUNK_ROWS
+from .rf.relu_gram import _PAIR_BLOCK
 from .quadrature import N_T_DEFAULT, time_grid
 from .targets import Bump1D, GaussianMixture1D
 
@@ -65,7 +65,7 @@ GIB = 2**30
 WORD = 8  # bytes of a float64
 INTERPRETER_BYTES = 256 * 2**20
 """Python, numpy, scipy and sympy themselves (about 120 MiB resident), rounded up."""
-MIXTURE_BLOCK = 1 << 21  # (point, component) pairs per block of empirical.coefficients.partial_moments
+MIXTURE_BLOCK = 1 << 21  # (point, component) pairs per block of empirical.rf.coefficients.partial_moments
 K4_GRID = 4001  # empirical.kl.kl_integrated's default n_x
 ODE_POINT_WORDS = 18
 """float64 words held per coordinate of each Monte-Carlo point of K3 in d >= 2 (the draw, its frame
@@ -171,7 +171,7 @@ def memory_estimate(config: Any, target: object) -> dict[str, float]:
     }
     points, _, words = x_quadrature(target, first_time_node(config.T, config.t0))
     d = float(getattr(config, "d", 1))
-    if d > 1:  # the Mehler Gram of empirical.relu_gram: (W, m, m) accumulators, ρ and its powers, row chunks
+    if d > 1:  # the Mehler Gram of empirical.rf.relu_gram: (W, m, m) accumulators, ρ and its powers, row chunks
         big = max(m, M)
         phases["Mehler Gram (d >= 2)"] = (L + 4) * big * big + 14.0 * _CHUNK_ROWS * big + 28.0 * _PAIR_BLOCK \
             + 3.0 * big * d

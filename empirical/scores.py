@@ -4,7 +4,7 @@ A score model is any callable ``score(t, x) -> (N,)`` giving s_{t,θ}(x) at a fl
 array ``x`` (the model (12) once trained, a trained network, or the exact score of a target), with
 ``score.dx(t, x) -> (N,)``, its x-derivative (the divergence of Remark 3), where the divergence
 form of the probability-flow density needs it. The random-feature model (12) is
-:class:`empirical.features.RFScore`; this module holds the protocol and the exact score of a target.
+:class:`empirical.rf.features.RFScore`; this module holds the protocol and the exact score of a target.
 
 References
 ----------

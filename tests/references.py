@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from empirical.features import RandomFeatures, RFScore, rf_score
+from empirical.rf.features import RandomFeatures, RFScore, rf_score
 from empirical.scores import ScoreModel, exact_score
 from empirical.sde import ou
 from empirical.targets import Target1D, gaussian

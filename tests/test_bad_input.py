@@ -17,6 +17,7 @@ import pytest
 
 import bounds.cli
 import empirical.measure
+import empirical.measure.run
 import verification.cli_train
 import verification.cli
 import verification.execution
@@ -34,7 +35,7 @@ def no_computation(monkeypatch):
     def started(*args, **kwargs):
         raise ComputationStarted("a measurement started: the input was not refused before computing")
 
-    monkeypatch.setattr(empirical.measure, "seeds", started)
+    monkeypatch.setattr(empirical.measure.run, "seeds", started)
     monkeypatch.setattr(verification.cli, "build", started, raising=False)
     monkeypatch.setattr(verification.cli_train, "split_seed", started)  # the first step of a training run
     monkeypatch.setattr(verification.execution.Executor, "__enter__", started)  # report, calibrate, mnist
@@ -524,11 +525,11 @@ API_CASES_22 = [
     (lambda tmp: empirical.measure.Measurement.from_json({**_measurement_json(), "I1": "x"}), ValueError, "I1"),
     (lambda tmp: empirical.measure.Measurement.from_json({**_measurement_json(), "inputs": {"n": -1}}), ValueError,
      "n must be"),
-    (lambda tmp: __import__("empirical.nets", fromlist=["load_score"]).load_score(
+    (lambda tmp: __import__("empirical.training.nets", fromlist=["load_score"]).load_score(
         str((tmp / "garbage.pt").write_bytes(b"not a torch file") and tmp / "garbage.pt")), ValueError, "garbage.pt"),
-    (lambda tmp: __import__("empirical.nets", fromlist=["load_score"]).load_score(_torch_file(tmp, {"a": 1})),
+    (lambda tmp: __import__("empirical.training.nets", fromlist=["load_score"]).load_score(_torch_file(tmp, {"a": 1})),
      ValueError, "meta"),
-    (lambda tmp: __import__("empirical.nets", fromlist=["load_score"]).load_score(
+    (lambda tmp: __import__("empirical.training.nets", fromlist=["load_score"]).load_score(
         _torch_file(tmp, {"meta": {"net": "swish"}, "states": {0: {}}})), ValueError, "meta.width"),
     (lambda tmp: verification.execution.Execution(workers=10**6), ValueError, "--workers"),
     (lambda tmp: verification.execution.Execution(scheduler="  ", source="DIFFGEN_SCHEDULER"), ValueError,

@@ -1,7 +1,7 @@
 """``diffgen halves``: two models of the same random features trained on disjoint halves of the data.
 
 Prints the score distance D(τ) between them, K1 of each and, in 1-D, the KL between their samplers
-(:mod:`empirical.halves`), as a table or one JSON object. Invalid input raises ``ValueError``; the
+(:mod:`empirical.measure.halves`), as a table or one JSON object. Invalid input raises ``ValueError``; the
 ``diffgen`` dispatcher (:mod:`verification.cli`) turns it into exit status 2 and one line naming the
 parameter.
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 
 from .cli_measure import _count, _floats, run_and_show
-from empirical.config import D_MAX, DIRECTIONS, LAMBDAS, LIMITS, TARGETS
-from empirical.halves import HalvesConfig, halves
+from empirical.measure.config import D_MAX, DIRECTIONS, LAMBDAS, LIMITS, TARGETS
+from empirical.measure.halves import HalvesConfig, halves
 from empirical.resources import DEFAULT_MAX_MEMORY_GIB
 
 
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     Parameters
     ----------
     sub : argparse._SubParsersAction
-        The ``diffgen`` dispatcher's subparsers; the handler runs :func:`empirical.halves.halves`.
+        The ``diffgen`` dispatcher's subparsers; the handler runs :func:`empirical.measure.halves.halves`.
     """
     p = sub.add_parser("halves", help="two random-feature models trained on disjoint halves: their score "
                                       "distance, K1 of each, and (1-D) the KL between their samplers",

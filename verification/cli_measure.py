@@ -15,9 +15,9 @@ import json
 from typing import Any, Callable
 
 from .formats import per_tau_table, to_jsonable
-from empirical.config import D_MAX, DIRECTIONS
+from empirical.measure.config import D_MAX, DIRECTIONS
 from empirical.measure import LAMBDAS, LIMITS, TARGETS, MeasureConfig, measure
-from empirical.outputs import output_file
+from empirical.measure.outputs import output_file
 from empirical.resources import DEFAULT_MAX_MEMORY_GIB
 
 RANGES = (

@@ -3,7 +3,7 @@
 Invalid input raises ``ValueError`` naming the parameter; the ``diffgen`` dispatcher
 (:mod:`verification.cli`) turns it into exit status 2 and one line on stderr. Every numeric flag has a
 range (:data:`RANGES`, the parser's epilog); a run estimated above ``--max-memory`` is refused before
-training; ``--save-model`` is checked writable first (:func:`empirical.outputs.output_file`). A run that
+training; ``--save-model`` is checked writable first (:func:`empirical.measure.outputs.output_file`). A run that
 diverges (:class:`empirical.training.TrainingDiverged`) is refused the same way, naming ``--lr``, and prints
 no record.
 
@@ -28,12 +28,12 @@ import numpy as np
 from empirical import sde as sde_module
 from .cli_measure import _count, _floats
 from .formats import markdown_table, to_jsonable
-from empirical.loss import population_loss
-from empirical.devices import resolve_device
-from empirical.config import LIMITS as MEASURE_LIMITS
-from empirical.outputs import output_file
+from empirical.rf.loss import population_loss
+from empirical.training.devices import resolve_device
+from empirical.measure.config import LIMITS as MEASURE_LIMITS
+from empirical.measure.outputs import output_file
 from empirical.resources import DEFAULT_MAX_MEMORY_GIB, check_train_resources
-from empirical.nets import build_net, save_checkpoints
+from empirical.training.nets import build_net, save_checkpoints
 from empirical.targets import two_mode
 from empirical.training import OPTIMIZERS, TrainingDiverged, measure_checkpoint, sde_eps, split_seed, train
 
@@ -106,7 +106,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f"{DEFAULT_MAX_MEMORY_GIB:g}; empirical/resources.py)")
     p.add_argument("--save-model", metavar="PATH", help="torch.save every checkpoint's weights and the run's "
                    "arguments (net, target, SDE, seeds, optimiser) to PATH, checked writable before training and "
-                   "never written through a link (reload a score callable with empirical.nets.load_score(PATH, epoch))")
+                   "never written through a link (reload a score callable with empirical.training.nets.load_score(PATH, epoch))")
     p.set_defaults(handler=run)
 
 

@@ -1,12 +1,12 @@
 """The measurements of the later theories (docs/theory.md §11) that are not one :class:`MeasureConfig` each, as
 stored tasks (:meth:`verification.runner.Runner.run_tasks`), and the sizes of their sweeps (:class:`LaterDesign`).
 
-- :class:`empirical.exact_curves.ExactCurves` (re-exported): K1, the held-out denoising loss and K1* along the
-  exact empirical flow, computed in the engine (:func:`empirical.exact_curves.run_curves`).
-- :func:`run_halves`: the two-halves measurement (:func:`empirical.halves.halves`) as a stored dict.
+- :class:`empirical.measure.exact_curves.ExactCurves` (re-exported): K1, the held-out denoising loss and K1* along the
+  exact empirical flow, computed in the engine (:func:`empirical.measure.exact_curves.run_curves`).
+- :func:`run_halves`: the two-halves measurement (:func:`empirical.measure.halves.halves`) as a stored dict.
 - :func:`optimiser_runs`: the paper's Fig. 3 network trained at several learning rates at fixed lr x epochs, and
   by full-batch DSM gradient descent (Wu, Marion, Biau, Boyer, arXiv 2502.03435), as
-  :class:`empirical.paper_runs.PaperRun` tasks.
+  :class:`empirical.training.paper_runs.PaperRun` tasks.
 
 ``LATER_VERSION`` is part of the halves and optimiser keys (:class:`ExactCurves` carries its own version).
 """
@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from empirical.exact_curves import ExactCurves, run_curves
-from empirical.halves import HalvesConfig, halves
+from empirical.measure.exact_curves import ExactCurves, run_curves
+from empirical.measure.halves import HalvesConfig, halves
 from empirical.measure import make_target
-from empirical.paper_runs import PaperRun
+from empirical.training.paper_runs import PaperRun
 from empirical.training import BATCH_SIZE
 
 from .paper_runs import PaperDesign, runs
@@ -38,7 +38,7 @@ def halves_key(config: HalvesConfig) -> dict:
 
 
 def run_halves(config: HalvesConfig) -> dict:
-    """:func:`empirical.halves.halves` as a stored dict: its JSON (``diffgen halves --json``) without the timings
+    """:func:`empirical.measure.halves.halves` as a stored dict: its JSON (``diffgen halves --json``) without the timings
     (so that a stored result is deterministic), and ``kl_prior`` (KL(p_T‖π), in each half's K1)."""
     out = halves(config).to_json()
     out.pop("timings", None)

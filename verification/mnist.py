@@ -6,7 +6,7 @@ Per (pair, seed): the split is drawn with the seed; the PCA basis with d compone
 digit except the pair's held-out ones and scaled by one scalar to unit mean square (see
 :func:`pca_basis`); the model (12) with m features (seeded) is trained by the exact flow on the training
 points; the training and held-out DSM losses and ODE-NLLs (nats per PCA dimension, not comparable with
-the paper's bits/dim in pixel space) are measured at every τ (:func:`empirical.point_cloud.fit_cloud`).
+the paper's bits/dim in pixel space) are measured at every τ (:func:`empirical.measure.point_cloud.fit_cloud`).
 
 Every task is a JSON-ready dict, stored by its parameters (:meth:`verification.runner.Runner.run_tasks`).
 """
@@ -20,8 +20,8 @@ import numpy as np
 
 from empirical.mnist import cluster, common_size, farthest_pair, load_digits5k, nearest_pair, pair_spread, \
     pca_coordinates, ranked_pairs, split_pair, zscore
-from empirical.point_cloud import cloud_halves
-from empirical.point_cloud import fit_cloud
+from empirical.measure.point_cloud import cloud_halves
+from empirical.measure.point_cloud import fit_cloud
 
 from .runner import Runner
 
@@ -76,7 +76,7 @@ def pca_basis(z: np.ndarray, test_idx: np.ndarray, d: int, seed: int):
 
 
 def run_pair(task: PairTask) -> dict:
-    """The fit of one task (:func:`empirical.point_cloud.fit_cloud`) with the pair's numbers."""
+    """The fit of one task (:func:`empirical.measure.point_cloud.fit_cloud`) with the pair's numbers."""
     z, mean, std, _ = _zscored()
     c = clustering(task.K, task.cluster_seed, task.n_components)
     split = split_pair(c, task.pair, task.size, task.seed)
@@ -186,7 +186,7 @@ class HalvesTask:
 
 
 def run_pair_halves(task: HalvesTask) -> dict:
-    """:func:`empirical.halves.cloud_halves` on one pair: ``{"task", "center_distance", "n", "tau",
+    """:func:`empirical.measure.halves.cloud_halves` on one pair: ``{"task", "center_distance", "n", "tau",
     "score_distance"}``."""
     z, _, _, _ = _zscored()
     c = clustering(task.K, task.cluster_seed, task.n_components)

@@ -56,7 +56,7 @@ from scipy import stats
 from empirical.mnist import common_size, farthest_pair, load_digits5k, nearest_pair, pair_spread, split_pair
 from empirical.mnist.likelihood import nll_bits_per_dim
 from empirical.mnist.sampling import sample_reverse_sde
-from empirical.devices import resolve_device, torch_threads
+from empirical.training.devices import resolve_device, torch_threads
 from empirical.mnist.network import dsm_loss, train_score_net
 
 from .mnist import _zscored, clustering, summary

@@ -3,7 +3,7 @@
 Each :class:`Mutation` monkeypatches one engine function for the duration of a ``with`` block; the
 measurements of a small fixed set (``FIXED_SET``) are then taken again under it and the exact checks read
 off them (:func:`exact_failures`): Lemmas 4-5 on both flows and the independent evaluations
-(:func:`empirical.lemma_checks.lemma_checks`, :func:`empirical.independent.independent_checks`, which
+(:func:`empirical.measure.lemma_checks.lemma_checks`, :func:`empirical.measure.independent.independent_checks`, which
 carry ledger-I2 and K1 by quadrature), and K2 <= K1 (Lemma 2). A mutation that no exact check catches is
 a blind spot of the suite. Measurements under a mutation are never cached.
 
@@ -21,10 +21,10 @@ from unittest import mock
 
 import numpy as np
 
-import empirical.flow as flow_module
+import empirical.rf.flow as flow_module
 import empirical.kl.fokker_planck as fokker_planck
 import empirical.kl.score_bound as score_bound
-import empirical.measure as measure_module
+import empirical.measure.run as measure_module
 from empirical.measure import MeasureConfig, Measurement, measure
 
 from .sections.exact import lemma2_pairs

@@ -1,14 +1,14 @@
 """The paper's own experiments (Figs. 3-5, 8-11) as designs of stored training runs (docs/theory.md §10): the
 sizes (:class:`PaperDesign`), the runs they ask for, and the experiment through the result store. The runs
-themselves (:class:`~empirical.paper_runs.PaperRun`, :class:`~empirical.paper_runs.FlowRun`, their training and
-measurement) are the engine's, :mod:`empirical.paper_runs`; ``PAPER_VERSION`` is part of every task's key.
+themselves (:class:`~empirical.training.paper_runs.PaperRun`, :class:`~empirical.training.paper_runs.FlowRun`, their training and
+measurement) are the engine's, :mod:`empirical.training.paper_runs`; ``PAPER_VERSION`` is part of every task's key.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from empirical.paper_runs import FlowRun, PaperRun, run_flow, run_paper
+from empirical.training.paper_runs import FlowRun, PaperRun, run_flow, run_paper
 from empirical.training import MEASURES
 
 from .runner import Runner

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from empirical.features import rf_score
+from empirical.rf.features import rf_score
 from empirical.kl import sde_law
 from empirical.measure import NUMERICS_VERSION, MeasureConfig, Measurement, make_target, measure
 

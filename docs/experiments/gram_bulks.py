@@ -11,8 +11,8 @@ rank nk), with its log-log slope in k. Takes about a minute on 2 cores::
 
 import numpy as np
 
-from empirical.features import draw_features
-from empirical.noise_draws import gram_spectra
+from empirical.rf.features import draw_features
+from empirical.rf.noise_draws import gram_spectra
 
 
 def sample(d: int, n: int, seed: int) -> np.ndarray:

@@ -154,7 +154,7 @@ def reverse_fokker_planck_2d(sde: LinearSDE, score: ScoreModel, edges_x: np.ndar
         The forward SDE (2).
     score : callable (t, x) -> ndarray
         The model score of the sampler (3): x of shape (N, 2) to shape (N, 2) (e.g.
-        :class:`~empirical.features.RFScore` with d = 2, or ``ProductTarget.score``).
+        :class:`~empirical.rf.features.RFScore` with d = 2, or ``ProductTarget.score``).
     edges_x, edges_y : ndarray of shape (Nx+1,), (Ny+1,)
         Increasing cell edges along each axis (at least 2 cells each); zero flux through the walls.
     t_nodes : ndarray

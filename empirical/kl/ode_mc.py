@@ -30,7 +30,7 @@ from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from ..checks import check_int, check_t0
-from ..features import RFScore
+from ..rf.features import RFScore
 from ..quadrature import time_steps
 from ..scores import ScoreModel
 from ..sde import LinearSDE
@@ -88,7 +88,7 @@ class ODEKL:
 class FusedRFScore:
     """The random-feature score (12) that evaluates s_θ and ∇·s_θ from one pre-activation.
 
-    ``__call__`` and ``dx`` are those of the wrapped :class:`~empirical.features.RFScore`;
+    ``__call__`` and ``dx`` are those of the wrapped :class:`~empirical.rf.features.RFScore`;
     ``score_and_dx`` returns both from a single z = W x + U e(t) (used by
     :func:`~empirical.kl.flow_ode.probability_flow`), bit-identical to the two separate calls:
     s = (1/m) A relu(z) and ∇·s = (1/m) Σ_i 1[z_i > 0] a_iᵀw_i. It writes z and 1[z > 0] into two
@@ -212,7 +212,7 @@ def ode_logq(sde: LinearSDE, score: ScoreModel, x: np.ndarray, t0: float = 0.0, 
     sde : LinearSDE
         The forward SDE (2).
     score : ScoreModel
-        The model score with ``dx`` (the divergence ∇·s); an :class:`~empirical.features.RFScore` is
+        The model score with ``dx`` (the divergence ∇·s); an :class:`~empirical.rf.features.RFScore` is
         evaluated through :class:`FusedRFScore`.
     x : array_like of shape (N, d), or (N,) for a 1-D score
         Points at t0 (data, train or held-out).
@@ -301,7 +301,7 @@ def ode_kl_mc(target: Target, score: ScoreModel, t0: float = 0.0, n_samples: int
         (a :class:`~empirical.targets.ProductTarget`), or of shape (N,) for a 1-D target.
     score : ScoreModel
         The model score, ``score(t, x)`` of the points' shape (or (N,) when d = 1) with ``dx`` the
-        divergence of shape (N,); e.g. :func:`~empirical.features.rf_score`, :func:`exact_score_nd`.
+        divergence of shape (N,); e.g. :func:`~empirical.rf.features.rf_score`, :func:`exact_score_nd`.
     t0 : float, default 0.0
         Where the sampler stops, in [0, T); the reference density is p_{t0}.
     n_samples : int, default 10_000

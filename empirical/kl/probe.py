@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..features import RFScore
+from ..rf.features import RFScore
 from ..scores import ExactScore
 
 PROBE_POINTS = 17

@@ -7,9 +7,9 @@ with π = N(0, ``sde.prior_var``) (N(0, 1) for OU, N(0, σ_T²) for VE) and t0 d
 (Song, Durkan, Murray, Ermon 2021, Thm 1; the paper drops the ½ and writes E_{t~U(0,T)}, the
 constants going into ≲). Two evaluations of the same quantity:
 
-- the random-feature model (12) (:class:`~empirical.features.RFScore`): exactly in x, by Lemma 3,
+- the random-feature model (12) (:class:`~empirical.rf.features.RFScore`): exactly in x, by Lemma 3,
   K1 = ½ (T - t0) L̃_g2(A) + KL(p_T‖π) with L̃_g2 the population loss under the weighting λ = g²;
-  in 1-D, and in R^d for isotropic Gaussian-mixture targets (:func:`empirical.loss.population_losses`);
+  in 1-D, and in R^d for isotropic Gaussian-mixture targets (:func:`empirical.rf.loss.population_losses`);
 - any other score callable (1-D only): by quadrature, Gauss-Legendre in u after t = t0 + (T - t0) u²
   (:func:`empirical.quadrature.time_grid`) and the trapezoid rule in x (:func:`score_error`).
 
@@ -27,8 +27,8 @@ import numpy as np
 from scipy import integrate
 
 from ..checks import check_int, check_t0
-from ..features import RFScore
-from ..loss import QuadraticLoss, population_loss
+from ..rf.features import RFScore
+from ..rf.loss import QuadraticLoss, population_loss
 from ..quadrature import time_grid
 from ..scores import ScoreModel
 from ..targets import Target, Target1D
@@ -93,7 +93,7 @@ def kl_score_bound(target: Target, score: ScoreModel, t0: float | None = None, *
         Target1D, e.g. :func:`~empirical.targets.two_mode_nd`) needs a random-feature score and an
         isotropic Gaussian mixture (``target.gaussian_mixture()``), or a ``loss`` given.
     score : ScoreModel
-        The model score. A stack of random-feature models (:class:`~empirical.features.RFScore` with
+        The model score. A stack of random-feature models (:class:`~empirical.rf.features.RFScore` with
         A of shape (k, d, m), e.g. one per training time τ) is evaluated in one call and gives an array.
         In R^d build it as ``RFScore(features, A)`` with A of shape (d, m) or (k, d, m).
     t0 : float, optional
@@ -118,7 +118,7 @@ def kl_score_bound(target: Target, score: ScoreModel, t0: float | None = None, *
         If ``method`` is unknown, 'quadratic' is asked of a score that is not an RFScore, quadrature
         (asked, or needed by a score that is not an RFScore) of a target that is not a Target1D, t0
         is not in [0, T), or ``loss`` is not the population 'g2' loss of the same features (m, d) and
-        t0; :func:`empirical.loss.population_losses` raises for a target in R^d that is not an
+        t0; :func:`empirical.rf.loss.population_losses` raises for a target in R^d that is not an
         isotropic Gaussian mixture.
 
     References
@@ -139,8 +139,8 @@ def kl_score_bound(target: Target, score: ScoreModel, t0: float | None = None, *
 
     A trained random-feature model, exactly and by quadrature:
 
-    >>> from empirical.features import draw_features, rf_score
-    >>> from empirical.loss import population_loss
+    >>> from empirical.rf.features import draw_features, rf_score
+    >>> from empirical.rf.loss import population_loss
     >>> f = draw_features(16, seed=1)
     >>> s = rf_score(f, population_loss(p, f, "g2", n_t=16).minimizer())
     >>> exact, quad = kl_score_bound(p, s), kl_score_bound(p, s, method="quadrature")
@@ -149,7 +149,7 @@ def kl_score_bound(target: Target, score: ScoreModel, t0: float | None = None, *
 
     In R^3 (exact for Gaussian-mixture targets): the model A = 0 has K1 = ½∫g² E‖∇log p_t‖² dt + KL:
 
-    >>> from empirical.features import RFScore
+    >>> from empirical.rf.features import RFScore
     >>> from empirical.targets import two_mode_nd
     >>> p3, f3 = two_mode_nd(3.0, 3), draw_features(8, d=3, seed=0)
     >>> k1 = kl_score_bound(p3, RFScore(f3, np.zeros((3, 8))), 0.01)

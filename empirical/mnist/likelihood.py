@@ -37,7 +37,7 @@ from torch import nn
 
 from ..checks import check_int
 from ..sde import ou
-from ..devices import resolve_device, torch_threads
+from ..training.devices import resolve_device, torch_threads
 from .network import T0_FRACTION, T_DEFAULT, _per_pixel, _placement
 
 N_LEVELS = 256

@@ -32,8 +32,8 @@ import torch
 from torch import nn
 
 from ..checks import check_int
-from ..devices import resolve_device
-from ..dsm import Batches, dsm_per_sample, minimise
+from ..training.devices import resolve_device
+from ..training.dsm import Batches, dsm_per_sample, minimise
 from ..sde import LinearSDE, ou
 
 T_DEFAULT = 5.0
@@ -248,7 +248,7 @@ def train_score_net(x_train: np.ndarray, *, epochs: int, batch_size: int = 32, l
 
     Each step draws one t ~ U(t0, T) and one ε per sample (the tutorial's loss, λ(t) = σ_t²); batches
     are a fresh permutation per epoch, the last one possibly smaller. The paper used Adam lr 8e-4,
-    batch 32 and 1000 epochs; the default lr is the tutorial's 1e-3. The loop is :func:`empirical.dsm.minimise`,
+    batch 32 and 1000 epochs; the default lr is the tutorial's 1e-3. The loop is :func:`empirical.training.dsm.minimise`,
     the one the paper's 1-D networks train with.
 
     Parameters
@@ -280,7 +280,7 @@ def train_score_net(x_train: np.ndarray, *, epochs: int, batch_size: int = 32, l
         z-scoring is one grey level), so that the model learns the dequantised density
         :func:`empirical.mnist.likelihood.nll_bits_per_dim` evaluates. The paper trained without it.
     threads : int or None, default 1
-        Torch intra-op threads during training (:func:`empirical.devices.torch_threads`); None keeps
+        Torch intra-op threads during training (:func:`empirical.training.devices.torch_threads`); None keeps
         torch's setting.
 
     Returns
@@ -293,7 +293,7 @@ def train_score_net(x_train: np.ndarray, *, epochs: int, batch_size: int = 32, l
         If ``epochs``, ``batch_size`` or ``eval_every`` is not a positive integer, ``lr`` is not > 0,
         ``x_train`` is not (N, 1, 28, 28) with N >= 1, or ``device`` is unavailable.
     TrainingDiverged
-        (:class:`empirical.dsm.TrainingDiverged`, a ValueError naming ``lr``) when an epoch's loss or a weight
+        (:class:`empirical.training.dsm.TrainingDiverged`, a ValueError naming ``lr``) when an epoch's loss or a weight
         becomes NaN or infinite.
 
     Examples

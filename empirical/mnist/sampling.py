@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..devices import torch_threads
+from ..training.devices import torch_threads
 from .network import T0_FRACTION, _placement
 
 __all__ = ["sample_reverse_sde"]

@@ -201,7 +201,7 @@ class ProductTarget:
         -------
         (means (K, d), weights (K,), var0) or None
             The means in the original frame (x = Q y); the input of
-            :func:`empirical.coefficients_nd.mixture_coefficients`.
+            :func:`empirical.rf.coefficients_nd.mixture_coefficients`.
         """
         if not all(isinstance(f, GaussianMixture1D) for f in self.factors):
             return None

@@ -1,4 +1,4 @@
-"""Exact d-dimensional B1, B2, c for Gaussian mixtures (empirical/coefficients_nd.py).
+"""Exact d-dimensional B1, B2, c for Gaussian mixtures (empirical/rf/coefficients_nd.py).
 
 References: the 1-D engine (d = 1), Monte Carlo with per-entry standard errors (d = 3), rotation
 equivariance, positive semi-definiteness, the σ = 0 limit of a feature with w_i = 0, and the
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from scipy.stats import ortho_group
 
-from empirical.coefficients import sample_coefficients
-from empirical.coefficients_nd import mixture_coefficients
-from empirical.features import RandomFeatures, draw_features
-from empirical.loss import population_losses, weighting
+from empirical.rf.coefficients import sample_coefficients
+from empirical.rf.coefficients_nd import mixture_coefficients
+from empirical.rf.features import RandomFeatures, draw_features
+from empirical.rf.loss import population_losses, weighting
 from empirical.quadrature import N_T_DEFAULT, time_grid
 from empirical.sde import ou
 from empirical.targets import random_direction, two_mode, two_mode_nd
@@ -151,7 +151,7 @@ def test_bad_arguments_raise_naming_the_parameter(kwargs, word):
 
 
 def test_two_mode_nd_convenience_matches_explicit_means():
-    from empirical.coefficients_nd import two_mode_nd_coefficients
+    from empirical.rf.coefficients_nd import two_mode_nd_coefficients
 
     sde, d, u = ou(), 3, random_direction(3, seed=9)
     f, grid = draw_features(8, d=d, seed=3), time_grid(sde.T, 8)

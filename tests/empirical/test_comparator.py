@@ -1,4 +1,4 @@
-"""The ridge comparator of Lemma 4 (empirical.comparator): its solve against closed forms and a dense solver,
+"""The ridge comparator of Lemma 4 (empirical.rf.comparator): its solve against closed forms and a dense solver,
 its norm's stability under the solver's rank cutoff (where the minimum-norm ‖θ*‖² is not stable), and its
 growth in m."""
 
@@ -9,9 +9,9 @@ import functools
 import numpy as np
 import pytest
 
-from empirical.comparator import RIDGE_REL, comparator, ridge
-from empirical.features import draw_features
-from empirical.loss import QuadraticLoss, population_loss
+from empirical.rf.comparator import RIDGE_REL, comparator, ridge
+from empirical.rf.features import draw_features
+from empirical.rf.loss import QuadraticLoss, population_loss
 from empirical.measure import MeasureConfig, make_target, seeds
 
 RCONDS = (1e-14, 1e-12, 1e-10, 1e-8)

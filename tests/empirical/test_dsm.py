@@ -1,4 +1,4 @@
-"""The one DSM loss (empirical/dsm.py) against numpy and against its closed-form expectation."""
+"""The one DSM loss (empirical/training/dsm.py) against numpy and against its closed-form expectation."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from empirical.dsm import dsm_per_sample
+from empirical.training.dsm import dsm_per_sample
 
 
 @pytest.mark.parametrize("shape, sigma_shape", [((7,), (7,)), ((5, 3), (5, 1)), ((4, 1, 28, 28), (4, 1, 1, 1))])
@@ -33,9 +33,9 @@ def test_the_exact_score_of_gaussian_data_gives_the_closed_form_expectation():
     assert abs(float(wrong.mean()) - d * (1 - sigma * sigma / v)) > 5 * se
 
 
-# ---- the one training loop (empirical.dsm.minimise) ------------------------------------------------------------
+# ---- the one training loop (empirical.training.dsm.minimise) ------------------------------------------------------------
 
-from empirical.dsm import Batches, TrainingDiverged, minimise  # noqa: E402
+from empirical.training.dsm import Batches, TrainingDiverged, minimise  # noqa: E402
 
 
 def _line_problem(n=11, seed=0):

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 import torch
 
-from empirical.features import draw_features, rf_score
-from empirical.flow import gradient_flow
+from empirical.rf.features import draw_features, rf_score
+from empirical.rf.flow import gradient_flow
 from empirical.kl import kl_score_bound
-from empirical.loss import QuadraticLoss, empirical_losses, population_losses
+from empirical.rf.loss import QuadraticLoss, empirical_losses, population_losses
 from empirical.targets import two_mode
 from references import benchmark_ratio
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from empirical.features import EMBEDDINGS, RandomFeatures, draw_features, rf_score
+from empirical.rf.features import EMBEDDINGS, RandomFeatures, draw_features, rf_score
 
 
 @given(st.integers(1, 40), st.integers(1, 3), st.sampled_from(sorted(EMBEDDINGS)), st.integers(0, 2**32 - 1))

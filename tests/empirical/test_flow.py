@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
-from empirical.decomposition import decomposition
-from empirical.features import draw_features
-from empirical.flow import flow_factor, gradient_flow
-from empirical.loss import empirical_loss, population_loss
+from empirical.measure.decomposition import decomposition
+from empirical.rf.features import draw_features
+from empirical.rf.flow import flow_factor, gradient_flow
+from empirical.rf.loss import empirical_loss, population_loss
 from empirical.targets import two_mode
 
 SLACK = 1e-10

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from empirical.features import rf_score
+from empirical.rf.features import rf_score
 from empirical.kl.fokker_planck import reverse_fokker_planck, start_cells
 from empirical.kl import BOUNDARY_MASS_MAX, kl_cells, kl_sde, sde_law
 from empirical.kl.grids import cell_average, space_edges

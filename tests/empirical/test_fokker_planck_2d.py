@@ -13,13 +13,13 @@ import warnings
 import numpy as np
 import pytest
 
-from empirical.features import RFScore, draw_features, rf_score
-from empirical.flow import gradient_flow
+from empirical.rf.features import RFScore, draw_features, rf_score
+from empirical.rf.flow import gradient_flow
 from empirical.kl import BOUNDARY_MASS_MAX, kl_score_bound, kl_sde
 from empirical.kl.fokker_planck import reverse_fokker_planck, start_cells
 from empirical.kl.fokker_planck_2d import kl_sde_2d, sde_law_2d
 from empirical.kl.grids_2d import reference_cells
-from empirical.loss import population_loss
+from empirical.rf.loss import population_loss
 from empirical.quadrature import time_steps
 from empirical.scores import exact_score
 from empirical.sde import ou, ve

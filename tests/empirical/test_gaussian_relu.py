@@ -1,4 +1,4 @@
-"""Exact Gaussian ReLU moments (empirical/gaussian_relu.py) against independent references.
+"""Exact Gaussian ReLU moments (empirical/rf/gaussian_relu.py) against independent references.
 
 References: the arc-cosine kernel of Cho & Saul (2009) at μ = 0; scipy's bivariate normal CDF;
 quadrature (an iterated 1-D integral whose inner Gaussian integral is done by hand, and scipy's
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import integrate, special, stats
 
-from empirical.gaussian_relu import bivariate_normal_cdf, relu_mean, relu_positive_prob, relu_product_moment
+from empirical.rf.gaussian_relu import bivariate_normal_cdf, relu_mean, relu_positive_prob, relu_product_moment
 
 SQRT_2PI = np.sqrt(2 * np.pi)
 

@@ -9,10 +9,10 @@ import json
 import numpy as np
 import pytest
 
-from empirical.features import draw_features, rf_score
-from empirical.halves import HalvesConfig, halves, sampler_laws, score_distance, split_halves, train_halves
+from empirical.rf.features import draw_features, rf_score
+from empirical.measure.halves import HalvesConfig, halves, sampler_laws, score_distance, split_halves, train_halves
 from empirical.kl import kl_cells, kl_score_bound
-from empirical.loss import population_loss
+from empirical.rf.loss import population_loss
 from empirical.measure import MeasureConfig, make_target, measure, seeds
 from empirical.scores import exact_score
 from empirical.sde import ou
@@ -162,12 +162,12 @@ def _with(*pairs: str) -> list[str]:
     (_with("--save-model", "model"), "--save-model"),
 ])
 def test_bad_input_exits_2_with_one_line_before_computing(argv, word, capsys, monkeypatch):
-    import empirical.halves
+    import empirical.measure.halves
 
     def started(*args, **kwargs):
         raise AssertionError("a computation started")
 
-    monkeypatch.setattr(empirical.halves, "seeds", started)
+    monkeypatch.setattr(empirical.measure.halves, "seeds", started)
     rc = None
     try:
         rc = main(argv)
@@ -196,7 +196,7 @@ def test_api_bad_input_raises_naming_the_parameter(call, word):
 
 
 def test_kl_between_floors_an_underflowed_law_and_reports_the_mass_there():
-    from empirical.halves import _kl_floored
+    from empirical.measure.halves import _kl_floored
 
     p, q, h = np.array([0.25, 0.25, 0.0]), np.array([0.5, 0.0, -1e-90]), np.array([2.0, 2.0, 2.0])
     kl, mass = _kl_floored(p, q, h)
@@ -209,7 +209,7 @@ def test_kl_between_floors_an_underflowed_law_and_reports_the_mass_there():
 def test_cloud_halves_score_distance_against_monte_carlo_over_the_held_out_points():
     """D weighted by held-out points (real data): Monte Carlo over t ~ U(t0, T) and the noised held-out points,
     from the features and the two flows recomputed here, against the exact value; identical halves give 0."""
-    from empirical.point_cloud import cloud_halves
+    from empirical.measure.point_cloud import cloud_halves
 
     rng = np.random.default_rng(3)
     y, y_test = rng.standard_normal((24, 2)), rng.standard_normal((9, 2))

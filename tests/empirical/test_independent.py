@@ -1,4 +1,4 @@
-"""The second evaluations behind the exact checks (empirical.independent): I2 from the spectrum against a
+"""The second evaluations behind the exact checks (empirical.measure.independent): I2 from the spectrum against a
 matrix exponential and an ODE solver, K1 by quadrature against the quadratic form, ledger-I2, and that each
 check fails on a broken input."""
 
@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from scipy import integrate, linalg
 
-from empirical.decomposition import decomposition
-from empirical.features import draw_features
-from empirical.flow import gradient_flow
-from empirical.independent import K1_QUADRATURE_RTOL, independent_checks, k1_by_quadrature, optimisation_error
-from empirical.lemma_checks import LEMMA_RTOL, ledger_i2
-from empirical.loss import population_loss
+from empirical.measure.decomposition import decomposition
+from empirical.rf.features import draw_features
+from empirical.rf.flow import gradient_flow
+from empirical.measure.independent import K1_QUADRATURE_RTOL, independent_checks, k1_by_quadrature, optimisation_error
+from empirical.measure.lemma_checks import LEMMA_RTOL, ledger_i2
+from empirical.rf.loss import population_loss
 from empirical.measure import MeasureConfig, make_target, measure, seeds
 from empirical.targets import two_mode
 
@@ -87,7 +87,7 @@ def test_ledger_i2_is_lemma4_with_the_comparator():
     loss = population_loss(two_mode(3.0), draw_features(8, seed=0), n_t=16)
     taus = np.geomspace(1e-2, 1e6, 30)
     I2 = loss.value(gradient_flow(loss, taus)) - loss.value(loss.minimizer())
-    from empirical.comparator import comparator
+    from empirical.rf.comparator import comparator
 
     near = comparator(loss)
     q = {"comparator_norm2": near.norm2, "comparator_excess": near.excess, "loss_zero": loss.c}

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from scipy import linalg
 
-from empirical.features import rf_score
-from empirical.flow import gradient_flow
+from empirical.rf.features import rf_score
+from empirical.rf.flow import gradient_flow
 from empirical.kl import kl_score_bound
-from empirical.loss import empirical_loss, population_loss
+from empirical.rf.loss import empirical_loss, population_loss
 from empirical.measure import MeasureConfig, Measurement, make_target, measure
 
 

@@ -64,7 +64,7 @@ def test_k4_widens_the_interval_when_the_score_points_outwards_only_at_its_ends(
 def test_an_untrained_network_has_no_normalisable_density_and_the_old_value_depended_on_the_interval():
     """The issue's case: an untrained Swish network at t = ε points outwards at both ends of every interval;
     the value restricted to an interval (what K4 reported) grows with the interval."""
-    from empirical.nets import SwishNet
+    from empirical.training.nets import SwishNet
 
     target = two_mode(3.0, sde=ve())
     for seed in range(4):

@@ -117,7 +117,7 @@ def test_k2_warns_when_the_grid_does_not_resolve_the_target() -> None:
 def test_k2_finite_when_an_overfitted_law_underflows_in_far_tails():
     # A strongly overfitted model (n = 64, m = 64, tau = 1e10, seed 0) leaves q <= 0 (round-off,
     # -1e-90) in far-tail cells where p0 ~ 1e-19 still counts; K2 stays finite and <= K1 (Lemma 2).
-    from empirical.features import rf_score
+    from empirical.rf.features import rf_score
     from empirical.measure import MeasureConfig, make_target, measure
 
     config = MeasureConfig(n=64, m=64, taus=(1e10,), kl=("K1",), seed=0, m_ref_factor=0)

@@ -47,7 +47,7 @@ def test_k3_cost_is_its_score_evaluations(benchmark, relu1024) -> None:
 @pytest.mark.benchmark(group="kl-swish-ve")
 def test_k2_of_a_swish_checkpoint_under_ve_is_its_score_evaluations(benchmark) -> None:
     """Issue 10's per-checkpoint K2 (the authors' width-16 network, VE): cost in score evaluations."""
-    from empirical.nets import build_net
+    from empirical.training.nets import build_net
     from empirical.sde import ve
 
     target = two_mode(3.0, sde=ve())

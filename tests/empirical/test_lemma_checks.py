@@ -1,4 +1,4 @@
-"""Lemma 4 (printed and sharp quadratic form) and Lemma 5 checks of empirical.lemma_checks on flows whose
+"""Lemma 4 (printed and sharp quadratic form) and Lemma 5 checks of empirical.measure.lemma_checks on flows whose
 excess loss is known in closed form."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from empirical.features import draw_features
-from empirical.flow import gradient_flow
-from empirical.lemma_checks import LEMMA_RTOL, lemma_checks
-from empirical.loss import QuadraticLoss, population_loss
+from empirical.rf.features import draw_features
+from empirical.rf.flow import gradient_flow
+from empirical.measure.lemma_checks import LEMMA_RTOL, lemma_checks
+from empirical.rf.loss import QuadraticLoss, population_loss
 from empirical.targets import two_mode
 
 
@@ -69,7 +69,7 @@ def test_lemma4_with_the_ridge_comparator_in_closed_form():
     (ρ/(β + ρ))²) against ‖θ_ρ‖²/(2τ): the ratio is 2βτ e^{-4βτ}(1 + ρ/β)² - (ρ/β)² 2βτ, at most 1/(2e)
     (at βτ = 1/4) up to O(ρ/β). A flow of the wrong loss (the empirical flow under the population loss's
     check) is caught by it."""
-    from empirical.comparator import RIDGE_REL
+    from empirical.rf.comparator import RIDGE_REL
 
     beta = 0.7
     loss = _one_eigenvalue_loss(beta)

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate
 
-from empirical.features import draw_features, rf_score
-from empirical.flow import gradient_flow
+from empirical.rf.features import draw_features, rf_score
+from empirical.rf.flow import gradient_flow
 from empirical.kl import kl_score_bound
-from empirical.loss import (
+from empirical.rf.loss import (
     QuadraticLoss,
     empirical_loss,
     empirical_losses,

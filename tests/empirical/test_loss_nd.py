@@ -1,6 +1,6 @@
 """The population loss L̃ (7) in R^d (issue 9): exact for isotropic Gaussian-mixture targets, Monte Carlo otherwise.
 
-The exact path (:func:`empirical.coefficients_nd.mixture_coefficients` via ``target.gaussian_mixture()``) is
+The exact path (:func:`empirical.rf.coefficients_nd.mixture_coefficients` via ``target.gaussian_mixture()``) is
 checked against the ``samples=`` Monte-Carlo path at random A, within 5 Monte-Carlo standard errors estimated
 from independent draws; the 1-D path is checked to be the unchanged 1-D engine bit for bit.
 """
@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from empirical.coefficients import exact_coefficients, sample_coefficients
-from empirical.coefficients_nd import mixture_coefficients
-from empirical.features import draw_features
-from empirical.flow import gradient_flow
-from empirical.loss import empirical_losses, population_loss, population_losses, weighting
+from empirical.rf.coefficients import exact_coefficients, sample_coefficients
+from empirical.rf.coefficients_nd import mixture_coefficients
+from empirical.rf.features import draw_features
+from empirical.rf.flow import gradient_flow
+from empirical.rf.loss import empirical_losses, population_loss, population_losses, weighting
 from empirical.quadrature import time_grid
 from empirical.targets import two_bumps_nd, two_mode, two_mode_nd, random_direction
 

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verification.cli import main
-from empirical.features import rf_score
+from empirical.rf.features import rf_score
 from empirical.kl import BOUNDARY_MASS_MAX, kl_score_bound
-from empirical.flow import gradient_flow
+from empirical.rf.flow import gradient_flow
 from empirical.measure import NUMERICS_VERSION, MeasureConfig, Measurement, make_target, measure
 
 SMALL = dict(n=24, m=48, taus=(3.0, 3e3, 3e6), seed=5)
@@ -47,7 +47,7 @@ def test_decomposition_adds_up_against_an_independent_loss_evaluation(small):
     # I1 + I2 + L̃(θ*) must be the population loss of the empirical flow's coefficients, evaluated here
     # afresh; L̃(θ*) must be the limit of the population flow; I3 >= 0 because the nested model of
     # 4m features contains the model of m (the same seed stream), so its minimum is lower.
-    from empirical.loss import population_loss
+    from empirical.rf.loss import population_loss
 
     q = small.quantities
     pop = population_loss(make_target(small.config), small.features, "std")
@@ -160,8 +160,8 @@ def test_cli_bad_input_exits_2_naming_the_parameter(capsys, args, name):
 def test_lemma_checks_reject_a_trajectory_that_is_not_the_flow(small):
     # Lemma 5 bounds the distance travelled by the loss drop: a path that overshoots three times as
     # far cannot satisfy it, so the check must report a violation.
-    from empirical.loss import empirical_losses
-    from empirical.lemma_checks import lemma_checks
+    from empirical.rf.loss import empirical_losses
+    from empirical.measure.lemma_checks import lemma_checks
 
     emp = empirical_losses(small.x_train, small.features, make_target(small.config).sde, ("std",))["std"]
     taus = np.asarray(small.config.taus)

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from empirical.features import draw_features, rf_score
-from empirical.flow import gradient_flow
+from empirical.rf.features import draw_features, rf_score
+from empirical.rf.flow import gradient_flow
 from empirical.kl import kl_sde_law
-from empirical.loss import empirical_loss
+from empirical.rf.loss import empirical_loss
 from empirical.measure import MeasureConfig, Measurement, make_target, measure
-from empirical.memorisation import (is_memorised, memorised_fraction, memorised_intervals, memorised_mass,
+from empirical.measure.memorisation import (is_memorised, memorised_fraction, memorised_intervals, memorised_mass,
                                     sampled_memorised_fraction, target_memorised_fraction, wilson_interval)
 from empirical.scores import exact_score
 from empirical.sde import ou
@@ -226,13 +226,13 @@ def _measure(*flags: str, n: str = "16", m: str = "16") -> list[str]:
     (_measure("--memorisation", "--d", "8", "--memorisation-samples", "1000000", m="3000"), "memorisation_samples"),
 ])
 def test_measure_flags_exit_2_with_one_line_before_computing(argv, word, capsys, monkeypatch):
-    import empirical.measure
+    import empirical.measure.run
     from verification.cli import main
 
     def started(*args, **kwargs):
         raise AssertionError("a computation started")
 
-    monkeypatch.setattr(empirical.measure, "seeds", started)
+    monkeypatch.setattr(empirical.measure.run, "seeds", started)
     try:
         rc = main(argv)
     except SystemExit as exc:  # argparse usage errors

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from empirical.mnist.likelihood import bits_per_dim, nll_bits_per_dim, ode_logp_z
-from empirical.devices import resolve_device
+from empirical.training.devices import resolve_device
 from empirical.mnist.network import ScoreNet, dsm_loss, train_score_net
 from empirical.sde import ou
 

@@ -1,6 +1,6 @@
 """Benchmarks of the d-dimensional engine (issue 9), as ratios within one run; each also checks its accuracy.
 
-- b1-nd: the empirical B̂1 in R^d by the Mehler series (:mod:`empirical.relu_gram`, rtol = 1e-3: a guaranteed
+- b1-nd: the empirical B̂1 in R^d by the Mehler series (:mod:`empirical.rf.relu_gram`, rtol = 1e-3: a guaranteed
   bound on the relative Frobenius error) against one syrk of the (n·n_t × m) feature block, the cost of a single
   series term. Default size n = 100, m = 256, d = 64; the issue's size n = 1000, m = 1024, d = 64 is ``slow``.
 - k1-curve-nd: given the losses, one eigh, the flows at 50 τ and K1 in d = 64 against one eigh of B̂1.
@@ -14,11 +14,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from empirical.features import RFScore, draw_features
-from empirical.flow import gradient_flow
+from empirical.rf.features import RFScore, draw_features
+from empirical.rf.flow import gradient_flow
 from empirical.kl import kl_score_bound
-from empirical.loss import empirical_losses, population_losses
-from empirical.quadratic import QuadraticLoss
+from empirical.rf.loss import empirical_losses, population_losses
+from empirical.rf.quadratic import QuadraticLoss
 from empirical.quadrature import N_T_DEFAULT
 from empirical.targets import two_mode_nd
 from references import benchmark_ratio

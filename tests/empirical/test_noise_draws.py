@@ -9,11 +9,12 @@ import json
 import numpy as np
 import pytest
 
-from empirical.features import draw_features
-from empirical.flow import gradient_flow
-from empirical.loss import empirical_loss
-from empirical.measure import MeasureConfig, _stream_seed, make_target, measure, seeds
-from empirical.noise_draws import fixed_time, gram_spectra, gram_spectrum
+from empirical.rf.features import draw_features
+from empirical.rf.flow import gradient_flow
+from empirical.rf.loss import empirical_loss
+from empirical.measure import MeasureConfig, make_target, measure, seeds
+from empirical.measure.measurement import _stream_seed
+from empirical.rf.noise_draws import fixed_time, gram_spectra, gram_spectrum
 from empirical.quadrature import time_grid
 from empirical.sde import ou
 from empirical.targets import two_mode

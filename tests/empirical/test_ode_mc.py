@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from empirical.features import draw_features, rf_score
+from empirical.rf.features import draw_features, rf_score
 from empirical.kl import kl_ode
 from empirical.kl.flow_ode import probability_flow
 from empirical.kl.ode_mc import FusedRFScore, exact_score_nd, ode_kl_mc, ode_logq

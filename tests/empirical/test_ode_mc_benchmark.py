@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from empirical.features import draw_features, rf_score
+from empirical.rf.features import draw_features, rf_score
 from empirical.kl.ode_mc import CHUNK_ELEMENTS, FusedRFScore, ode_logq
 from empirical.targets import two_mode_nd
 from references import benchmark_ratio

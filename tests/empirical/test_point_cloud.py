@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from empirical.point_cloud import CloudFit, fit_cloud
+from empirical.measure.point_cloud import CloudFit, fit_cloud
 
 
 @pytest.fixture(scope="module")

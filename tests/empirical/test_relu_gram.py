@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from empirical.gaussian_relu import relu_product_moment
-from empirical.relu_gram import _coefficients, _second_moment, relu_gram
+from empirical.rf.gaussian_relu import relu_product_moment
+from empirical.rf.relu_gram import _coefficients, _second_moment, relu_gram
 
 
 def _problem(d: int, m: int = 30, n_rows: int = 200, seed: int = 0):

@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from empirical.features import RFScore, draw_features, rf_score
-from empirical.flow import gradient_flow
+from empirical.rf.features import RFScore, draw_features, rf_score
+from empirical.rf.flow import gradient_flow
 from empirical.kl import kl_score_bound
-from empirical.loss import population_loss
+from empirical.rf.loss import population_loss
 from empirical.scores import exact_score
 from empirical.targets import random_direction, two_bumps_nd, two_mode, two_mode_nd
 

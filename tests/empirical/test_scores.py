@@ -1,12 +1,12 @@
 """Score models against direct sums and finite differences: the random-feature score (12)
-(``empirical.features.RFScore``), the exact score of a target, and the test references."""
+(``empirical.rf.features.RFScore``), the exact score of a target, and the test references."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from empirical.features import rf_score
+from empirical.rf.features import rf_score
 from empirical.scores import ScoreModel, exact_score
 from empirical.targets import two_mode
 from references import LinearScore, bump_perturbed, random_relu, relu_features

@@ -1,4 +1,4 @@
-"""Trained score networks (empirical/nets.py, empirical/training.py) and ``diffgen train`` (verification/cli_train.py).
+"""Trained score networks (empirical/training/nets.py, empirical/training/authors.py) and ``diffgen train`` (verification/cli_train.py).
 
 Measured on 2 shared cores: SGD with step lr on RFNet's θ = A/√m against the exact flow at τ = lr·steps
 has relative error 6.7e-5 (OU) and 1.6e-4 (VE) at lr = 1e-3, ten times less than at lr = 1e-2 (explicit
@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import torch
 
-from empirical.features import draw_features
-from empirical.flow import gradient_flow
-from empirical.loss import empirical_losses
-from empirical.nets import RFNet, SwishNet, load_score
+from empirical.rf.features import draw_features
+from empirical.rf.flow import gradient_flow
+from empirical.rf.loss import empirical_losses
+from empirical.training.nets import RFNet, SwishNet, load_score
 from empirical import sde as sde_module
 from empirical.sde import ou, ve
 from empirical.targets import two_mode
@@ -203,7 +203,7 @@ def test_k2_law_is_the_law_k2_was_measured_on_after_the_euler_fallback():
 
 
 def test_measure_checkpoint_solves_the_sampler_once_and_measures_only_its_keys(monkeypatch):
-    import empirical.training as training
+    import empirical.training.authors as training
 
     target = two_mode(3.0, sde=ve())
     calls = []

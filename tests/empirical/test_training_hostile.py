@@ -15,7 +15,7 @@ import pytest
 
 from verification.formats import to_jsonable
 from empirical.kl.probe import NonFiniteScore
-from empirical.nets import SwishNet, build_net, load_score
+from empirical.training.nets import SwishNet, build_net, load_score
 from empirical.resources import ODE_POINT_WORDS, train_memory_estimate
 from empirical.sde import ou, ve
 from empirical.targets import two_mode, two_mode_nd
@@ -62,7 +62,7 @@ def test_a_stable_run_is_not_flagged():
 
 
 def test_a_diverged_paper_run_is_recorded_with_the_existing_flag_and_finite_records():
-    from empirical.paper_runs import PaperRun, run_paper
+    from empirical.training.paper_runs import PaperRun, run_paper
 
     out = run_paper(PaperRun(lr=1e10, epochs=40, eval_every=2, n=64, measures=("K2", "grid_kl")))
     assert out["diverged"] is True and out["stopped"] is None and len(out["records"]) >= 1

@@ -31,9 +31,9 @@ import numpy as np
 import pytest
 from scipy import integrate, special
 
-from empirical.features import draw_features, rf_score
+from empirical.rf.features import draw_features, rf_score
 from empirical.kl import kl_integrated, kl_ode, kl_score_bound, kl_sde
-from empirical.loss import population_loss
+from empirical.rf.loss import population_loss
 from empirical.scores import exact_score
 from empirical.sde import LinearSDE, ou, ve
 from empirical.targets import gaussian, two_mode

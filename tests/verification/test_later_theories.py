@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from empirical.features import draw_features
-from empirical.gaussian_floor import gaussian_floor
-from empirical.halves import score_distance
-from empirical.loss import population_loss
+from empirical.rf.features import draw_features
+from empirical.measure.gaussian_floor import gaussian_floor
+from empirical.measure.halves import score_distance
+from empirical.rf.loss import population_loss
 from empirical.measure import make_target, measure, seeds
-from empirical.flow import gradient_flow
-from empirical.loss import empirical_loss
+from empirical.rf.flow import gradient_flow
+from empirical.rf.loss import empirical_loss
 from empirical.targets import gaussian, two_mode
 from verification.cache import ResultCache
 from verification.claims import CLAIMS
@@ -27,7 +27,7 @@ from verification.claims_later import MEMORISED_LEVEL
 from verification.later_runs import ExactCurves, LaterDesign, optimiser_runs, run_curves
 from verification.mnist import Design
 from verification.later_stats import first_below, log_crossing, memorised_excess, tau_mem
-from empirical.paper_runs import PaperRun
+from empirical.training.paper_runs import PaperRun
 from verification.paper_runs import PaperDesign, runs
 from verification.runner import Runner
 import importlib

@@ -7,10 +7,10 @@ import warnings
 
 import pytest
 
-import empirical.flow
+import empirical.rf.flow
 import empirical.kl.fokker_planck
 import empirical.kl.score_bound
-import empirical.measure
+import empirical.measure.run
 from verification.mutations import MUTATIONS, caught_line, exact_failures, measure_set, run_mutations
 
 EXPECTED = {  # a check that must be among those catching each mutation (the reason it is caught)
@@ -27,8 +27,8 @@ EXPECTED = {  # a check that must be among those catching each mutation (the rea
 
 
 def _engine() -> tuple:
-    return (empirical.flow.flow_factor, empirical.kl.score_bound._quadratic,
-            empirical.kl.fokker_planck._generator, empirical.measure.lemma_checks)
+    return (empirical.rf.flow.flow_factor, empirical.kl.score_bound._quadratic,
+            empirical.kl.fokker_planck._generator, empirical.measure.run.lemma_checks)
 
 
 @pytest.fixture(scope="module")

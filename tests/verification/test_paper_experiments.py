@@ -10,7 +10,7 @@ import pytest
 
 from verification.cache import ResultCache
 from verification.claims import CLAIMS
-from empirical.paper_runs import PaperRun, run_paper
+from empirical.training.paper_runs import PaperRun, run_paper
 from verification.paper_runs import PaperDesign
 from verification.runner import Runner
 from verification.sections.base import Context

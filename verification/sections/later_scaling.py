@@ -10,7 +10,7 @@ from ..formats import markdown_table
 from ..figures import Series, band_plot, color, label, ordered_colors, seed_matrix
 from ..growth import compare_growth
 from ..later_runs import ExactCurves, optimiser_runs, run_curves
-from empirical.paper_runs import run_paper
+from empirical.training.paper_runs import run_paper
 from ..rules import Parts, WindowRise, growth_data, runs_from
 from .base import Context, try_fit, slopes
 

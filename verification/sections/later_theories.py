@@ -11,11 +11,11 @@ from dataclasses import replace
 import numpy as np
 
 from ..formats import markdown_table
-from empirical.gaussian_floor import gaussian_floor
-from empirical.halves import HalvesConfig
+from empirical.measure.gaussian_floor import gaussian_floor
+from empirical.measure.halves import HalvesConfig
 from empirical.measure import MeasureConfig, make_target, seeds as draw_seeds
-from empirical.features import draw_features
-from empirical.noise_draws import gram_spectra
+from empirical.rf.features import draw_features
+from empirical.rf.noise_draws import gram_spectra
 
 from ..claims import CLAIMS
 from ..claims_later import MEMORISED_LEVEL, STOPPING_DECADES

@@ -22,7 +22,7 @@ from scipy import integrate
 
 from bounds import theorem1
 from ..formats import markdown_table
-from empirical.lemma_checks import LEMMA_RTOL
+from empirical.measure.lemma_checks import LEMMA_RTOL
 from empirical.measure import Measurement, make_target
 
 from .. import heldout
@@ -170,11 +170,11 @@ def i3_check(ctx: Context, results: Sequence[Measurement], seeds: Sequence[int])
 
 
 def i2_check(ctx: Context, results: Sequence[Measurement]) -> Check:
-    """ledger-I2 (:func:`empirical.lemma_checks.ledger_i2`): at every τ of every flow, I2 evaluated independently of
+    """ledger-I2 (:func:`empirical.measure.lemma_checks.ledger_i2`): at every τ of every flow, I2 evaluated independently of
     the decomposition's flow agrees with it, and lies under Lemma 4 with the ridge comparator θ_ρ,
     [L̃(θ_ρ) - L̃(θ*)] + ‖θ_ρ‖²/(2τ) (θ0 = 0; docs/theory.md §3.2, §8.5). Flows without the independent evaluation
     (older numerics) are counted and left out."""
-    from empirical.lemma_checks import ledger_i2
+    from empirical.measure.lemma_checks import ledger_i2
 
     worst: dict[str, float] = {}
     ok, points, skipped = True, 0, 0

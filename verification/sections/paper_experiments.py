@@ -20,7 +20,7 @@ from empirical.targets import two_mode
 
 from ..claims import CLAIMS, FLOW_RTOL
 from ..figures import Series, band_plot, color, density_panels, label
-from empirical.paper_runs import TIME_CONTROLS
+from empirical.training.paper_runs import TIME_CONTROLS
 
 from ..paper_runs import experiment
 from ..rules import Densities, Parts, Profile, Values, WindowRise, runs_from

@@ -5,7 +5,7 @@
   dim 4), s(x, t) = [Σ_j a_j swish(h_j) + a_0] · factor / σ_t, factor 1/16 (their hard-coded constant) or
   1/width. Every other weight is trained, with PyTorch's default initialisation.
 - :class:`RFNet`: the model (12), s = (1/m) A σ(W x + U e(t)) with (W, U) frozen from
-  :func:`empirical.features.draw_features` and only A trained. The trainable tensor is θ = A/√m itself
+  :func:`empirical.rf.features.draw_features` and only A trained. The trainable tensor is θ = A/√m itself
   (shape (d, m)), so s = (1/√m) θ σ(·): a gradient step of size lr on θ is an explicit Euler step of the
   flow dθ/dτ = -∇_θ L of (9)-(10), and k SGD steps reach the training time τ = lr·k of docs/theory.md §3.1
   (on A the same steps would be the A-time s = m·τ).
@@ -29,9 +29,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .features import RandomFeatures, RFScore, draw_features, rf_score
-from .outputs import write_file
-from .sde import LinearSDE, ou
+from ..rf.features import RandomFeatures, RFScore, draw_features, rf_score
+from ..measure.outputs import write_file
+from ..sde import LinearSDE, ou
 
 FACTORS = {"1/16": lambda width: 1.0 / 16.0, "1/width": lambda width: 1.0 / width}
 """Output factors of :class:`SwishNet`: the authors' fixed 1/16, or 1/width."""
@@ -73,7 +73,7 @@ class SwishNet(nn.Module):
     Examples
     --------
     >>> import numpy as np
-    >>> from empirical.nets import SwishNet
+    >>> from empirical.training.nets import SwishNet
     >>> net = SwishNet(16, seed=0)
     >>> sum(p.numel() for p in net.parameters() if p.requires_grad)  # w, b (16+16), L_e (64+16), a (16+1)
     129
@@ -169,8 +169,8 @@ class RFNet(nn.Module):
     Examples
     --------
     >>> import numpy as np
-    >>> from empirical.features import draw_features
-    >>> from empirical.nets import RFNet
+    >>> from empirical.rf.features import draw_features
+    >>> from empirical.training.nets import RFNet
     >>> net = RFNet(draw_features(8, seed=0), A0=np.ones((1, 8)))
     >>> s = net.score  # an RFScore: K1 of it is exact (Lemma 3)
     >>> bool(np.allclose(s(0.5, np.array([0.3])), np.maximum(net.features.preactivation(0.5, [0.3]), 0).mean()))
@@ -216,7 +216,7 @@ class RFNet(nn.Module):
 
     @property
     def score(self) -> RFScore:
-        """The current model as an :class:`~empirical.features.RFScore` (exact K1, analytic ``dx``)."""
+        """The current model as an :class:`~empirical.rf.features.RFScore` (exact K1, analytic ``dx``)."""
         return rf_score(self.features, self.A)
 
 
@@ -277,7 +277,7 @@ def load_score(path: str, epoch: int | None = None, sdes: dict | None = None):
     import pickle
     import zipfile
 
-    from . import sde as sde_module
+    from .. import sde as sde_module
     try:
         blob = torch.load(path, weights_only=True)
     except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, RuntimeError) as err:

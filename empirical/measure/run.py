@@ -11,27 +11,27 @@ import numpy as np
 
 from .config import (DEFAULT_MU, DEFAULT_TAUS, KL_NAMES, LAMBDAS, LIMITS, TARGETS, MeasureConfig,  # noqa: F401
                      available_kls)
-from .comparator import comparator
+from ..rf.comparator import comparator
 from .decomposition import decomposition
-from .features import RandomFeatures, draw_features, rf_score
-from .flow import gradient_flow
-from .kl import kl_integrated, kl_ode, kl_score_bound, kl_sde, kl_sde_2d, kl_sde_law, ode_kl_mc
+from ..rf.features import RandomFeatures, draw_features, rf_score
+from ..rf.flow import gradient_flow
+from ..kl import kl_integrated, kl_ode, kl_score_bound, kl_sde, kl_sde_2d, kl_sde_law, ode_kl_mc
 from .independent import independent_checks
 from .lemma_checks import lemma_checks
-from .loss import empirical_losses, population_losses
+from ..rf.loss import empirical_losses, population_losses
 from .memorisation import is_memorised, memorised_mass, sampled_memorised_fraction, target_memorised_fraction
-from .quadratic import QuadraticLoss
-from .resources import DEFAULT_MAX_MEMORY_GIB, check_resources
-from .timing import Laps
+from ..rf.quadratic import QuadraticLoss
+from ..resources import DEFAULT_MAX_MEMORY_GIB, check_resources
+from ..timing import Laps
 from .measurement import Measurement, _stream_seed, _streams, make_target, seeds  # noqa: F401  (the public names)
-from .targets import Target
+from ..targets import Target
 
 NUMERICS_VERSION = 5
 """Version of the numerics behind a measurement: incremented whenever a change alters measured numbers
 (a result cache keyed on it is invalidated). 2: K2's Fokker–Planck grid gained geometrically growing
 outer cells out to the sampler's reach (``empirical.kl.sde_law``), and ``boundary_mass`` is recorded.
 3: the lemma checks also assert Lemma 4's sharp quadratic constant and record ‖θ(τ)‖ at every τ.
-4: the norm of the 1/τ term is that of the ridge comparator θ_ρ (``empirical.comparator``),
+4: the norm of the 1/τ term is that of the ridge comparator θ_ρ (``empirical.rf.comparator``),
 ``comparator_norm2``, with ``comparator_excess``, ``ridge`` and ``loss_zero``; K1 at τ = ∞ (``K1_inf``, ``K1_inf_rounding``); the
 lemmas gain Lemma 4 with θ_ρ and the ``independent`` entry (I2 and K1 evaluated a second way).
 5: K1 on a tail of the τ grid (``K1_tail_tau``, ``K1_tail``: ten times the last τ and four more decades), so
@@ -53,8 +53,8 @@ def measure(config: MeasureConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -
     population losses (7) (training weighting and g²) and the empirical loss (5); runs both flows
     from A(0) = 0; measures K1 (Lemma 2, exact), K2..K4 as ``config.kl`` asks, the decomposition
     (15), and checks Lemmas 4 and 5 on both flows. Opt-in: with ``config.noise_draws`` the empirical
-    loss has that many fixed noise draws per point and t node (:mod:`empirical.noise_draws`); with
-    ``config.memorisation`` the memorised fraction of the sampler (:mod:`empirical.memorisation`) is
+    loss has that many fixed noise draws per point and t node (:mod:`empirical.rf.noise_draws`); with
+    ``config.memorisation`` the memorised fraction of the sampler (:mod:`empirical.measure.memorisation`) is
     measured where K2-K4 are.
 
     Parameters
@@ -198,7 +198,7 @@ def _k1_limit(target: Target, features: RandomFeatures, emp: QuadraticLoss, g2: 
               t0: float) -> tuple[float, float]:
     """(K1 at τ = ∞, its rounding). The closed-form flow from 0 tends to the minimum-norm minimiser of the
     empirical loss on the range of B̂1; K1_inf is K1 there, the range cut where double precision resolves
-    it, at numpy's rank cutoff m·eps·max β (:meth:`~empirical.quadratic.QuadraticLoss.minimizer`).
+    it, at numpy's rank cutoff m·eps·max β (:meth:`~empirical.rf.quadratic.QuadraticLoss.minimizer`).
     Eigenvalues below the cutoff are not resolved to working accuracy, and the flow moves their components
     only at τ ≳ 1/(2 m eps max β) (about 1e13 at m = 1024, later at smaller m), beyond every τ grid of the
     report. The rounding is |K1_inf - K1 at the same minimiser solved by SVD| (``numpy.linalg.lstsq``, same

@@ -1,7 +1,7 @@
 """The quadratic form of Lemma 3: the weighting λ(t) of (6) and L̃(Θ) = tr(Θ B1 Θᵀ) - 2 tr(Θ B2) + c.
 
 Both losses of the random-feature model (12), the population loss (7) and the empirical DSM loss
-(5), are this form with Θ = A/√m (:mod:`empirical.loss` builds B1, B2 and c); the flows (9)-(10),
+(5), are this form with Θ = A/√m (:mod:`empirical.rf.loss` builds B1, B2 and c); the flows (9)-(10),
 the decomposition (15) and the score bound K1 all act on it.
 
 References
@@ -16,7 +16,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .sde import LinearSDE
+from ..sde import LinearSDE
 
 WEIGHTINGS = ("std", "var", "g2")
 
@@ -45,7 +45,7 @@ def weighting(name: str, sde: LinearSDE, t: np.ndarray, d: int = 1) -> np.ndarra
 
     Examples
     --------
-    >>> from empirical.loss import weighting
+    >>> from empirical.rf.loss import weighting
     >>> from empirical.sde import ou
     >>> [round(float(weighting(k, ou(), 1.0)), 6) for k in ("std", "var", "g2")]
     [0.929873, 0.864665, 2.0]
@@ -160,7 +160,7 @@ class QuadraticLoss:
 
         Defined for every ρ > 0 whatever the conditioning of B1. Eigenvalues β <= rcond·max β are
         dropped (default 0: none), so that its sensitivity to a solver's rank cutoff can be measured;
-        :mod:`empirical.comparator` uses it as the comparator of Lemma 4.
+        :mod:`empirical.rf.comparator` uses it as the comparator of Lemma 4.
 
         Raises
         ------
@@ -170,7 +170,7 @@ class QuadraticLoss:
         Examples
         --------
         >>> import numpy as np
-        >>> from empirical.quadratic import QuadraticLoss
+        >>> from empirical.rf.quadratic import QuadraticLoss
         >>> L = QuadraticLoss(np.diag([2.0, 0.0]), np.array([[2.0], [0.0]]), 3.0)
         >>> L.ridge_minimizer(2.0).round(6).tolist()  # θ = B2/(β + ρ) = [0.5, 0], A = √2 θ
         [[0.707107, 0.0]]

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .config import KL_NAMES, MeasureConfig, available_kls
-from .features import RandomFeatures
+from ..rf.features import RandomFeatures
 from .outputs import write_file
-from .sde import ou
-from .targets import Target, random_direction, two_bumps, two_mode, two_mode_nd
+from ..sde import ou
+from ..targets import Target, random_direction, two_bumps, two_mode, two_mode_nd
 
 __all__ = ["Measurement", "make_target", "seeds"]
 
@@ -79,13 +79,13 @@ class Measurement:
     I1, I2 : arrays; I3 : float
         The decomposition (15) (I3 is NaN when ``config.m_ref_factor`` is 0).
     lemmas : dict
-        Lemma 4 and 5 checks on the empirical and the population flow (:func:`~empirical.lemma_checks.lemma_checks`),
+        Lemma 4 and 5 checks on the empirical and the population flow (:func:`~empirical.measure.lemma_checks.lemma_checks`),
         and ``independent``: I2 and K1 evaluated a second way, with ledger-I2
-        (:func:`~empirical.independent.independent_checks`).
+        (:func:`~empirical.measure.independent.independent_checks`).
     quantities : dict
         KL(p_T‖π) ``kl_prior``, L̃(θ*) ``loss_star``, its nested-model estimate of L̃(θ̄*)
         ``loss_star_ref``, the nested model's size ``m_ref``, and for the 1/τ term of the bound (Lemma 4,
-        docs/theory.md §3.2) the comparator θ_ρ of the population loss (:mod:`empirical.comparator`):
+        docs/theory.md §3.2) the comparator θ_ρ of the population loss (:mod:`empirical.rf.comparator`):
         ``comparator_norm2`` = ‖θ_ρ‖², ``comparator_excess`` = L̃(θ_ρ) - L̃(θ*), ``ridge`` = ρ, and
         ``loss_zero`` = L̃(0); ``theta_star_norm2`` is ‖θ*‖² of the minimum-norm minimiser, which moves with
         the solver's rank cutoff (numerically undefined: no bound should use it). K1 at τ = ∞ (the flow's limit, :attr:`K1_inf`): ``K1_inf`` and
@@ -139,7 +139,7 @@ class Measurement:
         and ``boundary_mass`` ({"K2": [...]} aligned with tau, or {}).
 
         A KL that exists in the configuration's d but was not asked for is a list of None; one that
-        does not exist there (:func:`~empirical.config.available_kls`) is left out. Monte-Carlo KLs
+        does not exist there (:func:`~empirical.measure.config.available_kls`) is left out. Monte-Carlo KLs
         (K3 in d >= 2) carry their standard errors as ``"K3_se"``."""
         out = {"tau": list(self.config.taus)}
         nan = [None] * len(self.config.taus)

@@ -1,11 +1,11 @@
 """Second evaluations of what a measurement computed, for the exact checks (docs/theory.md §8.1, §8.5).
 
 - :func:`optimisation_error`: I2(τ) = L̃(θ(τ)) - L̃(θ*) of (15) from the spectrum of B1 in closed form,
-  without the flow :func:`~empirical.flow.gradient_flow` and without :meth:`QuadraticLoss.value`;
+  without the flow :func:`~empirical.rf.flow.gradient_flow` and without :meth:`QuadraticLoss.value`;
 - :func:`k1_by_quadrature`: K1 of Lemma 2 by t-quadrature and the x-trapezoid of the trained score
   itself (:func:`~empirical.kl.kl_score_bound` with ``method="quadrature"``), not by the quadratic form;
 - :func:`independent_checks`: both against the measurement, with ledger-I2
-  (:func:`~empirical.lemma_checks.ledger_i2`), as one entry of ``Measurement.lemmas``.
+  (:func:`~empirical.measure.lemma_checks.ledger_i2`), as one entry of ``Measurement.lemmas``.
 
 References
 ----------
@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .features import RandomFeatures, rf_score
-from .kl import kl_score_bound
+from ..rf.features import RandomFeatures, rf_score
+from ..kl import kl_score_bound
 from .lemma_checks import ledger_i2
-from .quadratic import QuadraticLoss
-from .targets import Target, Target1D
+from ..rf.quadratic import QuadraticLoss
+from ..targets import Target, Target1D
 
 K1_QUADRATURE_RTOL = 1e-3
 """|K1 / K1 by quadrature - 1| allowed: the two methods' accuracy on trained random-feature scores at the
@@ -60,10 +60,10 @@ def optimisation_error(loss: QuadraticLoss, taus: np.ndarray) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> from empirical.features import draw_features
-    >>> from empirical.flow import gradient_flow
-    >>> from empirical.independent import optimisation_error
-    >>> from empirical.loss import population_loss
+    >>> from empirical.rf.features import draw_features
+    >>> from empirical.rf.flow import gradient_flow
+    >>> from empirical.measure.independent import optimisation_error
+    >>> from empirical.rf.loss import population_loss
     >>> from empirical.targets import two_mode
     >>> L = population_loss(two_mode(3.0), draw_features(8, seed=0), n_t=16)
     >>> taus = np.array([1.0, 1e3])
@@ -94,8 +94,8 @@ def k1_by_quadrature(target: Target1D, features: RandomFeatures, A: np.ndarray, 
     Examples
     --------
     >>> import numpy as np
-    >>> from empirical.features import draw_features
-    >>> from empirical.independent import k1_by_quadrature
+    >>> from empirical.rf.features import draw_features
+    >>> from empirical.measure.independent import k1_by_quadrature
     >>> from empirical.targets import two_mode
     >>> p = two_mode(3.0)
     >>> k1_by_quadrature(p, draw_features(8, seed=0), np.zeros((1, 8)), 0.0) > p.kl_to_prior()
@@ -106,9 +106,9 @@ def k1_by_quadrature(target: Target1D, features: RandomFeatures, A: np.ndarray, 
 
 def independent_checks(target: Target, features: RandomFeatures, A: np.ndarray, taus: np.ndarray, K1: np.ndarray,
                        I2: np.ndarray, population: QuadraticLoss, quantities: dict, t0: float) -> dict:
-    """The exact checks that need a second evaluation, in the form of :func:`~empirical.lemma_checks.lemma_checks`.
+    """The exact checks that need a second evaluation, in the form of :func:`~empirical.measure.lemma_checks.lemma_checks`.
 
-    - ``I2_agreement`` and ``ledger_I2`` (:func:`~empirical.lemma_checks.ledger_i2`) with I2 from
+    - ``I2_agreement`` and ``ledger_I2`` (:func:`~empirical.measure.lemma_checks.ledger_i2`) with I2 from
       :func:`optimisation_error` of ``population``;
     - ``K1_quadrature``: |K1 / :func:`k1_by_quadrature` - 1| <= ``K1_QUADRATURE_RTOL`` at the grid
       minimum of K1 (1-D targets; skipped in d >= 2, where no quadrature exists).

@@ -37,14 +37,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import spatial, special
 
-from .checks import check_int, check_t0
-from .kl import kl_sde_law
-from .kl.fokker_planck import FPSolution
-from .kl.sampling import reverse_sde_samples
-from .quadrature import time_steps
-from .scores import ScoreModel
-from .sde import LinearSDE
-from .targets import Target1D
+from ..checks import check_int, check_t0
+from ..kl import kl_sde_law
+from ..kl.fokker_planck import FPSolution
+from ..kl.sampling import reverse_sde_samples
+from ..quadrature import time_steps
+from ..scores import ScoreModel
+from ..sde import LinearSDE
+from ..targets import Target1D
 
 __all__ = ["RATIO", "SampledFraction", "is_memorised", "memorised_fraction", "memorised_intervals",
            "memorised_mass", "sampled_memorised_fraction", "target_memorised_fraction", "wilson_interval"]
@@ -95,7 +95,7 @@ def memorised_intervals(x_train: np.ndarray, ratio: float = RATIO) -> tuple[np.n
     Points 0, 1, 3: around 1 the gaps are 1 (left) and 2 (right), so the interval is
     (1 - min(1/4, 2/2), 1 + min(2/4, 1/2)) = (0.75, 1.5):
 
-    >>> from empirical.memorisation import memorised_intervals
+    >>> from empirical.measure.memorisation import memorised_intervals
     >>> lo, hi = memorised_intervals([3.0, 0.0, 1.0])
     >>> lo.round(12).tolist(), hi.round(12).tolist()
     ([-0.5, 0.75, 2.5], [0.25, 1.5, 4.0])
@@ -134,7 +134,7 @@ def memorised_mass(law: FPSolution, x_train: np.ndarray, ratio: float = RATIO) -
 
     >>> import numpy as np
     >>> from empirical.kl.fokker_planck import FPSolution
-    >>> from empirical.memorisation import memorised_mass
+    >>> from empirical.measure.memorisation import memorised_mass
     >>> law = FPSolution(edges=np.array([0.0, 2.0, 4.0]), q=np.array([0.25, 0.25]), t0=0.0)
     >>> memorised_mass(law, [1.0, 3.0])
     0.75
@@ -178,7 +178,7 @@ def memorised_fraction(target: Target1D, score: ScoreModel, x_train: np.ndarray,
     -1 and 1 the memorised set is (-2, -0.5) ∪ (0.5, 2), of mass 2 (Φ(2) - Φ(0.5)):
 
     >>> from scipy.stats import norm
-    >>> from empirical.memorisation import memorised_fraction
+    >>> from empirical.measure.memorisation import memorised_fraction
     >>> from empirical.sde import ou
     >>> from empirical.targets import gaussian
     >>> p = gaussian(0.0, 1.0, sde=ou(1.0))
@@ -217,7 +217,7 @@ def target_memorised_fraction(target: Target1D, x_train: np.ndarray, t0: float |
     Examples
     --------
     >>> from scipy.stats import norm
-    >>> from empirical.memorisation import target_memorised_fraction
+    >>> from empirical.measure.memorisation import target_memorised_fraction
     >>> from empirical.targets import gaussian
     >>> f = target_memorised_fraction(gaussian(0.0, 1.0), [-1.0, 1.0])
     >>> bool(abs(f - 2 * (norm.cdf(2.0) - norm.cdf(0.5))) < 1e-14)
@@ -251,7 +251,7 @@ def is_memorised(points: np.ndarray, x_train: np.ndarray, ratio: float = RATIO) 
 
     Examples
     --------
-    >>> from empirical.memorisation import is_memorised
+    >>> from empirical.measure.memorisation import is_memorised
     >>> is_memorised([[0.1, 0.0], [0.5, 0.0]], [[0.0, 0.0], [1.0, 0.0]]).tolist()
     [True, False]
     """
@@ -283,7 +283,7 @@ def wilson_interval(successes: int, trials: int, level: float = 0.95) -> tuple[f
 
     Examples
     --------
-    >>> from empirical.memorisation import wilson_interval
+    >>> from empirical.measure.memorisation import wilson_interval
     >>> [round(v, 4) for v in wilson_interval(0, 10)]  # no successes: still a positive upper end
     [0.0, 0.2775]
     """
@@ -339,7 +339,7 @@ def sampled_memorised_fraction(sde: LinearSDE, score: ScoreModel, x_train: np.nd
         The forward SDE (2).
     score : ScoreModel or callable
         ``score(t, x)``: x of shape (N,) in 1-D, (N, d) in R^d, returning the same shape (e.g.
-        :class:`~empirical.features.RFScore`).
+        :class:`~empirical.rf.features.RFScore`).
     x_train : array_like of shape (n, d), or (n,) in 1-D
         Training points, n >= 2; d is read from it.
     n_samples : int, default 4000
@@ -369,7 +369,7 @@ def sampled_memorised_fraction(sde: LinearSDE, score: ScoreModel, x_train: np.nd
     A score of zero spreads π far beyond two training points at ±1: few draws are memorised.
 
     >>> import numpy as np
-    >>> from empirical.memorisation import sampled_memorised_fraction
+    >>> from empirical.measure.memorisation import sampled_memorised_fraction
     >>> from empirical.sde import ou
     >>> r = sampled_memorised_fraction(ou(1.0), lambda t, x: np.zeros_like(x), [[-1.0, 0.0], [1.0, 0.0]],
     ...                                n_samples=2000, n_steps=50)

@@ -29,8 +29,8 @@ import numpy as np
 from scipy import special
 
 from .features import RandomFeatures
-from .quadrature import TimeGrid
-from .targets import GaussianMixture1D, Target1D
+from ..quadrature import TimeGrid
+from ..targets import GaussianMixture1D, Target1D
 
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
@@ -72,7 +72,7 @@ def partial_moments(target: Target1D, t: float, z: np.ndarray, chunk: int = 1 <<
     Examples
     --------
     >>> import numpy as np
-    >>> from empirical.coefficients import partial_moments
+    >>> from empirical.rf.coefficients import partial_moments
     >>> from empirical.targets import gaussian
     >>> F0, F1, F2 = partial_moments(gaussian(0.0, 1.0), 1.0, np.array([0.0]))
     >>> round(float(F0[0]), 12), round(float(F1[0] * np.sqrt(2 * np.pi)), 12), round(float(F2[0]), 12)

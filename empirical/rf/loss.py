@@ -4,13 +4,13 @@ With Θ := A/√m the explicit score-matching loss (7) is a quadratic form,
 
     L̃(Θ) = E_{t~U(t0,T)} λ(t) E_{p_t} ‖s_{t,θ} - ∇log p_t‖² = tr(Θ B1 Θᵀ) - 2 tr(Θ B2) + c,
 
-with c = E λ ‖∇log p_t‖² and B1, B2 from :mod:`empirical.coefficients` (exact in x in 1-D) or
-:mod:`empirical.coefficients_nd` (R^d, Gaussian mixtures: the Mehler series with a guaranteed bound
+with c = E λ ‖∇log p_t‖² and B1, B2 from :mod:`empirical.rf.coefficients` (exact in x in 1-D) or
+:mod:`empirical.rf.coefficients_nd` (R^d, Gaussian mixtures: the Mehler series with a guaranteed bound
 ``rtol`` on B1's relative Frobenius error). The empirical loss L̂_n (DSM (5) on p̂0, exact noise
 expectation) has the same form with p_t replaced by the diffused empirical measure
 p̂_t = (1/n) Σ_i N(r x_i, σ_t² I), a Gaussian mixture, and the DSM constant ĉ = E_t λ d/σ_t². Option:
 K seeded noise draws per training point (any d), the Monte-Carlo reference. The weighting λ(t) is
-that of (6); :class:`~empirical.quadratic.QuadraticLoss` is the form itself.
+that of (6); :class:`~empirical.rf.quadratic.QuadraticLoss` is the form itself.
 
 References
 ----------
@@ -28,10 +28,10 @@ from .coefficients_nd import mixture_coefficients
 from .relu_gram import RTOL
 from .features import RandomFeatures
 from .quadratic import WEIGHTINGS, QuadraticLoss, weighting
-from .quadrature import N_T_DEFAULT, TimeGrid, time_grid
-from .sde import LinearSDE, ou
-from .targets import Target, Target1D
-from .targets import empirical as empirical_target
+from ..quadrature import N_T_DEFAULT, TimeGrid, time_grid
+from ..sde import LinearSDE, ou
+from ..targets import Target, Target1D
+from ..targets import empirical as empirical_target
 
 def _no_fisher(t: float) -> float:
     """The empirical loss's constant is the DSM one (E λ d/σ_t²), not a Fisher information."""
@@ -66,8 +66,8 @@ def population_losses(
 ) -> dict[str, QuadraticLoss]:
     """Population losses L̃ (7) for several weightings in one pass over t (Lemma 3).
 
-    Exact in x in 1-D (:func:`~empirical.coefficients.exact_coefficients`) and in R^d when
-    ``target.gaussian_mixture()`` is not None (:func:`~empirical.coefficients_nd.mixture_coefficients`);
+    Exact in x in 1-D (:func:`~empirical.rf.coefficients.exact_coefficients`) and in R^d when
+    ``target.gaussian_mixture()`` is not None (:func:`~empirical.rf.coefficients_nd.mixture_coefficients`);
     c = Σ_t ω_t λ_t ``target.fisher_information(t)``. Other targets in R^d need ``samples=``.
 
     Parameters
@@ -100,8 +100,8 @@ def population_losses(
     Examples
     --------
     >>> import numpy as np
-    >>> from empirical.features import draw_features
-    >>> from empirical.loss import population_losses
+    >>> from empirical.rf.features import draw_features
+    >>> from empirical.rf.loss import population_losses
     >>> from empirical.targets import two_mode, two_mode_nd
     >>> L = population_losses(two_mode(3.0), draw_features(32, seed=0), ("std", "g2"), n_t=16)
     >>> A = L["std"].minimizer()
@@ -176,7 +176,7 @@ def empirical_losses(
     """Empirical DSM losses L̂_n ((5) on p̂0) for several weightings in one pass over t.
 
     Default: exact noise expectation (in 1-D exactly; in R^d as the mixture of point masses x_i with the
-    Mehler series of :func:`~empirical.coefficients_nd.mixture_coefficients`, ‖ΔB1‖_F <= rtol ‖B1‖_F), L̂_n = tr(Θ B̂1 Θᵀ) - 2 tr(Θ B̂2) + ĉ with B̂ from p̂_t and
+    Mehler series of :func:`~empirical.rf.coefficients_nd.mixture_coefficients`, ‖ΔB1‖_F <= rtol ‖B1‖_F), L̂_n = tr(Θ B̂1 Θᵀ) - 2 tr(Θ B̂2) + ĉ with B̂ from p̂_t and
     ĉ = E_t λ d/σ_t². For 'g2', ĉ = E_t 2d/σ_t² diverges at t -> 0, so t0 > 0 is required there.
     With ``noise_draws`` = K (any d): K standard-normal draws per training point and t node from
     ``default_rng(seed)``, DSM regression target -ε/σ_t, all three coefficients as sample averages.
@@ -218,8 +218,8 @@ def empirical_losses(
     The exact noise expectation agrees with K = 200 noise draws per point up to Monte-Carlo error:
 
     >>> import numpy as np
-    >>> from empirical.features import draw_features
-    >>> from empirical.loss import empirical_losses
+    >>> from empirical.rf.features import draw_features
+    >>> from empirical.rf.loss import empirical_losses
     >>> from empirical.targets import two_mode
     >>> x = two_mode(3.0).sample(16, np.random.default_rng(0))
     >>> f = draw_features(8, seed=0)

@@ -13,14 +13,14 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .features import rf_score
-from .flow import gradient_flow
-from .kl import kl_sde
-from .loss import empirical_loss, population_loss
+from ..rf.features import rf_score
+from ..rf.flow import gradient_flow
+from ..kl import kl_sde
+from ..rf.loss import empirical_loss, population_loss
 from .nets import build_net
-from .sde import sde_by_name
-from .targets import two_mode
-from .training import BATCH_SIZE, MEASURES, TrainingDiverged, measure_checkpoint, sde_eps, split_seed, train
+from ..sde import sde_by_name
+from ..targets import two_mode
+from .authors import BATCH_SIZE, MEASURES, TrainingDiverged, measure_checkpoint, sde_eps, split_seed, train
 
 __all__ = ["DENSITY_POINTS", "FlowRun", "PAPER_VERSION", "PaperRun", "TIME_CONTROLS", "density_grid", "run_flow",
            "run_paper"]

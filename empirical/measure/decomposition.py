@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .flow import gradient_flow
-from .quadratic import QuadraticLoss
+from ..rf.flow import gradient_flow
+from ..rf.quadratic import QuadraticLoss
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,9 +98,9 @@ def decomposition(
     Examples
     --------
     >>> import numpy as np
-    >>> from empirical.decomposition import decomposition
-    >>> from empirical.features import draw_features
-    >>> from empirical.loss import empirical_loss, population_loss
+    >>> from empirical.measure.decomposition import decomposition
+    >>> from empirical.rf.features import draw_features
+    >>> from empirical.rf.loss import empirical_loss, population_loss
     >>> from empirical.targets import two_mode
     >>> p = two_mode(3.0)
     >>> f = draw_features(8, seed=0)

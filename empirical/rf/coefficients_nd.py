@@ -9,9 +9,9 @@ b_i(t) = u_iᵀe(t), of the model (12) are jointly Gaussian:
 so with h1 = √λ σ(z)/√m, h2 = √λ ∇log p_t (docs/theory.md §3), exactly in x:
 
 - B1_ij = Σ_t ω_t λ_t Σ_k q_k E_k[relu(z_i) relu(z_j)] / m, by the Mehler series of
-  :func:`empirical.relu_gram.relu_gram` (one syrk per term, a guaranteed bound ``rtol`` on the relative
+  :func:`empirical.rf.relu_gram.relu_gram` (one syrk per term, a guaranteed bound ``rtol`` on the relative
   Frobenius error; the diagonal and nearly parallel pairs exactly by
-  :func:`~empirical.gaussian_relu.relu_product_moment`); a feature with w_i = 0 has σ_i = 0 and
+  :func:`~empirical.rf.gaussian_relu.relu_product_moment`); a feature with w_i = 0 has σ_i = 0 and
   z_i = b_i constant;
 - B2[i, :] = -Σ_t ω_t λ_t Σ_k q_k Φ(μ_ik/σ_i) w_i / √m, by Stein's identity (integration by parts)
   E_{p_t}[relu(z_i) ∇log p_t] = -E_{p_t}[∇_x relu(z_i)] = -w_i P_{p_t}(z_i > 0), valid because relu
@@ -22,7 +22,7 @@ so with h1 = √λ σ(z)/√m, h2 = √λ ∇log p_t (docs/theory.md §3), exact
   Otherwise pass ``fisher`` (e.g. a target's ``fisher_information``).
 
 (ω_t, t) is the t-quadrature of :func:`empirical.quadrature.time_grid`. In d = 1 every ρ_ij is ±1
-and this reproduces the 1-D engine :func:`empirical.coefficients.exact_coefficients`.
+and this reproduces the 1-D engine :func:`empirical.rf.coefficients.exact_coefficients`.
 :func:`two_mode_nd_coefficients` is the shortcut for Theorem 2's target :func:`two_mode_nd`.
 
 The empirical loss is the case var0 = 0, K = n, q_k = 1/n (p̂_t = (1/n) Σ_i N(r x_i, σ_t² I)).
@@ -44,9 +44,9 @@ import numpy as np
 
 from .features import RandomFeatures
 from .relu_gram import RTOL, positive_probability, relu_gram
-from .quadrature import TimeGrid
-from .sde import LinearSDE, ou
-from .targets import GaussianMixture1D, two_mode_nd
+from ..quadrature import TimeGrid
+from ..sde import LinearSDE, ou
+from ..targets import GaussianMixture1D, two_mode_nd
 
 _CHUNK_ROWS = 2048  # rows (t node, component) per chunk of the Gram build: bounds its (rows × m) temporaries
 
@@ -115,19 +115,19 @@ def mixture_coefficients(
     grid : TimeGrid
         The t-quadrature (:func:`empirical.quadrature.time_grid`).
     lam_values : dict of name -> ndarray
-        λ at the nodes of ``grid`` for each weighting (e.g. :func:`empirical.loss.weighting` with d).
+        λ at the nodes of ``grid`` for each weighting (e.g. :func:`empirical.rf.loss.weighting` with d).
     sde : LinearSDE, optional
         Forward process (2); OU with the features' horizon by default. Its T must equal ``features.T``.
     fisher : callable t -> float, optional
         E_{p_t}‖∇log p_t‖²; by default computed exactly when the means lie on one line.
     rtol : float, default 1e-8
-        Guaranteed bound on ‖B1 - B1_exact‖_F / ‖B1‖_F of the Mehler series (:func:`empirical.relu_gram.relu_gram`);
+        Guaranteed bound on ‖B1 - B1_exact‖_F / ‖B1‖_F of the Mehler series (:func:`empirical.rf.relu_gram.relu_gram`);
         pairs of nearly parallel features and the diagonal are exact to round-off.
 
     Returns
     -------
     coefs : dict of name -> (B1 (m, m), B2 (m, d))
-        The same structure as :func:`empirical.coefficients.exact_coefficients`; B1 exactly symmetric.
+        The same structure as :func:`empirical.rf.coefficients.exact_coefficients`; B1 exactly symmetric.
     consts : dict of name -> float
         The constant c of Lemma 3 for each weighting.
 
@@ -145,9 +145,9 @@ def mixture_coefficients(
     Fisher information:
 
     >>> import numpy as np
-    >>> from empirical.coefficients_nd import mixture_coefficients
-    >>> from empirical.features import draw_features
-    >>> from empirical.loss import weighting
+    >>> from empirical.rf.coefficients_nd import mixture_coefficients
+    >>> from empirical.rf.features import draw_features
+    >>> from empirical.rf.loss import weighting
     >>> from empirical.quadrature import time_grid
     >>> from empirical.sde import ou
     >>> from empirical.targets import two_mode_nd
@@ -239,8 +239,8 @@ def two_mode_nd_coefficients(
     --------
     Under OU, g(t)² = 2, so the 'g2' weighting is the constant 2:
 
-    >>> from empirical.coefficients_nd import two_mode_nd_coefficients
-    >>> from empirical.features import draw_features
+    >>> from empirical.rf.coefficients_nd import two_mode_nd_coefficients
+    >>> from empirical.rf.features import draw_features
     >>> from empirical.quadrature import time_grid
     >>> g = time_grid(5.0, 4)
     >>> coefs, consts = two_mode_nd_coefficients(3.0, 3, (0.5, 0.5), draw_features(6, d=3), g, {"g2": 2.0 + 0 * g.t})

@@ -43,7 +43,7 @@ def output_file(text: str | None, flag: str, suffix: str | None = None) -> Path 
 
     Examples
     --------
-    >>> from empirical.outputs import output_file
+    >>> from empirical.measure.outputs import output_file
     >>> output_file("/proc/model.pt", "--save-model")
     Traceback (most recent call last):
         ...
@@ -85,7 +85,7 @@ def write_file(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from empirical.outputs import write_file
+    >>> from empirical.measure.outputs import write_file
     >>> p = write_file(pathlib.Path(tempfile.mkdtemp()) / "a.txt", lambda tmp: pathlib.Path(tmp).write_text("x"))
     >>> p.read_text()
     'x'

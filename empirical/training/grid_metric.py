@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 from scipy import integrate, special
 
-from .checks import check_int
+from ..checks import check_int
 
 GRID_T0 = 0.065
 """The fixed time of the authors' grid metric."""
@@ -59,7 +59,7 @@ def grid_kl(target, score: Callable, t0: float = GRID_T0, lo: float = -10.0, hi:
 
     >>> from empirical.scores import exact_score
     >>> from empirical.targets import two_mode
-    >>> from empirical.grid_metric import grid_kl
+    >>> from empirical.training.grid_metric import grid_kl
     >>> p, p15 = two_mode(3.0), two_mode(15.0)
     >>> abs(grid_kl(p, exact_score(p), t0=1e-5)) < 1e-8
     True

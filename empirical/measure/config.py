@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .quadratic import WEIGHTINGS
+from ..rf.quadratic import WEIGHTINGS
 
 TARGETS = ("gm", "bump")
 LAMBDAS = WEIGHTINGS
@@ -80,12 +80,12 @@ class MeasureConfig:
     memorisation : bool, default False
         Also measure the memorised fraction of the reverse-SDE sampler at the τ where K2-K4 are
         measured (``kl_at``): exactly from the K2 law in d = 1, from ``memorisation_samples``
-        Euler–Maruyama draws in d >= 2 (:mod:`empirical.memorisation`); needs n >= 2.
+        Euler–Maruyama draws in d >= 2 (:mod:`empirical.measure.memorisation`); needs n >= 2.
     memorisation_samples : int in [2, 1e6]
         d >= 2: draws of the sampler per τ for the memorised fraction (binomial standard error).
     noise_draws : int in [1, 1e6], or None
         None (default): the empirical loss is exact in the noise (k = ∞). An integer k: k fixed noise
-        draws per training point and t node (:mod:`empirical.noise_draws`), seeded from ``seed``.
+        draws per training point and t node (:mod:`empirical.rf.noise_draws`), seeded from ``seed``.
 
     The three fields above are left out of :meth:`to_dict` at their defaults, so the inputs (and the
     result-cache keys) of measurements that do not use them are those of earlier versions.

@@ -5,12 +5,12 @@ z ~ N(0, 1) per epoch, x_t = r(t) x0 + σ_t z (r = 1 under VE), loss = mean (σ_
 λ = σ_t², whose expectation is the empirical loss L̂_n of (5) with the 'var' weighting on U(ε, T), up to
 a constant), minibatches of 32 in a seeded random order (32 steps per epoch at n = 1000), plain SGD
 (no momentum) or Adam. Every draw (order, t, z) comes from one ``torch.Generator`` on the CPU, moved to
-the device afterwards, so CPU and GPU see the same draws. The loop itself is :func:`empirical.dsm.minimise`, the
+the device afterwards, so CPU and GPU see the same draws. The loop itself is :func:`empirical.training.dsm.minimise`, the
 one the MNIST network trains with; this module supplies the 1-D data's draws and loss. With ``objective`` a
-:class:`~empirical.quadratic.QuadraticLoss` the same loop takes one full-batch step per epoch on that exact
-quadratic instead (the objective of the flows (9)-(10), for :class:`~empirical.nets.RFNet`).
+:class:`~empirical.rf.quadratic.QuadraticLoss` the same loop takes one full-batch step per epoch on that exact
+quadratic instead (the objective of the flows (9)-(10), for :class:`~empirical.training.nets.RFNet`).
 
-:func:`grid_kl`, the authors' grid metric, lives in :mod:`empirical.grid_metric` (re-exported here);
+:func:`grid_kl`, the authors' grid metric, lives in :mod:`empirical.training.grid_metric` (re-exported here);
 :func:`measure_checkpoint` takes every measurement of one checkpoint, K4 as +inf where exp(∫s) is not
 normalisable (recorded, not warned about).
 
@@ -27,15 +27,15 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .checks import check_int
+from ..checks import check_int
 from .dsm import DIVERGENCE_FACTOR, OPTIMIZERS, Batches, TrainingDiverged, dsm_per_sample, minimise  # noqa: F401 (re-exported)
-from .kl import kl_integrated, kl_ode, kl_score_bound, kl_sde_law
-from .kl.score_bound import score_error
-from .quadrature import time_grid
+from ..kl import kl_integrated, kl_ode, kl_score_bound, kl_sde_law
+from ..kl.score_bound import score_error
+from ..quadrature import time_grid
 from .devices import resolve_device
 from .grid_metric import GRID_T0, grid_kl
-from .quadratic import QuadraticLoss
-from .sde import LinearSDE
+from ..rf.quadratic import QuadraticLoss
+from ..sde import LinearSDE
 
 EPS_DEFAULT = 1e-5
 """ε of the authors' VE SDE; also the lower end of t for an SDE whose ``eps`` is 0 (OU)."""
@@ -81,7 +81,7 @@ def checkpoint_epochs(epochs: int, eval_every: int) -> list[int]:
 
 def _dsm(net: torch.nn.Module, x0: torch.Tensor, t: torch.Tensor, z: torch.Tensor,
          r: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """mean (σ_t s(x_t, t) + z)² with x_t = r(t) x0 + σ_t z (:func:`empirical.dsm.dsm_per_sample`)."""
+    """mean (σ_t s(x_t, t) + z)² with x_t = r(t) x0 + σ_t z (:func:`empirical.training.dsm.dsm_per_sample`)."""
     return torch.mean(dsm_per_sample(net(r * x0 + sigma * z, t, sigma), sigma, z))
 
 
@@ -125,7 +125,7 @@ def train(net: torch.nn.Module, x_train: np.ndarray, *, optimizer: str = "sgd", 
         Minibatch size (the authors' 32; the last batch of an epoch holds the remainder); None: full batch.
     objective : QuadraticLoss, optional
         Train on this exact quadratic (Lemma 3) instead of DSM: one full-batch step per epoch, no
-        randomness; RFNet only (the discrete counterpart of :func:`empirical.flow.gradient_flow`).
+        randomness; RFNet only (the discrete counterpart of :func:`empirical.rf.flow.gradient_flow`).
     threads : int or None, default 1
         Torch intra-op threads during training (one is fastest for these tiny networks).
 
@@ -149,7 +149,7 @@ def train(net: torch.nn.Module, x_train: np.ndarray, *, optimizer: str = "sgd", 
     Examples
     --------
     >>> import numpy as np
-    >>> from empirical.nets import SwishNet
+    >>> from empirical.training.nets import SwishNet
     >>> from empirical.training import train
     >>> x = np.random.default_rng(0).normal(size=64)
     >>> recs = train(SwishNet(8, seed=0), x, lr=0.1, epochs=4, eval_every=2, seed=0)

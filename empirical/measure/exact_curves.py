@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .features import draw_features, rf_score
-from .flow import gradient_flow
-from .kl import kl_score_bound
-from .loss import empirical_loss, population_losses
-from .measure import MeasureConfig, make_target, seeds
+from ..rf.features import draw_features, rf_score
+from ..rf.flow import gradient_flow
+from ..kl import kl_score_bound
+from ..rf.loss import empirical_loss, population_losses
+from .run import MeasureConfig, make_target, seeds
 
 __all__ = ["CURVES_VERSION", "ExactCurves", "run_curves"]
 
@@ -57,7 +57,7 @@ def run_curves(task: ExactCurves) -> dict:
 
     Examples
     --------
-    >>> from empirical.exact_curves import ExactCurves, run_curves
+    >>> from empirical.measure.exact_curves import ExactCurves, run_curves
     >>> r = run_curves(ExactCurves(n=8, m=16, seed=0, taus=(1.0, 1e4)))
     >>> min(r["K1"]) >= r["K1_star"] >= r["kl_prior"]
     True

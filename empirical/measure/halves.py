@@ -11,7 +11,7 @@ each training time τ:
 
       D(τ) = ½ ∫_{t0}^T g(t)² E_{p_t} ‖s_1 - s_2‖² dt = ½ (T - t0) tr(Δ B1 Δᵀ),   Δ = (A1 - A2)/√m,
 
-  with B1 of the population loss under λ = g² (:func:`empirical.loss.population_losses`: exact in x
+  with B1 of the population loss under λ = g² (:func:`empirical.rf.loss.population_losses`: exact in x
   in 1-D, the Mehler series in R^d), so D is the quadratic part of L̃_g2 at A1 - A2 (:func:`score_distance`);
 - K1 of each half (:func:`empirical.kl.kl_score_bound`);
 - in 1-D, the KL between the two samplers' laws, KL(q_1 ‖ q_2) and KL(q_2 ‖ q_1), both reverse-SDE
@@ -31,20 +31,20 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .config import DEFAULT_TAUS, MeasureConfig
-from .features import RandomFeatures, draw_features, rf_score
-from .flow import gradient_flow
-from .kl import BOUNDARY_MASS_MAX, kl_cells, kl_score_bound, sde_law
-from .kl.fokker_planck import FPSolution
-from .kl.grids import cell_average, zero_score_sd
-from .kl.measures import _MAX_WIDENINGS, _REACH_SD, _SDE_STEPS, _WIDEN
-from .loss import empirical_loss, population_losses
-from .measure import make_target, seeds
-from .quadratic import QuadraticLoss
-from .resources import DEFAULT_MAX_MEMORY_GIB, GIB, check_max_memory, check_resources, memory_estimate
-from .scores import ScoreModel
-from .sde import LinearSDE
-from .targets import Target1D
-from .timing import Laps
+from ..rf.features import RandomFeatures, draw_features, rf_score
+from ..rf.flow import gradient_flow
+from ..kl import BOUNDARY_MASS_MAX, kl_cells, kl_score_bound, sde_law
+from ..kl.fokker_planck import FPSolution
+from ..kl.grids import cell_average, zero_score_sd
+from ..kl.measures import _MAX_WIDENINGS, _REACH_SD, _SDE_STEPS, _WIDEN
+from ..rf.loss import empirical_loss, population_losses
+from .run import make_target, seeds
+from ..rf.quadratic import QuadraticLoss
+from ..resources import DEFAULT_MAX_MEMORY_GIB, GIB, check_max_memory, check_resources, memory_estimate
+from ..scores import ScoreModel
+from ..sde import LinearSDE
+from ..targets import Target1D
+from ..timing import Laps
 
 __all__ = ["Halves", "HalvesConfig", "halves", "sampler_laws", "score_distance", "split_halves", "train_halves"]
 
@@ -53,7 +53,7 @@ __all__ = ["Halves", "HalvesConfig", "halves", "sampler_laws", "score_distance",
 class HalvesConfig:
     """Everything that determines a two-halves measurement.
 
-    The fields mean what they mean in :class:`~empirical.config.MeasureConfig` (same ranges, same
+    The fields mean what they mean in :class:`~empirical.measure.config.MeasureConfig` (same ranges, same
     defaults, checked by it on construction) and n must be >= 2, so that each half holds ⌊n/2⌋ >= 1
     points.
 
@@ -101,7 +101,7 @@ def split_halves(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Examples
     --------
     >>> import numpy as np
-    >>> from empirical.halves import split_halves
+    >>> from empirical.measure.halves import split_halves
     >>> [h.tolist() for h in split_halves(np.arange(5.0))]
     [[0.0, 1.0], [2.0, 3.0]]
     """
@@ -115,7 +115,7 @@ def split_halves(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def train_halves(x1: np.ndarray, x2: np.ndarray, features: RandomFeatures, sde: LinearSDE, taus: np.ndarray,
                  lam: str = "std", t0: float = 0.0, **loss_options) -> tuple[np.ndarray, np.ndarray]:
     """A1(τ), A2(τ): the exact empirical flows (9) from A(0) = 0 on each half, with the same features
-    (``loss_options``, e.g. ``rtol``, go to :func:`empirical.loss.empirical_loss`).
+    (``loss_options``, e.g. ``rtol``, go to :func:`empirical.rf.loss.empirical_loss`).
 
     Returns
     -------
@@ -152,9 +152,9 @@ def score_distance(loss: QuadraticLoss, A1: np.ndarray, A2: np.ndarray) -> np.nd
     D is the quadratic part of L̃_g2 at A1 - A2, (L̃(Δ) + L̃(-Δ))/2 - c, times ½ (T - t0):
 
     >>> import numpy as np
-    >>> from empirical.features import draw_features
-    >>> from empirical.halves import score_distance
-    >>> from empirical.loss import population_loss
+    >>> from empirical.rf.features import draw_features
+    >>> from empirical.measure.halves import score_distance
+    >>> from empirical.rf.loss import population_loss
     >>> from empirical.targets import two_mode
     >>> f = draw_features(4, seed=0)
     >>> L = population_loss(two_mode(3.0), f, "g2", n_t=16)
@@ -204,7 +204,7 @@ def sampler_laws(target: Target1D, scores: list[ScoreModel], t0: float | None = 
     Examples
     --------
     >>> import numpy as np
-    >>> from empirical.halves import sampler_laws
+    >>> from empirical.measure.halves import sampler_laws
     >>> from empirical.targets import two_mode
     >>> p = two_mode(3.0)
     >>> a, b = sampler_laws(p, [p.score, lambda t, x: 0.9 * p.score(t, x)], n_cells=300, n_steps=40)
@@ -315,7 +315,7 @@ class Halves:
     def save_model(self, path: str) -> None:
         """Write W (m×d), U (m×d_e), A1, A2 (len(tau)×d×m, the (1/m) A convention), x1, x2 (⌊n/2⌋×d), tau, T,
         embedding and ``config`` (the JSON of the configuration) to the ``.npz`` file ``path``, atomically and
-        never through a link (:func:`empirical.outputs.write_file`)."""
+        never through a link (:func:`empirical.measure.outputs.write_file`)."""
         import json
 
         from .outputs import write_file
@@ -363,7 +363,7 @@ def halves(config: HalvesConfig, max_memory: float = DEFAULT_MAX_MEMORY_GIB) -> 
 
     Examples
     --------
-    >>> from empirical.halves import HalvesConfig, halves
+    >>> from empirical.measure.halves import HalvesConfig, halves
     >>> r = halves(HalvesConfig(n=16, m=16, taus=(10.0, 1e4), seed=0))
     >>> bool((r.score_distance > 0).all()), bool((r.kl_between >= 0).all())
     (True, True)

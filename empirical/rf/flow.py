@@ -36,7 +36,7 @@ def flow_factor(beta: np.ndarray, taus: np.ndarray) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> from empirical.flow import flow_factor
+    >>> from empirical.rf.flow import flow_factor
     >>> flow_factor(np.array([0.0, 0.5]), np.array([1.0])).round(6).tolist()  # [2τ, (1 - e^{-1})/0.5]
     [[2.0, 1.264241]]
     """
@@ -53,7 +53,7 @@ def gradient_flow(loss: QuadraticLoss, taus: np.ndarray, A0: np.ndarray | None =
     Parameters
     ----------
     loss : QuadraticLoss
-        The loss of Lemma 3 that the flow descends (:mod:`empirical.loss`).
+        The loss of Lemma 3 that the flow descends (:mod:`empirical.rf.loss`).
     taus : array_like of shape (k,)
         Training times τ, finite and >= 0, in any order.
     A0 : ndarray of shape (d, m), optional
@@ -73,9 +73,9 @@ def gradient_flow(loss: QuadraticLoss, taus: np.ndarray, A0: np.ndarray | None =
     The flow starts at A(0) = 0 and tends to the minimiser of the loss:
 
     >>> import numpy as np
-    >>> from empirical.features import draw_features
-    >>> from empirical.flow import gradient_flow
-    >>> from empirical.loss import population_loss
+    >>> from empirical.rf.features import draw_features
+    >>> from empirical.rf.flow import gradient_flow
+    >>> from empirical.rf.loss import population_loss
     >>> from empirical.targets import two_mode
     >>> L = population_loss(two_mode(3.0), draw_features(8, seed=0), n_t=16)
     >>> A = gradient_flow(L, [0.0, 1.0, 1e9])

@@ -71,7 +71,7 @@ def comparator(loss: QuadraticLoss, rcond: float = 0.0) -> Comparator:
     loss : QuadraticLoss
         The loss the flow descends (the population loss (7) for the 1/τ term of the bound).
     rcond : float, default 0
-        Rank cutoff of B1 for the solve (:meth:`~empirical.quadratic.QuadraticLoss.ridge_minimizer`);
+        Rank cutoff of B1 for the solve (:meth:`~empirical.rf.quadratic.QuadraticLoss.ridge_minimizer`);
         the result does not depend on it below 1e-8 (tests/empirical/test_comparator.py).
 
     Returns
@@ -90,9 +90,9 @@ def comparator(loss: QuadraticLoss, rcond: float = 0.0) -> Comparator:
     Examples
     --------
     >>> import numpy as np
-    >>> from empirical.comparator import comparator
-    >>> from empirical.features import draw_features
-    >>> from empirical.loss import population_loss
+    >>> from empirical.rf.comparator import comparator
+    >>> from empirical.rf.features import draw_features
+    >>> from empirical.rf.loss import population_loss
     >>> from empirical.targets import two_mode
     >>> L = population_loss(two_mode(3.0), draw_features(32, seed=0), n_t=16)
     >>> c = comparator(L)

@@ -7,11 +7,11 @@ held-out minus the training value of
 
 - the DSM loss (5) with λ = σ_t/√d, exact in the noise: L̂ on the training points is the loss the flow
   minimises, the same form on the held-out points is its held-out value (Lemma 3's quadratic form on the
-  held-out mixture of point masses, :func:`empirical.loss.empirical_losses`; constants included);
+  held-out mixture of point masses, :func:`empirical.rf.loss.empirical_losses`; constants included);
 - the negative log-likelihood of the ODE sampler (4) by the instantaneous change of variables with the
   analytic divergence (Remark 3, :func:`empirical.kl.ode_logq`), in nats per dimension of the cloud.
 
-:func:`cloud_halves` trains two such models on disjoint halves of the cloud (:mod:`empirical.halves`) and weighs
+:func:`cloud_halves` trains two such models on disjoint halves of the cloud (:mod:`empirical.measure.halves`) and weighs
 their score distance by the held-out points (docs/theory.md §11.2).
 
 References
@@ -26,15 +26,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .checks import check_int
-from .features import RFScore, draw_features
-from .flow import gradient_flow
+from ..checks import check_int
+from ..rf.features import RFScore, draw_features
+from ..rf.flow import gradient_flow
 from .halves import score_distance, split_halves, train_halves
-from .kl import ode_logq
-from .kl.sampling import reverse_sde_samples
-from .loss import empirical_loss, empirical_losses
-from .quadrature import time_steps
-from .sde import ou
+from ..kl import ode_logq
+from ..kl.sampling import reverse_sde_samples
+from ..rf.loss import empirical_loss, empirical_losses
+from ..quadrature import time_steps
+from ..sde import ou
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def fit_cloud(y_train: np.ndarray, y_test: np.ndarray, m: int, taus, seed: int, 
     n_steps : int
         RK4 steps of the ODE (graded towards t0).
     rtol : float
-        Bound on B̂1's relative Frobenius error (:func:`empirical.relu_gram.relu_gram`).
+        Bound on B̂1's relative Frobenius error (:func:`empirical.rf.relu_gram.relu_gram`).
     samples : int
         Draws of the model's reverse-SDE sampler at the last τ (Euler–Maruyama on ``n_steps`` steps
         graded towards t0, from ``default_rng(seed)``); 0 draws none.
@@ -122,7 +122,7 @@ def fit_cloud(y_train: np.ndarray, y_test: np.ndarray, m: int, taus, seed: int, 
     Examples
     --------
     >>> import numpy as np
-    >>> from empirical.point_cloud import fit_cloud
+    >>> from empirical.measure.point_cloud import fit_cloud
     >>> rng = np.random.default_rng(0)
     >>> fit = fit_cloud(rng.standard_normal((40, 3)), rng.standard_normal((20, 3)), m=32, taus=(1.0, 1e4), seed=0)
     >>> bool(fit.train_loss[-1] < fit.train_loss[0])  # the flow lowers the loss it minimises
@@ -160,7 +160,7 @@ def fit_cloud(y_train: np.ndarray, y_test: np.ndarray, m: int, taus, seed: int, 
 def cloud_halves(y_train: np.ndarray, y_test: np.ndarray, m: int, taus, seed: int, ns, T: float = 5.0,
                  t0: float = 1e-3, rtol: float = 1e-6) -> dict:
     """Two halves on a point cloud (real data): for each n of ``ns``, the first n training points split into halves,
-    both trained by the exact flow (9) with the same features (as :func:`empirical.point_cloud.fit_cloud` trains
+    both trained by the exact flow (9) with the same features (as :func:`empirical.measure.point_cloud.fit_cloud` trains
     one model: OU with horizon T, λ = 'std' from t0), and their score distance D(τ) weighted by the held-out
     points' noised law (:func:`score_distance` with the empirical 'g2' loss of ``y_test``).
 
@@ -175,7 +175,7 @@ def cloud_halves(y_train: np.ndarray, y_test: np.ndarray, m: int, taus, seed: in
     ns : sequence of int
         Training-set sizes, each in [2, N].
     T, t0, rtol : float
-        As :func:`~empirical.point_cloud.fit_cloud`.
+        As :func:`~empirical.measure.point_cloud.fit_cloud`.
 
     Returns
     -------
@@ -190,7 +190,7 @@ def cloud_halves(y_train: np.ndarray, y_test: np.ndarray, m: int, taus, seed: in
     Examples
     --------
     >>> import numpy as np
-    >>> from empirical.point_cloud import cloud_halves
+    >>> from empirical.measure.point_cloud import cloud_halves
     >>> rng = np.random.default_rng(0)
     >>> out = cloud_halves(rng.standard_normal((40, 2)), rng.standard_normal((20, 2)), 16, (1e2, 1e4), 0, (10, 40))
     >>> np.shape(out["score_distance"]), bool(np.all(np.asarray(out["score_distance"]) > 0))

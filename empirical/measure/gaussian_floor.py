@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import integrate
 
-from .targets import Target1D
+from ..targets import Target1D
 
 __all__ = ["gaussian_floor"]
 
@@ -53,7 +53,7 @@ def gaussian_floor(target: Target1D, t: float = 0.0) -> float:
 
     Examples
     --------
-    >>> from empirical.gaussian_floor import gaussian_floor
+    >>> from empirical.measure.gaussian_floor import gaussian_floor
     >>> from empirical.targets import gaussian, two_mode
     >>> round(float(gaussian_floor(two_mode(3.0))), 2), round(float(gaussian_floor(two_mode(10.0))), 2)
     (0.46, 1.61)

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from .devices import torch_threads
-from .kl.probe import NonFiniteScore
+from ..kl.probe import NonFiniteScore
 
 __all__ = ["Batches", "DIVERGENCE_FACTOR", "OPTIMIZERS", "Training", "TrainingDiverged", "dsm_per_sample", "minimise"]
 
@@ -79,7 +79,7 @@ def dsm_per_sample(score: torch.Tensor, sigma: torch.Tensor, z: torch.Tensor) ->
     Examples
     --------
     >>> import torch
-    >>> from empirical.dsm import dsm_per_sample
+    >>> from empirical.training.dsm import dsm_per_sample
     >>> z = torch.tensor([[1.0, -1.0], [0.5, 0.0]])
     >>> dsm_per_sample(-z / 2.0, torch.tensor([[2.0], [2.0]]), z)  # the exact score of N(0, σ²) gives 0
     tensor([0., 0.])
@@ -155,7 +155,7 @@ def minimise(model: torch.nn.Module, batches: Batches, *, optimizer: str, lr: fl
         The loss of the untrained model (computed without gradients): the reference of :data:`DIVERGENCE_FACTOR`
         and the loss reported at epoch 0.
     threads : int or None, default 1
-        Torch intra-op threads during training (:func:`~empirical.devices.torch_threads`).
+        Torch intra-op threads during training (:func:`~empirical.training.devices.torch_threads`).
 
     Raises
     ------
@@ -166,7 +166,7 @@ def minimise(model: torch.nn.Module, batches: Batches, *, optimizer: str, lr: fl
     Examples
     --------
     >>> import torch
-    >>> from empirical.dsm import Batches, minimise
+    >>> from empirical.training.dsm import Batches, minimise
     >>> w = torch.nn.Linear(1, 1, bias=False)
     >>> x = torch.linspace(-1, 1, 8)[:, None]
     >>> fit = minimise(w, Batches(8, 4, lambda idx, _, gen: ((w(x[idx]) - 2 * x[idx]) ** 2).mean()),

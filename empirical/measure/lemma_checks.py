@@ -1,12 +1,12 @@
 """The exact lemmas of gradient flow (docs/theory.md §7) checked on computed flows, with no hidden constant.
 
 Lemma 4 (comparator bound) and Lemma 5 (distance travelled) hold for gradient flow on any convex loss;
-the flows (9)-(10) of :mod:`empirical.flow` must satisfy them up to floating-point rounding. The
+the flows (9)-(10) of :mod:`empirical.rf.flow` must satisfy them up to floating-point rounding. The
 bounds themselves are :func:`bounds.lemmas.lemma4_bound` and :func:`bounds.lemmas.lemma5_bound`.
 The losses here are quadratic, where Lemma 4 holds with the sharp constant 1/(4e) in place of 1/2
 (:func:`bounds.lemmas.lemma4_quadratic_bound`); that form is asserted too, so a flow that is slow by
 up to a factor 2e (which the printed form cannot see) is caught. Lemma 4 is also asserted with the
-comparator whose norm the 1/τ term uses (:mod:`empirical.comparator`), and :func:`ledger_i2` is the
+comparator whose norm the 1/τ term uses (:mod:`empirical.rf.comparator`), and :func:`ledger_i2` is the
 ledger's form of it on the optimisation error I2 of (15).
 
 References
@@ -20,8 +20,8 @@ import numpy as np
 
 from bounds.lemmas import lemma4_bound, lemma4_quadratic_bound, lemma5_bound
 
-from .comparator import comparator
-from .quadratic import QuadraticLoss
+from ..rf.comparator import comparator
+from ..rf.quadratic import QuadraticLoss
 
 LEMMA_RTOL = 1e-9
 """Relative slack on the exact lemma checks: floating-point rounding of the loss values only."""
@@ -45,7 +45,7 @@ def lemma_checks(loss: QuadraticLoss, A: np.ndarray, taus: np.ndarray) -> dict:
 
     Lemma 4 with the comparator θ̃ = the minimum-norm minimiser θ*:
     L(θ(τ)) - L(θ*) <= ‖θ0 - θ*‖²/(2τ) as printed, and <= ‖θ0 - θ*‖²/(4eτ), its sharp form for a
-    quadratic loss; and with the ridge comparator θ_ρ of :func:`~empirical.comparator.comparator`
+    quadratic loss; and with the ridge comparator θ_ρ of :func:`~empirical.rf.comparator.comparator`
     (the one whose norm enters the 1/τ term): L(θ(τ)) - L(θ_ρ) <= ‖θ_ρ‖²/(2τ).
     Lemma 5: ‖θ(τ) - θ0‖ <= √(τ (L(θ0) - L(θ(τ)))) <= √(τ L(θ0)).
     Returns the worst ratio lhs/rhs of each (<= 1 holds), the checks that fail, whether all hold, and
@@ -58,7 +58,7 @@ def lemma_checks(loss: QuadraticLoss, A: np.ndarray, taus: np.ndarray) -> dict:
     loss : QuadraticLoss
         The loss the flow descends.
     A, taus : ndarray of shape (k, d, m), (k,)
-        The flow from A(0) = 0 (:func:`~empirical.flow.gradient_flow`) at training times τ > 0.
+        The flow from A(0) = 0 (:func:`~empirical.rf.flow.gradient_flow`) at training times τ > 0.
 
     Returns
     -------
@@ -69,15 +69,15 @@ def lemma_checks(loss: QuadraticLoss, A: np.ndarray, taus: np.ndarray) -> dict:
     Raises
     ------
     ValueError
-        If tr B1 = 0 (no comparator θ_ρ: :func:`~empirical.comparator.ridge`).
+        If tr B1 = 0 (no comparator θ_ρ: :func:`~empirical.rf.comparator.ridge`).
 
     Examples
     --------
     >>> import numpy as np
-    >>> from empirical.features import draw_features
-    >>> from empirical.flow import gradient_flow
-    >>> from empirical.lemma_checks import lemma_checks
-    >>> from empirical.loss import population_loss
+    >>> from empirical.rf.features import draw_features
+    >>> from empirical.rf.flow import gradient_flow
+    >>> from empirical.measure.lemma_checks import lemma_checks
+    >>> from empirical.rf.loss import population_loss
     >>> from empirical.targets import two_mode
     >>> L = population_loss(two_mode(3.0), draw_features(8, seed=0), n_t=16)
     >>> taus = np.array([1.0, 1e2, 1e4])
@@ -121,7 +121,7 @@ def ledger_i2(I2: np.ndarray, I2_independent: np.ndarray, quantities: dict, taus
     Two exact inequalities at every τ, with the rounding slack ``LEMMA_RTOL`` · max(L̃(0), 1):
 
     - ``I2_agreement``: the decomposition's I2 (from the closed-form flow) equals ``I2_independent``,
-      an evaluation that does not use that flow (:func:`empirical.independent.optimisation_error`);
+      an evaluation that does not use that flow (:func:`empirical.measure.independent.optimisation_error`);
     - ``ledger_I2``: I2_independent <= [L̃(θ_ρ) - L̃(θ*)] + ‖θ_ρ‖²/(2τ) (Lemma 4 with θ̃ = θ_ρ, θ0 = 0).
 
     Parameters

@@ -23,7 +23,7 @@ remainder after L terms, by Cauchy–Schwarz over rows and l,
     |G_jk - Σ_{l<=L} ...| <= |ρ_jk|^{L+1} √(τ_j τ_k),   τ_j = Σ_r ω_r (E[relu(z_rj)²] - Σ_{l<=L} ã_l(rj)²),
 
 which is what :attr:`ReluGram.error_bound` reports (Frobenius norm over the series pairs). Pairs whose
-|ρ| is close to 1 converge slowly: they are computed exactly (:func:`~empirical.gaussian_relu.relu_product_moment`),
+|ρ| is close to 1 converge slowly: they are computed exactly (:func:`~empirical.rf.gaussian_relu.relu_product_moment`),
 and so is the diagonal (ρ = 1, E[relu²] in closed form). The cut in |ρ| and the number of terms are
 chosen before the main pass to meet ``rtol`` at the least estimated cost, from an a-priori form of the
 bound with τ_j replaced by its upper bound D_j = G_jj.
@@ -255,7 +255,7 @@ def relu_gram(rows: Rows, rho: np.ndarray, rtol: float = RTOL, max_terms: int = 
     Two features at 60° and one row with μ = 0, σ = 1: the arc-cosine kernel (Cho & Saul 2009):
 
     >>> import numpy as np
-    >>> from empirical.relu_gram import relu_gram
+    >>> from empirical.rf.relu_gram import relu_gram
     >>> rho = np.array([[1.0, 0.5], [0.5, 1.0]])
     >>> g = relu_gram(lambda: [(np.zeros((1, 2)), np.ones((1, 2)), np.ones((1, 1)))], rho, rtol=1e-12)
     >>> bool(abs(g.G[0, 0, 1] - (np.sqrt(0.75) + (np.pi - np.arccos(0.5)) * 0.5) / (2 * np.pi)) < 1e-12)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import torch
 
-from .checks import check_int
+from ..checks import check_int
 
 __all__ = ["resolve_device", "torch_threads"]
 
@@ -32,7 +32,7 @@ def resolve_device(device: str | torch.device) -> torch.device:
 
     Examples
     --------
-    >>> from empirical.devices import resolve_device
+    >>> from empirical.training.devices import resolve_device
     >>> resolve_device("cpu")
     device(type='cpu')
     """
@@ -57,7 +57,7 @@ def torch_threads(threads: int | None) -> Iterator[None]:
     Examples
     --------
     >>> import torch
-    >>> from empirical.devices import torch_threads
+    >>> from empirical.training.devices import torch_threads
     >>> with torch_threads(1):
     ...     torch.get_num_threads()
     1

@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from .checks import check_horizon
+from ..checks import check_horizon
 
 Embedding = Callable[[np.ndarray, float], np.ndarray]
 
@@ -226,7 +226,7 @@ def draw_features(
     Every row is on the unit ℓ¹ sphere, and a larger draw nests a smaller one:
 
     >>> import numpy as np
-    >>> from empirical.features import draw_features
+    >>> from empirical.rf.features import draw_features
     >>> f = draw_features(8, seed=3)
     >>> f.W.shape, f.U.shape
     ((8, 1), (8, 2))
@@ -318,7 +318,7 @@ def rf_score(features: RandomFeatures, A: np.ndarray) -> RFScore:
     Examples
     --------
     >>> import numpy as np
-    >>> from empirical.features import draw_features, rf_score
+    >>> from empirical.rf.features import draw_features, rf_score
     >>> f = draw_features(4, seed=0)
     >>> s = rf_score(f, np.ones((1, 4)))
     >>> x = np.array([-1.0, 2.0])

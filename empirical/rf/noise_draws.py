@@ -9,8 +9,8 @@ fixed draws the loss is still the quadratic form of Lemma 3,
     B̂1_k = Σ_j ω_j λ_j (1/(n k m)) Σ_{i, l} φ_{ijl} φ_{ijl}ᵀ,   B̂2_k = Σ_j ω_j λ_j (1/(n k √m)) Σ_{i, l} φ_{ijl} (-ε_{ijl}/σ_j)ᵀ,
     ĉ_k = Σ_j ω_j λ_j (1/(n k)) Σ_{i, l} ‖ε_{ijl}‖²/σ_j²,   φ_{ijl} = σ(W (r_j x_i + σ_j ε_{ijl}) + U e(t_j)),
 
-so the flows (9)-(10) stay exact (:func:`empirical.flow.gradient_flow`). It is
-:func:`empirical.loss.empirical_losses` with ``noise_draws=k``: the t-expectation keeps the fixed
+so the flows (9)-(10) stay exact (:func:`empirical.rf.flow.gradient_flow`). It is
+:func:`empirical.rf.loss.empirical_losses` with ``noise_draws=k``: the t-expectation keeps the fixed
 Gauss–Legendre nodes t_j and weights ω_j of the exact loss (no t draws), and at each node each
 training point gets k standard-normal draws ε_{ijl} (l = 1..k), drawn once from ``seed``
 (independent across nodes: k draws per point per node, as in the fixed-t analysis of Urfin,
@@ -36,8 +36,8 @@ import numpy as np
 from .features import RandomFeatures
 from .loss import empirical_loss
 from .quadratic import QuadraticLoss
-from .quadrature import N_T_DEFAULT, TimeGrid
-from .sde import LinearSDE, ou
+from ..quadrature import N_T_DEFAULT, TimeGrid
+from ..sde import LinearSDE, ou
 
 __all__ = ["fixed_time", "gram_spectra", "gram_spectrum"]
 
@@ -60,9 +60,9 @@ def gram_spectrum(loss: QuadraticLoss) -> np.ndarray:
     positive.
 
     >>> import numpy as np
-    >>> from empirical.features import draw_features
-    >>> from empirical.loss import empirical_loss
-    >>> from empirical.noise_draws import fixed_time, gram_spectrum
+    >>> from empirical.rf.features import draw_features
+    >>> from empirical.rf.loss import empirical_loss
+    >>> from empirical.rf.noise_draws import fixed_time, gram_spectrum
     >>> x, f = np.array([-1.0, 0.5, 2.0]), draw_features(16, seed=0)
     >>> beta = gram_spectrum(empirical_loss(x, f, noise_draws=1, seed=0, grid=fixed_time(5.0, 0.3)))
     >>> int(np.sum(beta > 1e-12 * beta[0])), bool(np.all(np.diff(beta) <= 0))
@@ -94,7 +94,7 @@ def fixed_time(T: float, t: float) -> TimeGrid:
 
     Examples
     --------
-    >>> from empirical.noise_draws import fixed_time
+    >>> from empirical.rf.noise_draws import fixed_time
     >>> g = fixed_time(5.0, 0.5)
     >>> g.t.tolist(), g.w.tolist(), g.t0
     ([0.5], [1.0], 0.5)
@@ -146,8 +146,8 @@ def gram_spectra(x_train: np.ndarray, features: RandomFeatures, ks: Sequence[int
     More draws per point: the spectrum approaches the exact one.
 
     >>> import numpy as np
-    >>> from empirical.features import draw_features
-    >>> from empirical.noise_draws import gram_spectra
+    >>> from empirical.rf.features import draw_features
+    >>> from empirical.rf.noise_draws import gram_spectra
     >>> x, f = np.array([-1.0, 0.5, 2.0]), draw_features(8, seed=0)
     >>> s = gram_spectra(x, f, ks=(4, 400, None), t=0.5)
     >>> err = [np.abs(s[k] - s[None]).max() for k in (4, 400)]
