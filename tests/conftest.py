@@ -24,9 +24,9 @@ settings.load_profile(PROFILE)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # The allocator setting every diffgen task runs with (verification.execution.tune_malloc): the same
+    # The allocator setting every diffgen task runs with (verification.store.execution.tune_malloc): the same
     # numbers, without page-faulting large arrays back on every allocation.
-    from verification.execution import tune_malloc
+    from verification.store.execution import tune_malloc
 
     tune_malloc()
 

@@ -18,9 +18,9 @@ import pytest
 import bounds.cli
 import empirical.measure
 import empirical.measure.run
-import verification.cli_train
-import verification.cli
-import verification.execution
+import verification.cli.train
+import verification.cli.command
+import verification.store.execution
 from bounds import early_stopping_time, rates, theorem1, theorem2
 from empirical.measure import MeasureConfig, measure
 from verification.cli import main
@@ -36,9 +36,9 @@ def no_computation(monkeypatch):
         raise ComputationStarted("a measurement started: the input was not refused before computing")
 
     monkeypatch.setattr(empirical.measure.run, "seeds", started)
-    monkeypatch.setattr(verification.cli, "build", started, raising=False)
-    monkeypatch.setattr(verification.cli_train, "split_seed", started)  # the first step of a training run
-    monkeypatch.setattr(verification.execution.Executor, "__enter__", started)  # report, calibrate, mnist
+    monkeypatch.setattr(verification.cli.command, "build", started, raising=False)
+    monkeypatch.setattr(verification.cli.train, "split_seed", started)  # the first step of a training run
+    monkeypatch.setattr(verification.store.execution.Executor, "__enter__", started)  # report, calibrate, mnist
     monkeypatch.delenv("DIFFGEN_SCHEDULER", raising=False)
 
 
@@ -374,7 +374,7 @@ API_CASES = [
 def _build_sections(names):
     """``build`` with ``sections=names``: refused before any directory, cluster or measurement."""
     from verification.report import build
-    from verification.sweeps import QUICK
+    from verification.designs.sweeps import QUICK
 
     return build(QUICK, Path("/nonexistent/never-created"), show_progress=False, sections=names)
 
@@ -437,7 +437,7 @@ def test_bound_json_never_prints_nan_or_infinity(capsys, args):
 
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
 def test_atomic_writes_get_the_mode_of_a_plain_open(tmp_path, umask, mode):
-    from verification.files import atomic_write_text
+    from verification.store.files import atomic_write_text
 
     old = os.umask(umask)
     try:
@@ -531,10 +531,10 @@ API_CASES_22 = [
      ValueError, "meta"),
     (lambda tmp: __import__("empirical.training.nets", fromlist=["load_score"]).load_score(
         _torch_file(tmp, {"meta": {"net": "swish"}, "states": {0: {}}})), ValueError, "meta.width"),
-    (lambda tmp: verification.execution.Execution(workers=10**6), ValueError, "--workers"),
-    (lambda tmp: verification.execution.Execution(scheduler="  ", source="DIFFGEN_SCHEDULER"), ValueError,
+    (lambda tmp: verification.store.execution.Execution(workers=10**6), ValueError, "--workers"),
+    (lambda tmp: verification.store.execution.Execution(scheduler="  ", source="DIFFGEN_SCHEDULER"), ValueError,
      "DIFFGEN_SCHEDULER"),
-    (lambda tmp: verification.execution.Execution(scheduler="tcp://h:1", timeout=0), ValueError, "timeout"),
+    (lambda tmp: verification.store.execution.Execution(scheduler="tcp://h:1", timeout=0), ValueError, "timeout"),
     (lambda tmp: measure(MeasureConfig(d=4096, m=8, n=16, taus=(1.0,), kl=("K1", "K3"), ode_samples=10**6)),
      ValueError, "ode_samples"),
 ]

@@ -99,13 +99,13 @@ def test_public_entry_points_have_runnable_examples():
 
 
 def test_the_claims_table_is_generated_from_the_registry():
-    """docs/claims.md is verification.claims_doc.claims_table() (regenerate with `python -m
-    verification.claims_doc > docs/claims.md`), every claim's section exists, and the README links the table."""
+    """docs/claims.md is verification.claims.doc.claims_table() (regenerate with `python -m
+    verification.claims.doc > docs/claims.md`), every claim's section exists, and the README links the table."""
     from verification.claims import CLAIMS
-    from verification.claims_doc import claims_table
+    from verification.claims.doc import claims_table
 
     text = (ROOT / "docs" / "claims.md").read_text(encoding="utf-8")
-    assert claims_table() in text, "docs/claims.md is stale: run `python -m verification.claims_doc > docs/claims.md`"
+    assert claims_table() in text, "docs/claims.md is stale: run `python -m verification.claims.doc > docs/claims.md`"
     for claim in CLAIMS.values():
         assert (ROOT / "verification" / "sections" / f"{claim.section}.py").is_file()
     assert "docs/claims.md" in (ROOT / "README.md").read_text(encoding="utf-8")

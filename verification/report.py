@@ -15,21 +15,21 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .formats import markdown_table
+from .output.formats import markdown_table
 
-from .cache import ResultCache
-from .claims import CLAIMS
-from .execution import Execution, Executor
-from .files import write_results_json
-from .markdown import write_report_md
-from .provenance import git_state, provenance
-from .runner import Runner
+from .store.cache import ResultCache
+from .claims.registry import CLAIMS
+from .store.execution import Execution, Executor
+from .store.files import write_results_json
+from .output.markdown import write_report_md
+from .store.provenance import git_state, provenance
+from .store.runner import Runner
 from .sections import ORDER, Context, Section, exact
-from .sweeps import Scale
+from .designs.sweeps import Scale
 from .verdicts import VERDICTS, Check
 
 EXACT_CHECKS = ("lemmas-4-5-exact", "K2<=K1-lemma2", "ledger-I2")
-RULES = ("Each verdict comes from its claim's rule (verification/claims.py, docs/theory.md §8). 'size': the rule's "
+RULES = ("Each verdict comes from its claim's rule (verification/claims/registry.py, docs/theory.md §8). 'size': the rule's "
          "false-alarm rate, simulated from the claim's own data with the claim true at its boundary (worst decisive "
          "verdict); 'power': the rate at which it detects the stated wrong alternative. A decisive verdict needs size <= "
          "0.05, and holds/consistent also power >= 0.8; otherwise the verdict is inconclusive, with the reason. Exact "

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .rules import Combined, judge, judge_combined, rng_for
-from .stats import PowerLawFit
+from .statistics.stats import PowerLawFit
 
 VERDICTS = ("holds", "consistent", "holds-with-slack", "violated", "mechanism-not-observed", "inconclusive")
 SUPPORTING = ("holds", "consistent", "holds-with-slack")

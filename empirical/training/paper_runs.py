@@ -3,7 +3,7 @@
 random-feature model (12) trained by minibatch SGD and by full-batch gradient descent beside its exact flow. The
 seed is split by :func:`empirical.training.split_seed` as ``diffgen train`` splits it, so a task's records are those
 of ``diffgen train`` with the same arguments. Each task's ``key()`` (with ``PAPER_VERSION``) names its stored result;
-:mod:`verification.paper_runs` designs and runs the experiments of the report from them.
+:mod:`verification.designs.paper_runs` designs and runs the experiments of the report from them.
 """
 
 from __future__ import annotations

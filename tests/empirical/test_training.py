@@ -1,4 +1,4 @@
-"""Trained score networks (empirical/training/nets.py, empirical/training/authors.py) and ``diffgen train`` (verification/cli_train.py).
+"""Trained score networks (empirical/training/nets.py, empirical/training/authors.py) and ``diffgen train`` (verification/cli/train.py).
 
 Measured on 2 shared cores: SGD with step lr on RFNet's θ = A/√m against the exact flow at τ = lr·steps
 has relative error 6.7e-5 (OU) and 1.6e-4 (VE) at lr = 1e-3, ten times less than at lr = 1e-2 (explicit
@@ -23,7 +23,7 @@ from empirical.training.nets import RFNet, SwishNet, load_score
 from empirical import sde as sde_module
 from empirical.sde import ou, ve
 from empirical.targets import two_mode
-from verification.cli_train import register
+from verification.cli.train import register
 from empirical.training import checkpoint_epochs, sde_eps, train
 
 SDES = [sde_module.ve(), ou()]

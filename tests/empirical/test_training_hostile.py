@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from verification.formats import to_jsonable
+from verification.output.formats import to_jsonable
 from empirical.kl.probe import NonFiniteScore
 from empirical.training.nets import SwishNet, build_net, load_score
 from empirical.resources import ODE_POINT_WORDS, train_memory_estimate

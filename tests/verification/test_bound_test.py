@@ -1,5 +1,5 @@
-"""The held-out test of a bound with fitted constants (verification.bound_test) and any user's bound through it
-(verification.user_bound), on synthetic laws whose answer is known: no engine runs."""
+"""The held-out test of a bound with fitted constants (verification.calibrated.bound_test) and any user's bound through it
+(verification.calibrated.user_bound), on synthetic laws whose answer is known: no engine runs."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
-from verification.bound_test import (Points, Shape, binomial_size, columns_of, conformal_threshold, critical_count,
+from verification.calibrated.bound_test import (Points, Shape, binomial_size, columns_of, conformal_threshold, critical_count,
                                      identified, run_test, simulated_size)
-from verification.user_bound import check_on, parse_bound
+from verification.calibrated.user_bound import check_on, parse_bound
 
 TAUS = np.geomspace(1.0, 1e6, 13)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from verification.cache import CACHE_SCHEMA, CacheEntryWarning, ResultCache, canonical_json, config_key
+from verification.store.cache import CACHE_SCHEMA, CacheEntryWarning, ResultCache, canonical_json, config_key
 
 WORKTREE = Path(__file__).resolve().parents[2]
 CONFIG = {"n": 1000, "m": np.int64(256), "tau": np.float64(0.1), "mu": [3.0, np.float32(1.5)],
@@ -42,7 +42,7 @@ def test_equal_configs_share_a_key_and_different_ones_do_not():
 @pytest.mark.parametrize("hashseed", ["1", "12345"])
 def test_key_is_stable_across_processes(hashseed):
     code = ("import numpy as np, sys; sys.path.insert(0, 'tests/verification'); from test_cache import CONFIG; "
-            "from verification.cache import config_key; print(config_key(CONFIG))")
+            "from verification.store.cache import config_key; print(config_key(CONFIG))")
     env = {**os.environ, "PYTHONHASHSEED": hashseed}
     out = subprocess.run([sys.executable, "-c", code], cwd=WORKTREE, env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == config_key(CONFIG)
@@ -90,7 +90,7 @@ def test_process_killed_mid_write_leaves_no_entry(tmp_path):
 import os, signal, sys
 sys.path.insert(0, 'tests/verification')
 from test_cache import CONFIG
-from verification.cache import ResultCache
+from verification.store.cache import ResultCache
 def die(fd):
     os.kill(os.getpid(), signal.SIGKILL)
 os.fsync = die
@@ -291,7 +291,7 @@ def test_task_killed_after_storing_is_not_recomputed(tmp_path):
 import os, signal, sys
 sys.path.insert(0, 'tests/verification')
 from test_cache import CONFIG, RESULT
-from verification.cache import ResultCache
+from verification.store.cache import ResultCache
 cache = ResultCache({str(tmp_path)!r})
 put = cache.put
 def put_then_die(config, result):

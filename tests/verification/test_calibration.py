@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.optimize import nnls
 
-from verification.calibration import Calibration, calibrate, fit_constants, load_constants, save_constants
+from verification.calibrated.calibration import Calibration, calibrate, fit_constants, load_constants, save_constants
 
 WORKTREE = Path(__file__).resolve().parents[2]
 THM1_TERMS = ("tau4/(mn)", "tau3/m2", "1/tau", "1/m")

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 
 from verification.claims import CLAIMS
-from verification.later_runs import LaterDesign
-from verification.mnist import Design
-from verification.paper_runs import PaperDesign
+from verification.designs.later_runs import LaterDesign
+from verification.designs.mnist import Design
+from verification.designs.paper_runs import PaperDesign
 from verification.report import SECTION_NAMES, build
-from verification.sweeps import QUICK
+from verification.designs.sweeps import QUICK
 
 SMALL = replace(
     QUICK, name="small", seeds=(0, 1, 2), taus=tuple(10 ** (k / 3) for k in range(31)),

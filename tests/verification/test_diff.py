@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from verification import diff, files
+from verification.output import diff
+from verification.store import files
 from verification.cli import main
-from verification.diff import compare, headline, load_results
-from verification.files import write_results_json
+from verification.output.diff import compare, headline, load_results
+from verification.store.files import write_results_json
 from verification.verdicts import Check
 
 WORKTREE = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""Sweeps as Dask tasks (verification.execution): the same bytes serially, on a local cluster and on a real
+"""Sweeps as Dask tasks (verification.store.execution): the same bytes serially, on a local cluster and on a real
 scheduler whose worker is killed mid-sweep."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from dataclasses import replace
 import pytest
 
 from empirical.measure import MeasureConfig
-from verification.cache import ResultCache
-from verification.execution import Execution, Executor
-from verification.runner import Runner
+from verification.store.cache import ResultCache
+from verification.store.execution import Execution, Executor
+from verification.store.runner import Runner
 
 BASE = MeasureConfig(n=32, m=96, taus=(1.0, 1e3, 1e6), kl=("K1",), m_ref_factor=0)
 SWEEP = [replace(BASE, seed=s, mu=mu) for s in range(4) for mu in (2.5, 3.5)]
@@ -95,7 +95,7 @@ def test_a_killed_worker_loses_nothing_on_a_real_scheduler(serial, tmp_path):
 
             todo = list(SWEEP)
             keys = [f"k{i}" for i in range(len(todo))]
-            from verification.runner import measure_json, store_key
+            from verification.store.runner import measure_json, store_key
 
             got = ex.map(measure_json, todo, keys, lambda i, r: store.put(store_key(todo[i]), r), kill_after_first)
         assert killed and workers[0].wait(timeout=30) is not None

@@ -14,7 +14,7 @@ from scipy import stats
 from verification.figures import (COLORS, UNITS, Series, band_plot, band_stats, color, density_panels, label,
                                   log_scale, loglog_fit_plot, seed_matrix, tau_curves_plot, tightness_histogram)
 from verification.figures import plots
-from verification.stats import PowerLawFit
+from verification.statistics.stats import PowerLawFit
 
 RNG = np.random.default_rng(7)
 SAMPLES = np.exp(RNG.normal(0.0, 0.4, (5, 6))) * np.geomspace(1.0, 1e-3, 6)  # 5 seeds x 6 points, 3 decades

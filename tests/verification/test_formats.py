@@ -1,4 +1,4 @@
-"""JSON conversion and markdown tables of ``verification.formats`` on hand-made cases."""
+"""JSON conversion and markdown tables of ``verification.output.formats`` on hand-made cases."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from verification.formats import markdown_table, to_jsonable
+from verification.output.formats import markdown_table, to_jsonable
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from verification import controls as ctl
-from verification import heldout
+from verification.calibrated import controls as ctl
+from verification.calibrated import heldout
 from verification.claims import simplified
 
 
@@ -79,8 +79,8 @@ TRUE_SHAPE = ctl.Control("true", "3/tau + 2/sqrt(mn) + 0.1/m", False, (
 
 def test_synthetic_law_wrong_controls_are_rejected_the_true_shape_is_not():
     """The calibration design and held-out draws of Theorem 2 on a synthetic law, through the report's test
-    (verification.bound_test): each design cell (n, m, mu) sits on the law, held-out points 0.5-0.99 of it."""
-    from verification.bound_test import Points, Shape, run_test
+    (verification.calibrated.bound_test): each design cell (n, m, mu) sits on the law, held-out points 0.5-0.99 of it."""
+    from verification.calibrated.bound_test import Points, Shape, run_test
 
     theorem = 2
     grid = [(n, m, t, mu) for n in heldout.DESIGN_N for m in heldout.DESIGN_M for t in heldout.DESIGN_TAUS
@@ -133,10 +133,10 @@ def test_controls_save_load_round_trip(tmp_path):
 
 
 def test_missing_constants_file_is_inconclusive(monkeypatch, tmp_path):
-    from verification.runner import Runner
+    from verification.store.runner import Runner
     from verification.sections.base import Context
     from verification.sections.calibrated import calibrated
-    from verification.sweeps import QUICK
+    from verification.designs.sweeps import QUICK
 
     def missing(theorem):
         raise ValueError(f"no calibration named 'theorem{theorem}_constants'")

@@ -1,4 +1,4 @@
-"""verification.sweeps.k1_minimum: where the minimum of a K1 curve over its τ grid and τ = ∞ lies."""
+"""verification.designs.sweeps.k1_minimum: where the minimum of a K1 curve over its τ grid and τ = ∞ lies."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from empirical.measure import MeasureConfig, Measurement, measure
-from verification.sweeps import k1_minimum
+from verification.designs.sweeps import k1_minimum
 
 TAUS = (1.0, 10.0, 100.0, 1000.0)
 

@@ -21,21 +21,21 @@ from empirical.measure import make_target, measure, seeds
 from empirical.rf.flow import gradient_flow
 from empirical.rf.loss import empirical_loss
 from empirical.targets import gaussian, two_mode
-from verification.cache import ResultCache
+from verification.store.cache import ResultCache
 from verification.claims import CLAIMS
-from verification.claims_later import MEMORISED_LEVEL
-from verification.later_runs import ExactCurves, LaterDesign, optimiser_runs, run_curves
-from verification.mnist import Design
-from verification.later_stats import first_below, log_crossing, memorised_excess, tau_mem
+from verification.claims.later import MEMORISED_LEVEL
+from verification.designs.later_runs import ExactCurves, LaterDesign, optimiser_runs, run_curves
+from verification.designs.mnist import Design
+from verification.statistics.later_stats import first_below, log_crossing, memorised_excess, tau_mem
 from empirical.training.paper_runs import PaperRun
-from verification.paper_runs import PaperDesign, runs
-from verification.runner import Runner
+from verification.designs.paper_runs import PaperDesign, runs
+from verification.store.runner import Runner
 import importlib
 
 later = importlib.import_module("verification.sections.later_theories")  # the package exports a function of that name
 scaling = importlib.import_module("verification.sections.later_scaling")
 from verification.sections.base import Context
-from verification.sweeps import QUICK
+from verification.designs.sweeps import QUICK
 from verification.verdicts import VERDICTS
 
 LATER_CLAIMS = [c for c in CLAIMS if CLAIMS[c].section == "later_theories"]

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from empirical.measure import MeasureConfig, Measurement, make_target
-from verification.cache import ResultCache
-from verification.runner import Runner
+from verification.store.cache import ResultCache
+from verification.store.runner import Runner
 from verification.sections.base import Context
 from verification.sections.ledger import (fitted_check, i2_check, lemma5_check, split, untrained_kl)
-from verification.sweeps import QUICK
+from verification.designs.sweeps import QUICK
 
 
 @pytest.fixture
@@ -130,7 +130,7 @@ def test_untrained_kl_matches_monte_carlo():
 def test_a_broken_lemma_2_is_violated_and_fails_the_build(tmp_path, monkeypatch):
     from verification import report
     from verification.sections import exact, ledger
-    from verification.sweeps import QUICK
+    from verification.designs.sweeps import QUICK
     from verification.sections.base import Section
 
     def exact_on(results):

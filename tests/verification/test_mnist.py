@@ -9,13 +9,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from verification.cache import ResultCache
+from verification.store.cache import ResultCache
 from verification.cli import main
-from verification.mnist import Design, experiment, summary
-from verification.runner import Runner
+from verification.designs.mnist import Design, experiment, summary
+from verification.store.runner import Runner
 from verification.sections.base import Context
 from verification.sections.mnist import mnist_checks
-from verification.sweeps import QUICK
+from verification.designs.sweeps import QUICK
 
 TINY = Design(K=10, d=8, m=32, taus=(10.0, 1e3, 1e5), seeds=(0, 1, 2), n_pairs=3, min_size=100, samples=4)
 
@@ -48,7 +48,7 @@ def test_resumes_from_the_store_and_is_deterministic(result, store, tmp_path_fac
     first = experiment(Runner(fresh, False), replace(TINY, seeds=(0,), n_pairs=0))  # near and far at seed 0, anew
     for name in ("near", "far"):
         assert json.dumps(first[name][0], sort_keys=True) == json.dumps(result[name][0], sort_keys=True)
-    import verification.mnist as module
+    import verification.designs.mnist as module
 
     monkeypatch.setattr(module, "fit_cloud", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
     assert json.dumps(experiment(Runner(store, False), TINY), sort_keys=True) == json.dumps(result, sort_keys=True)

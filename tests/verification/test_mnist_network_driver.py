@@ -1,4 +1,4 @@
-"""The MNIST network route's driver (verification/mnist_network.py) on a tiny design: its result's
+"""The MNIST network route's driver (verification/designs/mnist_network.py) on a tiny design: its result's
 structure, determinism, the subsets it shares with the random-feature route, resuming from the store,
 the matched evaluation subsets and the reverse-SDE sampler."""
 
@@ -17,10 +17,10 @@ from empirical.mnist.likelihood import nll_bits_per_dim
 from empirical.mnist.network import T0_FRACTION
 from empirical.mnist.sampling import sample_reverse_sde
 from empirical.sde import ou
-from verification import mnist
-from verification import mnist_network as mn
-from verification.cache import ResultCache
-from verification.runner import Runner
+from verification.designs import mnist
+from verification.designs import mnist_network as mn
+from verification.store.cache import ResultCache
+from verification.store.runner import Runner
 
 TINY = mn.NetworkDesign(epochs=2, eval_every=1, nll_points=4, channels=(4, 8, 8), loss_draws=2, samples=4,
                         sample_steps=10)

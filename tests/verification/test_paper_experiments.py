@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from verification.cache import ResultCache
+from verification.store.cache import ResultCache
 from verification.claims import CLAIMS
 from empirical.training.paper_runs import PaperRun, run_paper
-from verification.paper_runs import PaperDesign
-from verification.runner import Runner
+from verification.designs.paper_runs import PaperDesign
+from verification.store.runner import Runner
 from verification.sections.base import Context
 from verification.sections.paper_experiments import paper_experiments
-from verification.sweeps import QUICK
+from verification.designs.sweeps import QUICK
 from verification.verdicts import VERDICTS
 
 TINY = PaperDesign(seeds=(0, 1), epochs=6, eval_every=2, widths=(2, 4, 8), width_seeds=(0,), width_epoch=4,

@@ -1,12 +1,12 @@
 """The README a newcomer reads: short, the two commands on its first screen, no unmeasured time, and its verdicts
-generated from the report it links to (``python -m verification.summary --write README.md``)."""
+generated from the report it links to (``python -m verification.output.summary --write README.md``)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from verification.summary import BEGIN, END, SOURCE, verdict_summary
+from verification.output.summary import BEGIN, END, SOURCE, verdict_summary
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

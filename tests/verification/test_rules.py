@@ -19,7 +19,7 @@ from verification.rules import (Combined, Curves, Densities, Detection, Equivale
 from verification.rules.core import t_bounds
 from verification.rules.modes import count_modes
 from verification.rules.trend import kendall_rows
-from verification.stats import t_interval
+from verification.statistics.stats import t_interval
 
 REPS = 2000
 

@@ -1,4 +1,4 @@
-"""Hostile peers at the scheduler address (verification.execution): a host that accepts and never answers, an
+"""Hostile peers at the scheduler address (verification.store.execution): a host that accepts and never answers, an
 HTTP server, random bytes, a refused port, the address from the environment, and a scheduler lost mid-run.
 
 Each ends in exit status 2 with one line naming the address and where it came from (``--scheduler`` or
@@ -23,13 +23,13 @@ import dask
 import distributed  # noqa: F401 - imported before any dask.config.set, which would drop its defaults on exit
 import pytest
 
-import verification.cli
-import verification.runner
+import verification.cli.command
+import verification.store.runner
 from empirical.measure import MeasureConfig
-from verification.cache import ResultCache
+from verification.store.cache import ResultCache
 from verification.cli import main
-from verification.execution import Executor
-from verification.runner import Runner
+from verification.store.execution import Executor
+from verification.store.runner import Runner
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -167,7 +167,7 @@ def test_a_lost_scheduler_exits_2_and_the_rerun_reuses_what_arrived(capsys, tmp_
         return self
 
     monkeypatch.setattr(Executor, "__enter__", enter)
-    monkeypatch.setattr(verification.cli, "build", _report_like_build(tmp_path))
+    monkeypatch.setattr(verification.cli.command, "build", _report_like_build(tmp_path))
     rc, out, err = run(capsys, ["report", "--scheduler", "tcp://127.0.0.1:8786", "--quick", "--out", str(tmp_path),
                                 "--no-progress"])
     assert rc == 2 and out == "" and err.count("\n") == 1
@@ -178,13 +178,13 @@ def test_a_lost_scheduler_exits_2_and_the_rerun_reuses_what_arrived(capsys, tmp_
 
 def _rerun_computes_only_the_rest(store: Path, monkeypatch, stored: int) -> None:
     computed = []
-    real = verification.runner.measure
+    real = verification.store.runner.measure
 
     def counted(config):
         computed.append(config.seed)
         return real(config)
 
-    monkeypatch.setattr(verification.runner, "measure", counted)
+    monkeypatch.setattr(verification.store.runner, "measure", counted)
     results = Runner(ResultCache(store), False).run_all(SWEEP, "rerun")
     assert len(computed) == len(SWEEP) - stored and [r.config for r in results] == SWEEP
 
@@ -221,7 +221,7 @@ def test_killing_a_real_scheduler_mid_run_exits_2_and_keeps_every_arrived_result
             return stored
 
         monkeypatch.setattr(ResultCache, "put", put_then_kill)
-        monkeypatch.setattr(verification.cli, "build", _report_like_build(tmp_path))
+        monkeypatch.setattr(verification.cli.command, "build", _report_like_build(tmp_path))
         with dask.config.set({"distributed.comm.timeouts.connect": "30s"}):
             rc, out, err = run(capsys, ["report", "--scheduler", address, "--quick", "--out", str(tmp_path / "out"),
                                         "--no-progress"])

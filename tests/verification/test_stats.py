@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 
 from references import benchmark_ratio
-from verification.stats import fit_power_law, fit_power_law_seeds, interior_minimum, is_monotone, smooth_argmin
+from verification.statistics.stats import fit_power_law, fit_power_law_seeds, interior_minimum, is_monotone, smooth_argmin
 
 N_GRID = np.array([100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0])
 

@@ -1,4 +1,4 @@
-"""The result store under hostile conditions (verification.cache): things in the wrong place are moved aside and
+"""The result store under hostile conditions (verification.store.cache): things in the wrong place are moved aside and
 the entry recomputed; deep, huge and special entries are refused before decoding or reading; links are never
 followed, neither to read nor to write."""
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from verification.cache import MAX_DEPTH, MAX_ENTRY_BYTES, CacheEntryWarning, ResultCache, json_depth
+from verification.store.cache import MAX_DEPTH, MAX_ENTRY_BYTES, CacheEntryWarning, ResultCache, json_depth
 
 CONFIG = {"numerics": 3, "n": 64, "tau": 0.5}
 RESULT = {"K1": 0.25}

@@ -8,7 +8,7 @@ import pytest
 
 from verification.claims import CLAIMS
 from verification.rules import Inequality, Values
-from verification.stats import t_interval
+from verification.statistics.stats import t_interval
 from verification.verdicts import SUPPORTING, VERDICTS, Check, make_check
 
 

@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 import scipy
 
-from verification.formats import markdown_table
+from verification.output.formats import markdown_table
 from verification import figures
 from verification.figures import Series, band_plot, label, loglog_fit_plot
-from verification.files import atomic_write_text, write_results_json
-from verification.markdown import write_report_md
-from verification.provenance import git_state, provenance
-from verification.runner import progress
-from verification.stats import fit_power_law
+from verification.store.files import atomic_write_text, write_results_json
+from verification.output.markdown import write_report_md
+from verification.store.provenance import git_state, provenance
+from verification.store.runner import progress
+from verification.statistics.stats import fit_power_law
 from verification.verdicts import Check
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..stats import t_interval
+from ..statistics.stats import t_interval
 from .style import BANDS, FAINT_ALPHA
 
 __all__ = ["Band", "band_stats", "draw_band", "legend", "seed_matrix"]
@@ -49,7 +49,7 @@ def band_stats(samples: Sequence[Sequence[float]] | np.ndarray, kind: str = "t",
                ci: float = 0.95) -> Band:
     """The seed mean and band of ``samples`` (seeds x points; NaN where a seed has no value) at each point.
 
-    ``kind="t"``: Student's t interval of the mean at level ``ci`` (:func:`verification.stats.t_interval`);
+    ``kind="t"``: Student's t interval of the mean at level ``ci`` (:func:`verification.statistics.stats.t_interval`);
     with ``log`` of the log values, exponentiated (geometric mean; values <= 0, which a log axis cannot show,
     are left out). ``kind="minmax"``: the arithmetic mean and the range over seeds (``log`` is ignored).
 

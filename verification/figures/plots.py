@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..stats import PowerLawFit
+from ..statistics.stats import PowerLawFit
 from .bands import band_stats, draw_band, legend, seed_matrix
 from .style import COLORS, PREDICTION_STYLE, UNITS, color, label, log_scale, ordered_colors
 

@@ -16,7 +16,7 @@ Bands (docs/theory.md §8)
     A figure that summarises seeds draws the seed mean as a line, the band around it, and each seed as a
     thin faint line (or faint points) without a legend entry. Two bands, each named in the legend:
 
-    - ``"t"``: the 95% Student t interval of the seed mean (:func:`verification.stats.t_interval`), for
+    - ``"t"``: the 95% Student t interval of the seed mean (:func:`verification.statistics.stats.t_interval`), for
       summaries at fixed x (rates in n, sweeps over m, µ, d, c). On a log axis it is taken of the log values
       (the geometric mean and exp of its interval), the scale on which the rates are fitted.
     - ``"minmax"``: the range over seeds around the arithmetic seed mean, for curves over training time

@@ -210,7 +210,7 @@ def seed_bootstrap(values: Sequence[float], rng: np.random.Generator, reps: int,
 
 
 def t_bounds(samples: np.ndarray, ci: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Row-wise (mean, low, high) of Student's t interval: the vectorised :func:`verification.stats.t_interval`
+    """Row-wise (mean, low, high) of Student's t interval: the vectorised :func:`verification.statistics.stats.t_interval`
     (NaN bounds for rows of fewer than 2 values)."""
     x = np.atleast_2d(np.asarray(samples, dtype=float))
     k = x.shape[1]

@@ -1,5 +1,5 @@
 """Bounds with fitted constants (docs/theory.md §8.3, §8.5) as a rule: the procedure of
-:mod:`verification.bound_test` (fit on the design, identified terms, a split-conformal threshold at the theorems'
+:mod:`verification.calibrated.bound_test` (fit on the design, identified terms, a split-conformal threshold at the theorems'
 δ, a binomial test over the held-out draws) applied to the paper's shape, its negative controls and the shape
 without its generalisation terms.
 
@@ -7,7 +7,7 @@ Raw verdict: the claim's ``against`` when the paper's shape is rejected and ever
 identified; ``inconclusive`` when it is rejected but some term is not (the tested bound is then not the paper's:
 the design cannot tell it from the bound without that term); ``holds`` when it is not rejected and the same test
 rejects more than half of the named controls; ``inconclusive`` otherwise. Size: the simulated rate of rejecting a
-bound that holds exactly, with the design's noise (:func:`verification.bound_test.simulated_size`). Power: the
+bound that holds exactly, with the design's noise (:func:`verification.calibrated.bound_test.simulated_size`). Power: the
 fraction of the named controls rejected.
 """
 
@@ -20,7 +20,7 @@ from .core import Operating
 
 @dataclass(frozen=True)
 class FittedData:
-    """The paper's shape, the design and held-out points (:class:`verification.bound_test.Points`), the negative
+    """The paper's shape, the design and held-out points (:class:`verification.calibrated.bound_test.Points`), the negative
     controls (``(shape, named)`` pairs), the shape without generalisation terms (or None), and the names of the
     generalisation terms."""
 
@@ -42,7 +42,7 @@ class Fitted:
     Examples
     --------
     >>> import numpy as np
-    >>> from verification.bound_test import Points, Shape, columns_of
+    >>> from verification.calibrated.bound_test import Points, Shape, columns_of
     >>> from verification.rules import Fitted, FittedData, judge, rng_for
     >>> def pts(n, tau, cells, c=2.0):
     ...     return Points({"n": n, "tau": tau, "opt": 1 / tau, "n^-2": 1 / n**2, "prior": 0 * tau}, c / tau, cells)
@@ -75,7 +75,7 @@ class Fitted:
                 "rejected: inconclusive")
 
     def measure(self, data: FittedData) -> dict:
-        from ..bound_test import identified, run_test
+        from ..calibrated.bound_test import identified, run_test
 
         if data.design is None or data.design.y.size == 0 or data.held.y.size == 0:
             return {"error": "no design or no held-out points", **data.extra}
@@ -116,7 +116,7 @@ class Fitted:
 
     def characteristics(self, data: FittedData, stat: dict) -> Operating:
         """Size by simulating a bound that holds exactly (``data.replicates`` replicates), power from the controls."""
-        from ..bound_test import simulated_size
+        from ..calibrated.bound_test import simulated_size
         from .core import rng_for
 
         if "error" in stat:

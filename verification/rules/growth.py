@@ -1,7 +1,7 @@
 """Polynomial against exponential growth in d (docs/theory.md §8.7) as a rule with simulated size and power.
 
 Per seed, ΔAIC = AIC_exp - AIC_poly = N log(RSS_exp / RSS_poly) from the least-squares lines of log y on log d
-and on d (:mod:`verification.growth`). ``consistent``: ΔAIC > 2 in every seed; the claim's ``against``: ΔAIC < -2
+and on d (:mod:`verification.statistics.growth`). ``consistent``: ΔAIC > 2 in every seed; the claim's ``against``: ΔAIC < -2
 in most seeds; ``inconclusive`` otherwise.
 
 Nulls, from the claim's own data: each seed's polynomial fit with residuals resampled from the seeds' polynomial
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..growth import DECISIVE, compare_growth, delta_aic
+from ..statistics.growth import DECISIVE, compare_growth, delta_aic
 from .core import SMOOTHING, Hypothesis
 
 
@@ -40,7 +40,7 @@ def _rss_lines(u: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def delta_aic_rows(d: np.ndarray, logy: np.ndarray) -> np.ndarray:
-    """ΔAIC of each row of log y against one d (vectorised :func:`verification.growth.delta_aic`)."""
+    """ΔAIC of each row of log y against one d (vectorised :func:`verification.statistics.growth.delta_aic`)."""
     tiny = 1e-300
     return d.size * np.log((_rss_lines(d, logy) + tiny) / (_rss_lines(np.log(d), logy) + tiny))
 

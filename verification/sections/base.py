@@ -13,11 +13,11 @@ import numpy as np
 
 from empirical.measure import MeasureConfig, Measurement
 
-from ..claims import CLAIMS
+from ..claims.registry import CLAIMS
 from ..rules import Values
-from ..runner import Runner
-from ..stats import PowerLawFit, fit_power_law_seeds, seed_slopes
-from ..sweeps import Scale
+from ..store.runner import Runner
+from ..statistics.stats import PowerLawFit, fit_power_law_seeds, seed_slopes
+from ..designs.sweeps import Scale
 from ..verdicts import Check, fit_numbers, make_check
 
 
@@ -34,7 +34,7 @@ class Section:
 
 @dataclass(frozen=True)
 class Context:
-    """The sizes (:class:`~verification.sweeps.Scale`), the output folder and the runner of one build."""
+    """The sizes (:class:`~verification.designs.sweeps.Scale`), the output folder and the runner of one build."""
 
     scale: Scale
     out: Path

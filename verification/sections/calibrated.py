@@ -1,17 +1,17 @@
 """Calibrated bounds on held-out draws (docs/theory.md §8.3): the paper's simplified bound, its negative controls
 and the bound without its generalisation terms, each fitted on the calibration design stored by
 ``diffgen calibrate``, thresholded at the theorems' δ by split-conformal leave-one-cell-out refits, and tested on
-held-out draws by a binomial test (:mod:`verification.bound_test`, rule :class:`verification.rules.Fitted`)."""
+held-out draws by a binomial test (:mod:`verification.calibrated.bound_test`, rule :class:`verification.rules.Fitted`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..formats import markdown_table
+from ..output.formats import markdown_table
 
-from .. import heldout
-from ..bound_test import DELTA, Points
-from ..claims import CLAIMS
+from ..calibrated import heldout
+from ..calibrated.bound_test import DELTA, Points
+from ..claims.registry import CLAIMS
 from ..figures import tightness_histogram
 from ..rules import FittedData
 from ..verdicts import Check
@@ -99,7 +99,7 @@ def calibrated(ctx: Context) -> Section:
             f"{m['excluded_truncated_K2']} points left out (K2 law truncated).")
     paths = [tightness_histogram(ctx.figure("tightness.png"), ratios)] if ratios else []
     text = (
-        f"The paper's simplified bound and each negative control (verification/controls.py) are fitted by the same "
+        f"The paper's simplified bound and each negative control (verification/calibrated/controls.py) are fitted by the same "
         f"linear program on the calibration design stored by diffgen calibrate: n in {list(heldout.DESIGN_N)}, m in "
         f"{list(heldout.DESIGN_M)}, three mu, {heldout.DESIGN_REPLICATES} cells per (n, m, mu), each with its own "
         f"seed < {heldout.HELDOUT_SEED0}, K1 on tau in [1, 1e9] (K2 at three tau). A term is identified when "

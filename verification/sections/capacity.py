@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from bounds import symbols as S
-from ..formats import markdown_table
+from ..output.formats import markdown_table
 from empirical.measure import MeasureConfig
 
-from ..claims import CLAIMS, simplified, term_exponent
+from ..claims.registry import CLAIMS, simplified, term_exponent
 from ..figures import Series, band_plot, color, label, loglog_fit_plot, seed_matrix
 from ..rules import profile_from
-from ..sweeps import early_stopped, has_minimum, k1_configs, resolved
+from ..designs.sweeps import early_stopped, has_minimum, k1_configs, resolved
 from ..verdicts import fit_numbers
 from .base import Context, Section, fit, fmt_fit, seed_mean, seeds_of, slopes, try_fit
 

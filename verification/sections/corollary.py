@@ -11,11 +11,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..formats import markdown_table
+from ..output.formats import markdown_table
 from empirical.measure import MeasureConfig, Measurement
 
-from .. import heldout
-from ..claims import CLAIMS, rates_m_equals_n
+from ..calibrated import heldout
+from ..claims.registry import CLAIMS, rates_m_equals_n
 from ..figures import Series, band_plot, label, ordered_colors, seed_matrix
 from ..rules import Parts
 from ..verdicts import Check, fit_numbers

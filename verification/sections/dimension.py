@@ -7,14 +7,14 @@ import numpy as np
 from scipy import integrate
 
 from bounds import theorem1
-from ..formats import markdown_table
+from ..output.formats import markdown_table
 from empirical.measure import MeasureConfig, Measurement, make_target
 
 from ..figures import Series, band_plot, color, seed_matrix
 from ..figures import label as axis_label
-from ..growth import GrowthFit, compare_growth
+from ..statistics.growth import GrowthFit, compare_growth
 from ..rules import Parts, growth_data
-from ..sweeps import early_stopped
+from ..designs.sweeps import early_stopped
 from ..verdicts import Check
 from .base import Context, Section
 
@@ -35,7 +35,7 @@ def _configs(ctx: Context) -> dict[str, list[MeasureConfig]]:
 
 
 def early_stopped_row(r: Measurement) -> dict:
-    """The numbers of one run at its early-stopping time (:func:`verification.sweeps.early_stopped`: τ_es the
+    """The numbers of one run at its early-stopping time (:func:`verification.designs.sweeps.early_stopped`: τ_es the
     smooth argmin, K1 the grid minimum): τ_es, K1, K1 - KL(p_T‖π), and I1, the ODE-KL K3 and its SE at the grid
     minimum, where they were measured (NaN where not)."""
     i = int(np.argmin(r.K["K1"]))

@@ -7,13 +7,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..formats import markdown_table
+from ..output.formats import markdown_table
 from empirical.measure import MeasureConfig
 
-from ..claims import CLAIMS, DIMENSION_RATE_DS
+from ..claims.registry import CLAIMS, DIMENSION_RATE_DS
 from ..figures import label, loglog_fit_plot
 from ..rules import Values, profile_from
-from ..sweeps import early_stopped, k1_configs
+from ..designs.sweeps import early_stopped, k1_configs
 from ..verdicts import Check, fit_numbers
 from .base import Context, Section, fit, fmt_fit, seed_mean, seeds_of, slopes
 

@@ -13,12 +13,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..formats import markdown_table
+from ..output.formats import markdown_table
 from empirical.measure import MeasureConfig
 
-from ..claims import CLAIMS, fraction
+from ..claims.registry import CLAIMS, fraction
 from ..figures import Series, band_plot, label, loglog_fit_plot, ordered_colors
-from ..sweeps import k1_configs
+from ..designs.sweeps import k1_configs
 from .base import Context, Section, fit, fmt_fit, seeds_of, slopes
 
 

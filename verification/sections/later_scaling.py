@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..formats import markdown_table
+from ..output.formats import markdown_table
 
 from ..figures import Series, band_plot, color, label, ordered_colors, seed_matrix
-from ..growth import compare_growth
-from ..later_runs import ExactCurves, optimiser_runs, run_curves
+from ..statistics.growth import compare_growth
+from ..designs.later_runs import ExactCurves, optimiser_runs, run_curves
 from empirical.training.paper_runs import run_paper
 from ..rules import Parts, WindowRise, growth_data, runs_from
 from .base import Context, try_fit, slopes

@@ -10,22 +10,22 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..formats import markdown_table
+from ..output.formats import markdown_table
 from empirical.measure.gaussian_floor import gaussian_floor
 from empirical.measure.halves import HalvesConfig
 from empirical.measure import MeasureConfig, make_target, seeds as draw_seeds
 from empirical.rf.features import draw_features
 from empirical.rf.noise_draws import gram_spectra
 
-from ..claims import CLAIMS
-from ..claims_later import MEMORISED_LEVEL, STOPPING_DECADES
+from ..claims.registry import CLAIMS
+from ..claims.later import MEMORISED_LEVEL, STOPPING_DECADES
 from ..figures import Series, band_plot, color, label, ordered_colors, seed_matrix
 from ..figures.plots import figure, save
-from ..later_runs import ExactCurves, halves_key, run_curves, run_halves
-from ..later_stats import first_below, memorised_excess, tau_mem
+from ..designs.later_runs import ExactCurves, halves_key, run_curves, run_halves
+from ..statistics.later_stats import first_below, memorised_excess, tau_mem
 from ..rules import Values
 from ..rules.rise import curve_rise
-from ..stats import smooth_argmin
+from ..statistics.stats import smooth_argmin
 from .base import Context, Section, curve, slopes
 from .later_scaling import d_over_n, optimiser
 
@@ -327,7 +327,7 @@ def mnist_halves_data(result: dict) -> Values:
 def _mnist_halves(ctx: Context) -> tuple[list, list, dict]:
     """Two halves on the MNIST nearest and farthest pair (the scale's first MNIST design). Check
     halves-converge-mnist."""
-    from ..mnist import halves_experiment
+    from ..designs.mnist import halves_experiment
 
     design, fractions = ctx.scale.mnist_designs[0], ctx.scale.later.halves_mnist_fractions
     result = halves_experiment(ctx.runner, design, fractions)

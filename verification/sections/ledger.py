@@ -21,14 +21,14 @@ import numpy as np
 from scipy import integrate
 
 from bounds import theorem1
-from ..formats import markdown_table
+from ..output.formats import markdown_table
 from empirical.measure.lemma_checks import LEMMA_RTOL
 from empirical.measure import Measurement, make_target
 
-from .. import heldout
-from ..cache import config_key
-from ..calibration import fit_constants
-from ..claims import poly_degree
+from ..calibrated import heldout
+from ..store.cache import config_key
+from ..calibrated.calibration import fit_constants
+from ..claims.registry import poly_degree
 from ..rules import FittedData, Inequality
 from ..verdicts import Check, fit_numbers
 from .base import Context, Section, slopes, try_fit
@@ -104,10 +104,10 @@ def fitted_line(points: Mapping[str, np.ndarray], design: np.ndarray, shape: Col
 def fitted_check(ctx: Context, claim_id: str, points: Mapping[str, np.ndarray], design: np.ndarray, paper: Columns,
                  controls: Mapping[str, Columns], sizes: Mapping) -> Check:
     """The paper's line and its negative controls, fitted on ``design`` and tested beyond it by the fitted rule
-    (:class:`verification.rules.Fitted`: the procedure of :mod:`verification.bound_test`, cells the flows). An
+    (:class:`verification.rules.Fitted`: the procedure of :mod:`verification.calibrated.bound_test`, cells the flows). An
     upper bound can be loose, so the controls are shapes that are too optimistic somewhere beyond the design: only
     those can a domination test reject. The fitted line's slack is reported beside (``line``)."""
-    from ..bound_test import Points, Shape
+    from ..calibrated.bound_test import Points, Shape
 
     zero = lambda p: np.zeros_like(p["n"])  # noqa: E731  (no offset: the line itself bounds the quantity)
     shape = Shape("paper", tuple((f"c{j}", (lambda p, j=j: paper(p)[j])) for j in range(len(paper(points)))), zero)

@@ -1,5 +1,5 @@
 """Real digits (Figs. 6–7): the nearest and farthest MNIST cluster pairs, random-feature route, with the
-measured generalisation gap (docs/theory.md §9; the experiment is :mod:`verification.mnist`)."""
+measured generalisation gap (docs/theory.md §9; the experiment is :mod:`verification.designs.mnist`)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..formats import markdown_table
+from ..output.formats import markdown_table
 
 from scipy.stats import kendalltau
 
 from ..figures import Series, band_plot, color, label, ordered_colors
-from ..mnist import experiment, summary
+from ..designs.mnist import experiment, summary
 from ..rules import Parts, Values
 from ..verdicts import Check
 from .base import Context, Section
@@ -28,7 +28,7 @@ def _gap(run: dict) -> float:
 
 
 def mnist_checks(ctx: Context, result: dict, sizes: dict) -> list[Check]:
-    """The four MNIST claims from an :func:`verification.mnist.experiment` result."""
+    """The four MNIST claims from an :func:`verification.designs.mnist.experiment` result."""
     near, far = result["near"], result["far"]
     taus = near[0]["fit"]["taus"]
     start = result["design"]["trained_from"]

@@ -7,13 +7,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..formats import markdown_table
+from ..output.formats import markdown_table
 from empirical.measure import MeasureConfig
 
-from ..claims import CLAIMS, poly_degree
+from ..claims.registry import CLAIMS, poly_degree
 from ..figures import Series, band_plot, color, density_panels, label, seed_matrix
 from ..rules import profile_from
-from ..sweeps import early_stopped, k1_configs, learned_densities, resolved
+from ..designs.sweeps import early_stopped, k1_configs, learned_densities, resolved
 from .base import Context, Section, fit, fmt_fit, seed_mean, seeds_of, slopes
 
 

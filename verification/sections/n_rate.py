@@ -6,13 +6,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..formats import markdown_table
+from ..output.formats import markdown_table
 from empirical.measure import MeasureConfig
 
-from ..claims import CLAIMS
+from ..claims.registry import CLAIMS
 from ..figures import label, loglog_fit_plot
 from ..rules import Parts, Values
-from ..sweeps import around_minimum, early_stopped, has_minimum, k1_configs, resolved
+from ..designs.sweeps import around_minimum, early_stopped, has_minimum, k1_configs, resolved
 from .base import Context, Section, curve, fit, fmt_fit, seed_mean, seeds_of, slopes, try_fit
 from .tau_curves import rise_curves
 

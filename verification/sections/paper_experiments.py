@@ -1,5 +1,5 @@
 """The paper's own experiments (Figs. 3-5, 8-11) as the authors ran them, measured exactly (docs/theory.md §10;
-the runs are :mod:`verification.paper_runs`).
+the runs are :mod:`verification.designs.paper_runs`).
 
 K2 (the reverse-SDE sampler's KL) decides every verdict; the authors' 51-point grid metric is reported beside it.
 """
@@ -14,15 +14,15 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from ..formats import markdown_table
+from ..output.formats import markdown_table
 from empirical.sde import sde_by_name
 from empirical.targets import two_mode
 
-from ..claims import CLAIMS, FLOW_RTOL
+from ..claims.registry import CLAIMS, FLOW_RTOL
 from ..figures import Series, band_plot, color, density_panels, label
 from empirical.training.paper_runs import TIME_CONTROLS
 
-from ..paper_runs import experiment
+from ..designs.paper_runs import experiment
 from ..rules import Densities, Parts, Profile, Values, WindowRise, runs_from
 from ..verdicts import Check
 from .base import Context, Section

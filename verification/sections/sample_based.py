@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 
 from empirical.rf.features import rf_score
-from ..formats import markdown_table
+from ..output.formats import markdown_table
 from empirical.kl.sampling import sample_binned_kl
 from empirical.measure import MeasureConfig, make_target, measure
 

@@ -6,13 +6,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..formats import markdown_table
+from ..output.formats import markdown_table
 from empirical.measure import KL_NAMES, MeasureConfig
 
 from ..figures import tau_curves_plot
 from ..rules import Curves
 from ..rules.rise import curve_rise
-from ..sweeps import early_stopped, k1_configs
+from ..designs.sweeps import early_stopped, k1_configs
 from .base import Context, Section, curve
 
 ACCURACY = {"K1": 1e-12, "K2": 1e-3}

@@ -8,9 +8,9 @@ import numpy as np
 
 from empirical.measure import MeasureConfig
 
-from ..claims import CLAIMS, fraction
+from ..claims.registry import CLAIMS, fraction
 from ..figures import label, loglog_fit_plot
-from ..sweeps import early_stopped, k1_configs, resolved
+from ..designs.sweeps import early_stopped, k1_configs, resolved
 from .base import Context, Section, fit, fmt_fit, seeds_of, slopes
 from .tau_curves import rise_curves
 
