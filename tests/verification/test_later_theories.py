@@ -264,7 +264,7 @@ def test_the_design_refuses_sweeps_that_cannot_be_judged():
 # ---------------------------------------------------------------- the section
 
 
-TINY = LaterDesign(mem_ns=(4, 8), mem_m=16, mem_taus=(1e2, 1e5, 1e8), mem_k_taus=(1e2, 1e4, 1e5), memd_d=2, memd_ns=(4, 8), memd_m=16,
+TINY = LaterDesign(mem_ns=(4, 8), mem_m=16, mem_taus=(1e2, 1e5, 1e8), mem_k_taus=(1e2, 1e5), memd_d=2, memd_ns=(4, 8), memd_m=16,
                    memd_taus=(1e2, 1e5, 1e8), memd_samples=200, noise_n=8, noise_m=16, noise_ks=(1, None),
                    noise_t=0.1, halves_ns=(8, 16), halves_m=16, halves_taus=(1e6,), halves_mnist_fractions=(0.5, 1.0), dn_d=2, dn_ns=(4, 8), dn_n=32,
                    dn_ds=(2, 3, 4), dn_m=8, dn_taus=(1.0, 1e3, 1e6), opt_lrs=(0.5, 0.25), opt_seeds=(0, 1))

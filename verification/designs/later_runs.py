@@ -52,8 +52,8 @@ class LaterDesign:
 
     mem_ns, mem_m, mem_taus : the memorisation sweep (1-D, K2 and the exact memorised fraction at each τ of
         mem_taus; K1 and the held-out loss on the scale's dense τ grid); repeated with each finite k of noise_ks on
-        mem_k_taus (K2 of a finite-k flow, which fits the draws' noise, is not resolved by the Fokker–Planck cells
-        at the longest times: keep them out).
+        mem_k_taus, a subset of mem_taus (k = ∞ is read from the mem_taus sweep; K2 of a finite-k flow, which
+        fits the draws' noise, is not resolved by the Fokker–Planck cells at the longest times: keep them out).
     noise_n, noise_m, noise_ks, noise_t : K1 curves with k noise draws per point (None: k = ∞; 1 and None are
         needed), and the Gram spectra at the one diffusion time noise_t.
     memd_d, memd_ns, memd_m, memd_taus, memd_samples : the memorisation sweep in d = memd_d >= 2 (K1 and the
@@ -97,6 +97,9 @@ class LaterDesign:
         if len(self.mem_ns) < 2 or min(self.mem_ns) < 2:
             raise ValueError(f"mem_ns must hold >= 2 sizes n >= 2 (a slope in n; a second nearest point), got "
                              f"{self.mem_ns!r}")
+        if not set(self.mem_k_taus) <= set(self.mem_taus):
+            raise ValueError(f"mem_k_taus must be taus of mem_taus (k = infinity is read from that sweep), got "
+                             f"{self.mem_k_taus!r}")
         if self.memd_d < 2 or len(self.memd_ns) < 2 or min(self.memd_ns) < 2:
             raise ValueError(f"memd_d must be >= 2 and memd_ns hold >= 2 sizes n >= 2, got {self.memd_d!r}, "
                              f"{self.memd_ns!r}")

@@ -107,7 +107,7 @@ QUICK = Scale(
                       width_epoch=100, width_cap=300, width_eval_every=20, flow_seeds=(0, 1, 2), flow_epochs=100,
                       flow_eval_every=20, density_epochs=(20, 100, 180)),
     later=LaterDesign(mem_ns=(4, 8, 12), mem_m=256, mem_taus=_grid(2, 10, 1), mem_k_taus=_grid(2, 8, 1), memd_d=4, memd_ns=(2, 3, 4, 6),
-                      memd_m=256, memd_taus=_grid(2, 8, 1), memd_samples=2000, noise_n=32, noise_m=256,
+                      memd_m=256, memd_taus=_grid(2, 8, 1), memd_samples=1000, noise_n=32, noise_m=256,
                       noise_ks=(1, None), noise_t=0.1, halves_ns=(16, 64, 256, 1024), halves_m=256,
                       halves_taus=(1e8,), halves_mnist_fractions=(0.25, 0.5, 1.0), dn_d=8, dn_ns=(4, 8, 16, 32, 64, 128, 256, 512), dn_n=512,
                       dn_ds=(4, 8, 16, 32, 64, 1024), dn_m=64, dn_taus=_grid(0, 8, 2), opt_lrs=(0.5, 0.1),

@@ -120,8 +120,9 @@ def memorisation(ctx: Context) -> tuple[list, list, dict]:
     rows = [{**_memorised_row(r), "tau_loss": smooth_argmin(np.asarray(f["tau"]), np.asarray(f["heldout_loss"])),
              "tau_es_K1": smooth_argmin(np.asarray(f["tau"]), np.asarray(f["K1"]))} for r, f in zip(res, flows)]
     finite = [k for k in L.noise_ks if k is not None]
-    k_configs = [replace(c, noise_draws=k, taus=L.mem_k_taus) for k in [None, *finite] for c in configs]
-    k_rows = [_memorised_row(r) for r in ctx.run(k_configs, "later theories: memorisation with k noise draws")]
+    k_configs = [replace(c, noise_draws=k, taus=L.mem_k_taus) for k in finite for c in configs]
+    k_rows = [_memorised_row(r, L.mem_k_taus) for r in res]  # k = infinity: the same exact flows, on the k grid
+    k_rows += [_memorised_row(r) for r in ctx.run(k_configs, "later theories: memorisation with k noise draws")]
     censored = {str(k): sum(1 for r in rows if r["n"] == k and not np.isfinite(r["tau_mem"])) for k in L.mem_ns}
     sizes = {"m": L.mem_m, "ns": list(L.mem_ns)}
     checks = [ctx.judge("memorisation-tau-mem-vs-n", tau_mem_data(rows, L.mem_taus[-1]), level=MEMORISED_LEVEL,
@@ -178,21 +179,25 @@ def memorisation(ctx: Context) -> tuple[list, list, dict]:
                                                                                  "excess_kept")} for r in k_rows]}}
 
 
-def _memorised_row(r) -> dict:
+def _memorised_row(r, on: tuple[float, ...] | None = None) -> dict:
     """τ_gen, τ_mem and the memorised excess of one 1-D memorisation measurement (K2 and the exact fraction), read
     on the τ whose K2 law was not truncated and whose K2 is finite (an overfitted score's law can vanish where p0 has
-    mass: K2 = +inf, which has no argmin to smooth)."""
+    mass: K2 = +inf, which has no argmin to smooth), and only those of ``on`` when given (the flows are exact, so a
+    measurement on a finer grid gives, at the τ of ``on``, the numbers of one made on ``on``)."""
     tau, k2 = curve(r, "K2")
-    tau, k2 = tau[np.isfinite(k2)], k2[np.isfinite(k2)]
-    keep = np.isin(r.taus, tau)
+    chosen = np.isfinite(k2) & (True if on is None else np.isin(tau, on))
+    tau, k2 = tau[chosen], k2[chosen]
+    on_grid = np.ones(r.taus.size, dtype=bool) if on is None else np.isin(r.taus, on)
+    keep = np.isin(r.taus[on_grid], tau)
+    frac = np.asarray(r.memorised_fraction)[on_grid]
     ref = float(r.quantities["memorised_fraction_target"])
     start = int(np.argmin(k2)) if k2.size else 0
-    excess = memorised_excess(r.memorised_fraction, ref)
+    excess = memorised_excess(frac, ref)
     return {"n": r.config.n, "seed": r.config.seed, "k": r.config.noise_draws,
             "tau_gen": smooth_argmin(tau, k2) if k2.size >= 3 else float("nan"), "K2_min": float(np.min(k2)),
-            "tau_mem": tau_mem(tau, np.asarray(r.memorised_fraction)[keep], ref, start, MEMORISED_LEVEL),
+            "tau_mem": tau_mem(tau, frac[keep], ref, start, MEMORISED_LEVEL),
             "fraction_p0": ref, "excess": excess.tolist(), "taus": tau.tolist(), "excess_kept": excess[keep].tolist(),
-            "K2": r.K["K2"].tolist(), "truncated": int(np.sum(~keep))}
+            "K2": np.asarray(r.K["K2"])[on_grid].tolist(), "truncated": int(np.sum(~keep))}
 
 
 def memorisation_d(ctx: Context) -> tuple[list, list, dict]:
