@@ -84,6 +84,22 @@ def _check_cloud(name: str, y: np.ndarray, d: int | None) -> np.ndarray:
     return y
 
 
+def _checked_fit(y_train, y_test, m, taus, T: float, t0: float):
+    """(y_train, y_test, m, taus, the OU SDE of horizon T): the inputs of a fit on a cloud, checked (each error names
+    its parameter): the two clouds of one d, m >= 1, finite τ > 0, T as :func:`empirical.sde.ou` checks it and
+    0 < t0 < T."""
+    y_train = _check_cloud("y_train", y_train, None)
+    y_test = _check_cloud("y_test", y_test, y_train.shape[1])
+    m = check_int("m", m, 1)
+    taus = np.asarray(taus, dtype=float)
+    if taus.ndim != 1 or taus.size == 0 or not np.all(np.isfinite(taus)) or np.any(taus <= 0):
+        raise ValueError(f"taus must be a non-empty list of finite numbers > 0, got {taus.tolist()}")
+    sde = ou(T)
+    if not 0 < t0 < T:
+        raise ValueError(f"t0 must be in (0, T) = (0, {T}), got {t0!r}")
+    return y_train, y_test, m, taus, sde
+
+
 def fit_cloud(y_train: np.ndarray, y_test: np.ndarray, m: int, taus, seed: int, T: float = 5.0,
               t0: float = 1e-3, n_steps: int = 64, rtol: float = 1e-6, samples: int = 0) -> CloudFit:
     """Train (12) on ``y_train`` by the exact flow (9) from A = 0 and measure both clouds at every τ.
@@ -130,16 +146,8 @@ def fit_cloud(y_train: np.ndarray, y_test: np.ndarray, m: int, taus, seed: int, 
     >>> bool(fit.gap[-1] > fit.gap[0])  # and overfits: the NLL gap grows with training
     True
     """
-    y_train = _check_cloud("y_train", y_train, None)
+    y_train, y_test, m, taus, sde = _checked_fit(y_train, y_test, m, taus, T, t0)
     d = y_train.shape[1]
-    y_test = _check_cloud("y_test", y_test, d)
-    m = check_int("m", m, 1)
-    taus = np.asarray(taus, dtype=float)
-    if taus.ndim != 1 or taus.size == 0 or not np.all(np.isfinite(taus)) or np.any(taus <= 0):
-        raise ValueError(f"taus must be a non-empty list of finite numbers > 0, got {taus.tolist()}")
-    sde = ou(T)
-    if not 0 < t0 < T:
-        raise ValueError(f"t0 must be in (0, T) = (0, {T}), got {t0!r}")
     features = draw_features(m, d, seed, T=T)
     train = empirical_losses(y_train, features, sde, ("std",), t0=t0, rtol=rtol)["std"]
     test = empirical_losses(y_test, features, sde, ("std",), t0=t0, rtol=rtol)["std"]
@@ -196,18 +204,11 @@ def cloud_halves(y_train: np.ndarray, y_test: np.ndarray, m: int, taus, seed: in
     >>> np.shape(out["score_distance"]), bool(np.all(np.asarray(out["score_distance"]) > 0))
     ((2, 2), True)
     """
-    y_train = _check_cloud("y_train", y_train, None)
-    d = y_train.shape[1]
-    y_test = _check_cloud("y_test", y_test, d)
+    y_train, y_test, m, taus, sde = _checked_fit(y_train, y_test, m, taus, T, t0)
     ns = [int(n) for n in ns]
     if not ns or any(n < 2 or n > y_train.shape[0] for n in ns):
         raise ValueError(f"ns must be sizes in [2, {y_train.shape[0]}] (the training points), got {ns}")
-    taus = np.asarray(taus, dtype=float)
-    if taus.ndim != 1 or taus.size == 0 or not np.all(np.isfinite(taus)) or np.any(taus <= 0):
-        raise ValueError(f"taus must be a non-empty list of finite numbers > 0, got {taus.tolist()}")
-    if not 0 < t0 < T:
-        raise ValueError(f"t0 must be in (0, T) = (0, {T}), got {t0!r}")
-    sde, features = ou(T), draw_features(m, d, seed, T=T)
+    features = draw_features(m, y_train.shape[1], seed, T=T)
     weight = empirical_loss(y_test, features, sde, "g2", t0=t0, rtol=rtol)
     rows = []
     for n in ns:

@@ -33,7 +33,7 @@ from torch import nn
 
 from ..checks import check_int
 from ..training.devices import resolve_device
-from ..training.dsm import Batches, dsm_per_sample, minimise
+from ..training.dsm import Batches, checkpoint_epochs, dsm_per_sample, minimise
 from ..sde import LinearSDE, ou
 
 T_DEFAULT = 5.0
@@ -320,7 +320,7 @@ def train_score_net(x_train: np.ndarray, *, epochs: int, batch_size: int = 32, l
     x = torch.from_numpy(x_np).to(dev)
     batches = Batches(len(x), batch_size, lambda idx, _, gen: _noised(model, x[idx], gen, t0, width).mean(),
                       sample_mean=True)
-    marks = sorted(set(range(eval_every, epochs + 1, eval_every)) | {epochs})
+    marks = checkpoint_epochs(epochs, eval_every)[1:]  # from the first S on: no epoch-0 evaluation
     fit = minimise(model, batches, optimizer="adam", lr=lr, epochs=epochs,
                    generator=torch.Generator().manual_seed(seed + 1),  # not the init seed: a distinct stream
                    device=dev, marks=marks if callback is not None else (),

@@ -28,7 +28,8 @@ import numpy as np
 import torch
 
 from ..checks import check_int
-from .dsm import DIVERGENCE_FACTOR, OPTIMIZERS, Batches, TrainingDiverged, dsm_per_sample, minimise  # noqa: F401 (re-exported)
+from .dsm import (DIVERGENCE_FACTOR, OPTIMIZERS, Batches, TrainingDiverged, checkpoint_epochs,  # noqa: F401 (re-exported)
+                  dsm_per_sample, minimise)
 from ..kl import kl_integrated, kl_ode, kl_score_bound, kl_sde_law
 from ..kl.score_bound import score_error
 from ..quadrature import time_grid
@@ -64,19 +65,6 @@ def sde_eps(sde: LinearSDE) -> float:
     divided by σ_t needs t > 0, so training times and the measurements' t0 start there."""
     eps = float(sde.eps)
     return eps if eps > 0 else EPS_DEFAULT
-
-
-def checkpoint_epochs(epochs: int, eval_every: int) -> list[int]:
-    """0, S, 2S, ... and E (E always included): the epochs at which :func:`train` calls back.
-
-    Examples
-    --------
-    >>> from empirical.training import checkpoint_epochs
-    >>> checkpoint_epochs(20, 10), checkpoint_epochs(25, 10)
-    ([0, 10, 20], [0, 10, 20, 25])
-    """
-    epochs, eval_every = check_int("epochs", epochs, 0), check_int("eval_every", eval_every, 1)
-    return sorted(set(range(0, epochs + 1, eval_every)) | {epochs})
 
 
 def _dsm(net: torch.nn.Module, x0: torch.Tensor, t: torch.Tensor, z: torch.Tensor,
@@ -188,10 +176,10 @@ def train(net: torch.nn.Module, x_train: np.ndarray, *, optimizer: str = "sgd", 
     else:
         B1, B2t, c = (torch.as_tensor(v, dtype=dtype, device=dev) for v in (objective.B1, objective.B2.T, objective.c))
 
-        def first() -> torch.Tensor:  # the exact quadratic (Lemma 3), also the loss of each full-batch step
+        def quadratic() -> torch.Tensor:  # the exact loss (Lemma 3): the first loss and each full-batch step's
             th = net.theta
             return torch.sum((th @ B1) * th) - 2.0 * torch.sum(th * B2t) + c
-        batches = Batches(n, n, lambda *_: first())
+        batches, first = Batches(n, n, lambda *_: quadratic()), quadratic
 
     def checkpoint(epoch: int, loss: float, seconds: float) -> dict:
         extra = callback(epoch, net, loss) if callback is not None else None

@@ -29,10 +29,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..checks import check_int
 from .devices import torch_threads
 from ..kl.probe import NonFiniteScore
 
-__all__ = ["Batches", "DIVERGENCE_FACTOR", "OPTIMIZERS", "Training", "TrainingDiverged", "dsm_per_sample", "minimise"]
+__all__ = ["Batches", "DIVERGENCE_FACTOR", "OPTIMIZERS", "Training", "TrainingDiverged", "checkpoint_epochs",
+           "dsm_per_sample", "minimise"]
 
 OPTIMIZERS = ("sgd", "adam")
 """Plain SGD (no momentum) and Adam, torch's defaults otherwise."""
@@ -85,6 +87,20 @@ def dsm_per_sample(score: torch.Tensor, sigma: torch.Tensor, z: torch.Tensor) ->
     tensor([0., 0.])
     """
     return ((sigma * score + z) ** 2).reshape(z.shape[0], -1).sum(1)
+
+
+def checkpoint_epochs(epochs: int, eval_every: int) -> list[int]:
+    """0, S, 2S, ... and E (E always included): the checkpoints of a run of E epochs, every S epochs
+    (:func:`empirical.training.train` calls back at all of them, the MNIST network from S on).
+
+    Examples
+    --------
+    >>> from empirical.training.dsm import checkpoint_epochs
+    >>> checkpoint_epochs(20, 10), checkpoint_epochs(25, 10)
+    ([0, 10, 20], [0, 10, 20, 25])
+    """
+    epochs, eval_every = check_int("epochs", epochs, 0), check_int("eval_every", eval_every, 1)
+    return sorted(set(range(0, epochs + 1, eval_every)) | {epochs})
 
 
 @dataclass(frozen=True)
