@@ -147,6 +147,16 @@ def test_a_broken_lemma_2_is_violated_and_fails_the_build(tmp_path, monkeypatch)
     k2_above.boundary_mass["K2"] = np.full(TAUS.size, 1e-3)
     cut = exact_on([k2_above])["K2<=K1-lemma2"]
     assert cut.verdict == "holds" and cut.measured["excluded_truncated_points"] == TAUS.size
+    # K2 = +inf with K1 finite is a law the cells did not resolve (the true law is positive): counted, not judged;
+    # a finite K2 above K1 beside it is still a violation.
+    unresolved = _flow(16, 1)
+    unresolved.K["K2"] = np.full(TAUS.size, np.inf)
+    found = exact_on([unresolved])["K2<=K1-lemma2"]
+    assert found.verdict == "holds" and found.measured["excluded_unresolved_points"] == TAUS.size
+    assert found.measured["points"] == 0
+    k2_above.boundary_mass["K2"] = np.zeros(TAUS.size)
+    both = exact_on([unresolved, k2_above])["K2<=K1-lemma2"]
+    assert both.verdict == "violated" and both.measured["excluded_unresolved_points"] == TAUS.size
 
     def one_section(ctx):
         ctx.runner.history.append(_flow(16, 0, I2=2.0 / TAUS))  # I2 above ||theta*||^2/(2 tau): Lemma 4 broken

@@ -278,7 +278,7 @@ def _fitted_row(step: str, inequality: str, line: Mapping, verdict: str, power: 
 def ledger_rows(history: Sequence[Measurement], checks: Mapping[str, Check]) -> list[dict]:
     """One row per inequality the proof chains: its measured left side over its right side, worst and
     median (the slack), with the constant where the paper hides one."""
-    k1, k2, _ = lemma2_pairs(history)
+    k1, k2, *_ = lemma2_pairs(history)
     ratio = k2 / k1
     l5 = np.array([v for k, v in worst_ratios(history).items() if k.endswith(":lemma5")])
     i1, i2, i3, l5s = (checks[k] for k in ("ledger-I1", "ledger-I2", "ledger-I3", "lemma5-as-stated"))
