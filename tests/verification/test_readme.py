@@ -34,3 +34,14 @@ def test_no_time_is_left_unmeasured():
     """Every time in the README is a measured number of seconds or minutes beside a named machine."""
     assert not re.search(r"TIME_|MACHINE", README)
     assert "2 cores" in README
+
+
+def test_the_later_theories_stand_in_a_table_of_their_own_beside_the_papers():
+    from verification.claims.registry import CLAIMS
+
+    block = verdict_summary(ROOT / "reports/quick-baseline/results.json", SOURCE[1], SOURCE[2])
+    paper, later = block.split("The later theories' predictions", 1)
+    names = lambda text: set(re.findall(r"^\| `([^`]+)`", text, flags=re.M))  # noqa: E731
+    assert names(later) and all(CLAIMS[c].section == "later_theories" for c in names(later))
+    assert names(paper) and not any(CLAIMS[c].section == "later_theories" for c in names(paper))
+    assert "arXiv 2505.17638" in later  # each row names its source

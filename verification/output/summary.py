@@ -41,7 +41,9 @@ SOURCE = ("reports/full/results.json", "reports/full/report.md", "the full repor
 
 
 def verdict_summary(path: str | Path = SOURCE[0], link: str = SOURCE[1], label: str = SOURCE[2]) -> str:
-    """The markdown block: verdict counts, then claim | verdict | one number, in the report's order.
+    """The markdown block: verdict counts, then claim | source | verdict | one number in the report's order, the
+    paper's claims first and the later theories' (docs/theory.md §11: the claims of the registry's
+    ``later_theories`` section) in a table of their own, so that each later prediction stands beside the paper's.
 
     Examples
     --------
@@ -49,13 +51,24 @@ def verdict_summary(path: str | Path = SOURCE[0], link: str = SOURCE[1], label: 
     >>> verdict_summary().splitlines()[0].startswith("Verdicts of [the full report]")
     True
     """
+    from ..claims.registry import CLAIMS
+
     doc = load_results(path, "results.json")
     checks = list(doc.checks.values())
     counts = ", ".join(f"{v} {sum(c['verdict'] == v for c in checks)}" for v in VERDICTS
                        if any(c["verdict"] == v for c in checks))
-    rows = [{"claim": f"`{c['name']}`", "verdict": c["verdict"], "number": _number(c)} for c in checks]
-    return (f"Verdicts of [{label}]({link}) ({len(checks)} claims: {counts}):\n\n"
-            + markdown_table(rows, ["claim", "verdict", "number"]))
+    later = [c for c in checks if c["name"] in CLAIMS and CLAIMS[c["name"]].section == "later_theories"]
+    paper = [c for c in checks if c not in later]
+
+    def table(group: list) -> str:
+        rows = [{"claim": f"`{c['name']}`", "source": c.get("source", "-"), "verdict": c["verdict"],
+                 "number": _number(c)} for c in group]
+        return markdown_table(rows, ["claim", "source", "verdict", "number"])
+
+    out = f"Verdicts of [{label}]({link}) ({len(checks)} claims: {counts}). The paper's claims:\n\n" + table(paper)
+    if later:
+        out += "\n\nThe later theories' predictions, tested in the same engine (docs/theory.md §11):\n\n" + table(later)
+    return out
 
 
 def write_into(readme: str | Path, block: str) -> None:
