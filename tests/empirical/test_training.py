@@ -223,3 +223,28 @@ def test_measure_checkpoint_solves_the_sampler_once_and_measures_only_its_keys(m
     assert np.allclose(out["density"], target.pdf(1e-5, xs), atol=1e-3)
     with pytest.raises(ValueError, match="keys"):
         training.measure_checkpoint(target, target.score, keys=("K9",))
+
+
+@pytest.mark.parametrize("dtype, rtol", [(torch.float32, 2e-6), (torch.float64, 1e-13)])
+def test_one_time_for_every_x_is_the_per_row_time(dtype, rtol):
+    """NetScore embeds one time once (t of shape ()); it must give what the per-row path (t repeated N times, as
+    training sees it) gives, up to the rounding of the vectorised sin/cos, and its ∂_x too. A net without the
+    one-time path is called with t repeated."""
+    net = SwishNet(64, sde=ve(), seed=3, dtype=dtype)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.3 * torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel()), dtype=dtype))
+    score, x = net.score, np.random.default_rng(0).normal(scale=5.0, size=1000)
+    for t in (1e-5, 0.065, 0.3, 1.0):
+        xt = torch.as_tensor(x, dtype=dtype)
+        with torch.no_grad():
+            rows = score.net(xt, torch.full_like(xt, t)).double().numpy()
+        scale = np.max(np.abs(rows))
+        assert np.max(np.abs(score(t, x) - rows)) <= rtol * scale
+        xt.requires_grad_(True)
+        (g,) = torch.autograd.grad(score.net(xt, torch.full_like(xt, t)).sum(), xt)
+        assert np.max(np.abs(score.dx(t, x) - g.double().numpy())) <= rtol * np.max(np.abs(g.numpy()))
+    # the per-row path is still what training uses: a batch of distinct times
+    t = torch.linspace(0.01, 1.0, 5, dtype=dtype)
+    each = torch.stack([net(torch.zeros(1, dtype=dtype), ti.reshape(1)) for ti in t])[:, 0]
+    assert torch.allclose(net(torch.zeros(5, dtype=dtype), t), each, rtol=rtol * 10)

@@ -124,13 +124,13 @@ FULL = Scale(
     dim_ode_samples=2000, dim_rate_ns=(16, 32, 64, 128, 256, 512), dim_m_sweep=(16, 32, 64, 128, 256, 512),
     dim_m_sweep_n=64, dim_mu_sweep=(2.5, 3.0, 4.0, 5.0, 6.0, 8.0), dim_mu_d=8,
     mnist_designs=tuple(Design(K=K, d=d, m=512, taus=(10.0, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7), seeds=(0, 1, 2, 3, 4),
-                               n_pairs=pairs, min_size=100, samples=16)
+                               n_pairs=pairs, min_size=100, samples=16, ranked_all_seeds=(K, d) == (30, 32))
                         for K, d, pairs in ((30, 32, 10), (10, 32, 10), (30, 16, 2), (30, 64, 2))),
-    paper=PaperDesign(seeds=(0, 1, 2, 3, 4), epochs=2001, eval_every=10, widths=tuple(2 ** k for k in range(1, 12)),
-                      width_seeds=(0, 1, 2), width_epoch=1000, width_cap=10000, width_eval_every=20,
+    paper=PaperDesign(seeds=(0, 1, 2, 3, 4), epochs=2001, eval_every=20, widths=tuple(2 ** k for k in range(1, 12)),
+                      width_seeds=(0, 1, 2), width_epoch=1000, width_cap=10000, width_eval_every=50,
                       flow_seeds=(0, 1, 2, 3, 4), flow_epochs=2000, flow_eval_every=100),
-    later=LaterDesign(mem_ns=(4, 6, 8, 12, 16, 32), mem_m=256, mem_taus=_grid(2, 12, 2), mem_k_taus=_grid(2, 8, 2), memd_d=4,
-                      memd_ns=(2, 3, 4, 6, 8, 12), memd_m=256, memd_taus=_grid(2, 9, 2), memd_samples=4000, noise_n=32,
+    later=LaterDesign(mem_ns=(4, 6, 8, 12, 16, 32), mem_m=256, mem_taus=_grid(2, 12, 2), mem_k_taus=_grid(2, 8, 1), memd_d=4,
+                      memd_ns=(2, 3, 4, 6, 8, 12), memd_m=256, memd_taus=_grid(2, 9, 2), memd_samples=2000, noise_n=32,
                       noise_m=256,
                       noise_ks=(1, 4, 16, None), noise_t=0.1, halves_ns=(16, 64, 256, 1024, 4096), halves_m=256,
                       halves_taus=(1e2, 1e4, 1e6, 1e8), halves_mnist_fractions=(0.125, 0.25, 0.5, 1.0),
