@@ -112,7 +112,7 @@ def exact_failures(results: Sequence[Measurement]) -> list[str]:
     """The exact checks that fail on ``results``, sorted: "<entry>:<check>" for each failed check of
     ``Measurement.lemmas`` (entries "empirical_flow", "population_flow", "independent"; the last holds
     ledger-I2 as "I2_agreement" and "ledger_I2", and "K1_quadrature"), and "K2<=K1" (Lemma 2 at every
-    point where K2 was measured and its law is not truncated)."""
+    point where K2 was measured and its law is neither truncated nor unresolved)."""
     failed = {f"{entry}:{name}" for r in results for entry, v in r.lemmas.items() for name in v.get("failed", ())}
     k1, k2, *_ = lemma2_pairs(results)
     if np.any(k2 > k1):

@@ -179,7 +179,8 @@ def train(net: torch.nn.Module, x_train: np.ndarray, *, optimizer: str = "sgd", 
         def quadratic() -> torch.Tensor:  # the exact loss (Lemma 3): the first loss and each full-batch step's
             th = net.theta
             return torch.sum((th @ B1) * th) - 2.0 * torch.sum(th * B2t) + c
-        batches, first = Batches(n, n, lambda *_: quadratic()), quadratic
+        batches = Batches(n, n, lambda *_: quadratic())
+        first = quadratic
 
     def checkpoint(epoch: int, loss: float, seconds: float) -> dict:
         extra = callback(epoch, net, loss) if callback is not None else None

@@ -19,7 +19,7 @@ import torch
 from empirical.rf.features import draw_features
 from empirical.rf.flow import gradient_flow
 from empirical.rf.loss import empirical_losses
-from empirical.training.nets import RFNet, SwishNet, load_score
+from empirical.training.nets import NetScore, RFNet, SwishNet, load_score
 from empirical import sde as sde_module
 from empirical.sde import ou, ve
 from empirical.targets import two_mode
@@ -248,3 +248,5 @@ def test_one_time_for_every_x_is_the_per_row_time(dtype, rtol):
     t = torch.linspace(0.01, 1.0, 5, dtype=dtype)
     each = torch.stack([net(torch.zeros(1, dtype=dtype), ti.reshape(1)) for ti in t])[:, 0]
     assert torch.allclose(net(torch.zeros(5, dtype=dtype), t), each, rtol=rtol * 10)
+    rf = NetScore(RFNet(draw_features(8, seed=0, T=ve().T), sde=ve()))  # no one-time path: t comes repeated
+    assert rf._tensors(0.3, x)[1].shape == (x.size,)

@@ -106,7 +106,8 @@ _ROWS = (
     Claim(id="K2<=K1-lemma2", source="Lemma 2", section="exact", contradicts="statement",
           claim="the sampler KL never exceeds the score bound (Lemma 2)",
           rule=Exact("max K2/K1 over every point where both are measured and the sampler's law is neither truncated "
-                     "nor unresolved (K2 = +inf: cells that do not resolve it; counted) (random-feature flows in d = 1, 2 and every checkpoint of the trained networks)", "none")),
+                     "nor unresolved (K2 = +inf: cells that do not resolve it; counted) (random-feature flows in "
+                     "d = 1, 2 and every checkpoint of the trained networks)", "none")),
     Claim(id="early-stopping-K2", source="Fig. 3; Theorems 1-2", section="tau_curves", contradicts="mechanism",
           claim="the sampler KL K2 first falls, then rises in tau (Fig. 3) at n = {n}, m = {m}",
           measures="K2 curve over tau per seed (Fokker-Planck, relative accuracy 1e-3)", rule=ExactRise()),

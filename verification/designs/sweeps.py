@@ -124,8 +124,8 @@ FULL = Scale(
     dim_ode_samples=2000, dim_rate_ns=(16, 32, 64, 128, 256, 512), dim_m_sweep=(16, 32, 64, 128, 256, 512),
     dim_m_sweep_n=64, dim_mu_sweep=(2.5, 3.0, 4.0, 5.0, 6.0, 8.0), dim_mu_d=8,
     mnist_designs=tuple(Design(K=K, d=d, m=512, taus=(10.0, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7), seeds=(0, 1, 2, 3, 4),
-                               n_pairs=pairs, min_size=100, samples=16, ranked_all_seeds=(K, d) == (30, 32))
-                        for K, d, pairs in ((30, 32, 10), (10, 32, 10), (30, 16, 2), (30, 64, 2))),
+                               n_pairs=pairs, min_size=100, samples=16, ranked_all_seeds=i == 0)  # claims: the first
+                        for i, (K, d, pairs) in enumerate(((30, 32, 10), (10, 32, 10), (30, 16, 2), (30, 64, 2)))),
     paper=PaperDesign(seeds=(0, 1, 2, 3, 4), epochs=2001, eval_every=20, widths=tuple(2 ** k for k in range(1, 12)),
                       width_seeds=(0, 1, 2), width_epoch=1000, width_cap=10000, width_eval_every=50,
                       flow_seeds=(0, 1, 2, 3, 4), flow_epochs=2000, flow_eval_every=100),

@@ -57,8 +57,9 @@ def verdict_summary(path: str | Path = SOURCE[0], link: str = SOURCE[1], label: 
     checks = list(doc.checks.values())
     counts = ", ".join(f"{v} {sum(c['verdict'] == v for c in checks)}" for v in VERDICTS
                        if any(c["verdict"] == v for c in checks))
-    later = [c for c in checks if c["name"] in CLAIMS and CLAIMS[c["name"]].section == "later_theories"]
-    paper = [c for c in checks if c not in later]
+    later_names = {name for name, claim in CLAIMS.items() if claim.section == "later_theories"}
+    later = [c for c in checks if c["name"] in later_names]
+    paper = [c for c in checks if c["name"] not in later_names]
 
     def table(group: list) -> str:
         rows = [{"claim": f"`{c['name']}`", "source": c.get("source", "-"), "verdict": c["verdict"],

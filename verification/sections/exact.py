@@ -23,6 +23,12 @@ def worst_ratios(results: Sequence[Measurement]) -> dict[str, float]:
     return worst
 
 
+def unresolved(k1: float, k2: float) -> bool:
+    """A point whose sampler law the Fokker-Planck cells did not resolve: K2 = +inf with K1 finite (see
+    :func:`lemma2_pairs`)."""
+    return bool(np.isposinf(k2) and np.isfinite(k1))
+
+
 def lemma2_pairs(results: Sequence[Measurement]) -> tuple[np.ndarray, np.ndarray, int, int]:
     """(K1, K2) at every point where both were measured (K2 is NaN where a run measured it at the K1
     minimum only), the sampler's law is not truncated and it was resolved; the number of truncated points
@@ -33,7 +39,7 @@ def lemma2_pairs(results: Sequence[Measurement]) -> tuple[np.ndarray, np.ndarray
     Gaussian noise), so its KL is finite and +inf only says that the grid did not resolve it: Lemma 2 cannot be
     judged there, as it cannot where the walls truncate the law.
     """
-    pairs, excluded, unresolved = [], 0, 0
+    pairs, excluded, n_unresolved = [], 0, 0
     for r in results:
         if "K2" in r.K:
             cut = truncated(r, "K2")
@@ -41,12 +47,12 @@ def lemma2_pairs(results: Sequence[Measurement]) -> tuple[np.ndarray, np.ndarray
             for a, b, c in zip(r.K["K1"], r.K["K2"], cut):
                 if c or np.isnan(b):
                     continue
-                if np.isposinf(b) and np.isfinite(a):
-                    unresolved += 1
+                if unresolved(a, b):
+                    n_unresolved += 1
                 else:
                     pairs.append((a, b))
     k1, k2 = np.array(pairs).T if pairs else (np.zeros(0), np.zeros(0))
-    return k1, k2, excluded, unresolved
+    return k1, k2, excluded, n_unresolved
 
 
 def exact(ctx: Context) -> Section:
@@ -61,16 +67,16 @@ def exact(ctx: Context) -> Section:
     worst = worst_ratios(results)
     checks = [ctx.judge("lemmas-4-5-exact", Inequality(lemma_ok, {"flows": 2 * len(results),
                                                                   "worst_ratio_lhs_over_rhs": worst}))]
-    k1, k2, excluded, unresolved = lemma2_pairs(results)
+    k1, k2, excluded, n_unresolved = lemma2_pairs(results)
     in_2d = lemma2_pairs([r for r in results if r.config.d == 2])[0].size
     trained = np.array([(a, b) for a, b in checkpoint_pairs if np.isfinite(a) and np.isfinite(b)], dtype=float)
-    unresolved += sum(1 for a, b in checkpoint_pairs if np.isfinite(a) and np.isposinf(b))
+    n_unresolved += sum(unresolved(a, b) for a, b in checkpoint_pairs)
     if trained.size:
         k1, k2 = np.concatenate([k1, trained[:, 0]]), np.concatenate([k2, trained[:, 1]])
     checks.append(ctx.judge("K2<=K1-lemma2", Inequality(bool(np.all(k2 <= k1)), {
         "points": int(k1.size), "points_in_d2": int(in_2d), "points_trained_networks": int(trained.shape[0]),
         "excluded_truncated_points": excluded,
-        "excluded_unresolved_points": unresolved, "max_K2_over_K1": float(np.max(k2 / k1)) if k1.size else None})))
+        "excluded_unresolved_points": n_unresolved, "max_K2_over_K1": float(np.max(k2 / k1)) if k1.size else None})))
     rows = [{"check": k, "worst lhs/rhs": v} for k, v in sorted(worst.items())]
     text = [markdown_table(rows, ["check", "worst lhs/rhs"])]
     data = {}
